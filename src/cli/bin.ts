@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The executable: the only place that touches `process` (argv, env, exit code, signals).
+ * The first SIGTERM/SIGINT asks the running command to stop cleanly; a second one forces.
+ */
+import { EXIT_FAILURE } from './io.js';
+import { main } from './main.js';
+
+function installSignals(controller: AbortController): void {
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (received === 1) {
+      controller.abort();
+      return;
+    }
+    // A second signal forces: the user has waited long enough for the drain.
+    process.stderr.write(`assistants-otel: second ${signal}, exiting now\n`);
+    process.exit(130);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+const controller = new AbortController();
+installSignals(controller);
+main(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signal: controller.signal,
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`assistants-otel: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT_FAILURE;
+  },
+);

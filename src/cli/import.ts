@@ -1,0 +1,119 @@
+/**
+ * `assistants-otel import FILE... | -`: saved records → spans → OTLP.
+ */
+import { mappingOptionsFromEnv, otlpOptionsFromEnv, resourceOptionsFromEnv } from '../config.js';
+import { countSpans, exportRuns, mapRuns, unfinishedRuns } from '../delivery/export-runs.js';
+import { createOtlpTraceExporter } from '../delivery/exporter.js';
+import { createResource } from '../delivery/resource.js';
+import { formatLocation, RecordCollector, type Collected } from '../sources/collect.js';
+import { readRecordSource } from '../sources/files.js';
+import { redactUrl } from '../util/redact.js';
+import { parseFlags, parsePositiveInt, UsageError } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
+import { formatSpanTree } from './tree.js';
+
+export const IMPORT_HELP = `Usage: assistants-otel import [options] FILE... | -
+
+Reads saved run and run-step records (JSON or JSONL; single records, arrays, or API list
+envelopes, in any order and mix across files; "-" reads standard input), groups steps under
+their runs and exports them as OTLP traces.
+
+Options:
+  --dry-run                  print the span tree instead of exporting
+  --otlp-endpoint URL        collector base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or
+                             http://localhost:4318); /v1/traces is appended
+  --otlp-protocol P          http/protobuf (default) or http/json
+  --capture-content          record tool arguments, outputs, logs and results
+                             (also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true)
+  --content-max-length N     cut each content attribute to N characters (default 8192)
+  --provider-name NAME       gen_ai.provider.name (default: openai)
+  --max-spans-per-batch N    spans per OTLP request (default 512)
+  -h, --help                 show this help
+
+Exit status: 0 when every record was exported; 1 when a record was rejected or the export
+failed (everything else is still exported); 2 on a usage error.
+`;
+
+function reportProblems(io: CliIo, collected: Collected): void {
+  for (const rejection of collected.rejected) {
+    const id = rejection.id ? ` (${rejection.id})` : '';
+    for (const issue of rejection.issues) {
+      const path = issue.path ? `${issue.path}: ` : '';
+      writeLine(io.stderr, `rejected: ${formatLocation(rejection.location)}${id}: ${path}${issue.message}`);
+    }
+  }
+  for (const warning of collected.warnings) {
+    for (const issue of warning.issues) {
+      writeLine(io.stderr, `warning: ${formatLocation(warning.location)} (${warning.id}): ${issue.path}: ${issue.message}`);
+    }
+  }
+}
+
+export async function importCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags('import', argv, {
+    'dry-run': { type: 'boolean' },
+    'otlp-endpoint': { type: 'string' },
+    'otlp-protocol': { type: 'string' },
+    'capture-content': { type: 'boolean' },
+    'content-max-length': { type: 'string' },
+    'provider-name': { type: 'string' },
+    'max-spans-per-batch': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, true);
+  if (values.help) {
+    io.stdout.write(IMPORT_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length === 0) throw new UsageError('import: name at least one FILE, or - for standard input. Run "assistants-otel import --help" for usage.');
+
+  const mapping = mappingOptionsFromEnv(io.env, {
+    captureContent: values['capture-content'],
+    contentMaxLength: values['content-max-length'],
+    providerName: values['provider-name'],
+  });
+  const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch');
+  const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, { endpoint: values['otlp-endpoint'], protocol: values['otlp-protocol'] });
+  const resource = createResource(resourceOptionsFromEnv(io.env));
+
+  const collector = new RecordCollector();
+  for (const path of positionals) await readRecordSource(path, collector, io.stdin);
+  const collected = collector.result();
+  reportProblems(io, collected);
+  const rejectedCount = collected.rejected.length;
+
+  if (!otlp) {
+    const spans = mapRuns(collected.runs, mapping).flatMap((m) => m.spans);
+    io.stdout.write(formatSpanTree(spans));
+    const counts = countSpans(spans);
+    writeLine(io.stdout, `dry run: ${counts.runs} runs, ${counts.steps} steps, ${counts.toolCalls} tool calls → ${counts.spans} spans (not exported); ${rejectedCount} records rejected`);
+    return rejectedCount > 0 ? EXIT_FAILURE : EXIT_OK;
+  }
+
+  const exporter = createOtlpTraceExporter(otlp);
+  const result = await exportRuns(collected.runs, {
+    exporter,
+    resource,
+    mapping,
+    signal: io.signal,
+    ...(maxSpansPerBatch ? { maxSpansPerBatch } : {}),
+    onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
+  });
+  await exporter.shutdown();
+
+  const { mapped } = result;
+  writeLine(
+    io.stdout,
+    `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${result.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`,
+  );
+  for (const run of unfinishedRuns(collected.runs)) {
+    writeLine(io.stdout, `  ${run.runId} is still ${run.run?.status ?? 'running'}: its finished steps were exported; its run span will be exported once it ends`);
+  }
+  if (collected.ignored > 0) writeLine(io.stdout, `  ${collected.ignored} records were not runs or steps (messages, threads) and were skipped`);
+  writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
+  for (const failure of result.failures) {
+    const status = failure.kind === 'rejected' && failure.status ? ` HTTP ${failure.status}` : '';
+    const what = failure.kind === 'rejected' ? 'refused by the collector' : `not delivered after ${failure.attempts} attempts`;
+    writeLine(io.stderr, `export failed: ${failure.spans.length} spans ${what}${status}: ${failure.reason}`);
+  }
+  return rejectedCount > 0 || result.failures.length > 0 ? EXIT_FAILURE : EXIT_OK;
+}

@@ -1,0 +1,48 @@
+/**
+ * The `assistants-otel` command: dispatches to one file per command. `bin.ts` wires it to `process`.
+ */
+import { ConfigError } from '../config.js';
+import { VERSION } from '../version.js';
+import { UsageError } from './args.js';
+import { importCommand } from './import.js';
+import { EXIT_FAILURE, EXIT_USAGE, writeLine, type CliIo } from './io.js';
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  import: { run: importCommand, summary: 'export saved run and run-step records (JSON/JSONL) as traces' },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: assistants-otel <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "assistants-otel <command> --help" for a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    writeLine(io.stdout, VERSION);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    writeLine(io.stderr, `assistants-otel: unknown command "${name}".`);
+    io.stderr.write(usage());
+    return EXIT_USAGE;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      writeLine(io.stderr, `assistants-otel ${error.message}`);
+      return EXIT_USAGE;
+    }
+    writeLine(io.stderr, `assistants-otel ${name}: ${(error as Error).message}`);
+    return EXIT_FAILURE;
+  }
+}

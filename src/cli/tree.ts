@@ -1,0 +1,61 @@
+/**
+ * The `--dry-run` view: spans as a tree per trace, as a trace UI would show them.
+ */
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { SpanData } from '../mapping/types.js';
+
+function kindName(kind: SpanKind): string {
+  return SpanKind[kind] ?? String(kind);
+}
+
+function statusText(span: SpanData): string {
+  if (span.status.code === SpanStatusCode.ERROR) {
+    const type = span.attributes['error.type'];
+    return `ERROR${type ? ` ${String(type)}` : ''}${span.status.message ? `: ${span.status.message}` : ''}`;
+  }
+  return span.status.code === SpanStatusCode.OK ? 'OK' : 'UNSET';
+}
+
+function iso(time: [number, number]): string {
+  return new Date(time[0] * 1000 + time[1] / 1e6).toISOString().replace('.000Z', 'Z');
+}
+
+function seconds(start: [number, number], end: [number, number]): string {
+  const s = end[0] - start[0] + (end[1] - start[1]) / 1e9;
+  return `${Number.isInteger(s) ? s : s.toFixed(3)}s`;
+}
+
+/** Renders spans grouped by trace; children under their parent in the order given. */
+export function formatSpanTree(spans: readonly SpanData[]): string {
+  const lines: string[] = [];
+  const byParent = new Map<string, SpanData[]>();
+  const ids = new Set(spans.map((s) => s.spanId));
+  const roots: SpanData[] = [];
+  for (const span of spans) {
+    if (span.parentSpanId && ids.has(span.parentSpanId)) {
+      const list = byParent.get(span.parentSpanId) ?? [];
+      list.push(span);
+      byParent.set(span.parentSpanId, list);
+    } else {
+      roots.push(span);
+    }
+  }
+  const render = (span: SpanData, prefix: string, last: boolean, depth: number) => {
+    const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
+    lines.push(
+      `${prefix}${branch}${span.name}  [${kindName(span.kind)}]  ${iso(span.startTime)} +${seconds(span.startTime, span.endTime)}  ${statusText(span)}  span ${span.spanId}`,
+    );
+    const children = byParent.get(span.spanId) ?? [];
+    const childPrefix = depth === 0 ? prefix : prefix + (last ? '   ' : '│  ');
+    children.forEach((c, i) => render(c, childPrefix, i === children.length - 1, depth + 1));
+  };
+  for (const root of roots) {
+    const parent = root.parentSpanId
+      ? ` (child of ${root.parentIsRemote ? 'remote ' : ''}span ${root.parentSpanId}${root.subject.kind === 'run' ? '' : ', not in this output'})`
+      : '';
+    lines.push(`trace ${root.traceId}${parent}`);
+    render(root, '', true, 0);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

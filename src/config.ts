@@ -1,0 +1,181 @@
+/**
+ * The one place that reads the environment. Everything else takes explicit options.
+ *
+ * Standard OpenTelemetry variables are honoured with their usual precedence (a signal-specific
+ * `..._TRACES_...` variable over the general one, a command-line flag over both). Every error names
+ * the variable or flag that was wrong; no error repeats a header value, since those are secrets.
+ */
+import type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
+import type { ResourceOptions } from './delivery/resource.js';
+import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
+import type { MappingOptions } from './mapping/types.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A configuration mistake. `source` names the variable or flag, e.g. `OTEL_EXPORTER_OTLP_PROTOCOL`. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+  }
+}
+
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+/** The first variable of `names` that is set, with its name, for error messages. */
+function firstSet(env: Env, ...names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) return { name, value };
+  }
+  return undefined;
+}
+
+/**
+ * `key1=value1,key2=value2` with percent-encoded values, as `OTEL_EXPORTER_OTLP_HEADERS` and
+ * `OTEL_RESOURCE_ATTRIBUTES` use. Errors give the entry's position, never its value.
+ */
+export function parseKeyValueList(text: string, source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split(',').forEach((entry, index) => {
+    if (entry.trim() === '') return;
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new ConfigError(source, `entry ${index + 1} is not of the form key=value`);
+    const key = entry.slice(0, eq).trim();
+    try {
+      out[decodeURIComponent(key)] = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(source, `entry ${index + 1} (${key}) is not valid percent-encoding`);
+    }
+  });
+  return out;
+}
+
+function parsePositiveNumber(value: string, source: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(source, `expected a positive number, got "${value}"`);
+  return n;
+}
+
+function parseUrl(value: string, source: string): URL {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    return url;
+  } catch {
+    throw new ConfigError(source, `expected an http:// or https:// URL, got "${value}"`);
+  }
+}
+
+export interface OtlpFlags {
+  /** `--otlp-endpoint`: a base URL (`/v1/traces` is appended) */
+  endpoint?: string | undefined;
+  /** `--otlp-protocol` */
+  protocol?: string | undefined;
+}
+
+/** Exporter options from `OTEL_EXPORTER_OTLP_*` and flags. Default: `http://localhost:4318/v1/traces`, protobuf. */
+export function otlpOptionsFromEnv(env: Env, flags: OtlpFlags = {}): OtlpExporterOptions {
+  let url: string;
+  const specific = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+  if (flags.endpoint !== undefined) {
+    url = new URL('v1/traces', withTrailingSlash(parseUrl(flags.endpoint, '--otlp-endpoint'))).href;
+  } else if (specific !== undefined) {
+    // The signal-specific endpoint is used as is (OTLP exporter spec).
+    url = parseUrl(specific, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').href;
+  } else {
+    const base = nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? DEFAULT_OTLP_ENDPOINT;
+    url = new URL('v1/traces', withTrailingSlash(parseUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT'))).href;
+  }
+
+  const protocolSource = flags.protocol !== undefined
+    ? { name: '--otlp-protocol', value: flags.protocol }
+    : firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
+  const protocol = parseProtocol(protocolSource);
+
+  const headers = {
+    ...parseKeyValueList(env['OTEL_EXPORTER_OTLP_HEADERS'] ?? '', 'OTEL_EXPORTER_OTLP_HEADERS'),
+    ...parseKeyValueList(env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'] ?? '', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+  };
+
+  const timeout = firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT');
+  const compression = firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
+  if (compression && compression.value !== 'gzip' && compression.value !== 'none') {
+    throw new ConfigError(compression.name, `expected "gzip" or "none", got "${compression.value}"`);
+  }
+  return {
+    url,
+    protocol,
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(timeout ? { timeoutMillis: parsePositiveNumber(timeout.value, timeout.name) } : {}),
+    ...(compression ? { compression: compression.value as 'gzip' | 'none' } : {}),
+  };
+}
+
+function withTrailingSlash(url: URL): URL {
+  return url.pathname.endsWith('/') ? url : new URL(`${url.href}/`);
+}
+
+function parseProtocol(source: { name: string; value: string } | undefined): OtlpProtocol {
+  if (source === undefined) return 'http/protobuf';
+  if (source.value === 'http/protobuf' || source.value === 'http/json') return source.value;
+  if (source.value === 'grpc') {
+    throw new ConfigError(source.name, 'grpc is not supported; use http/protobuf (the default) or http/json');
+  }
+  throw new ConfigError(source.name, `expected "http/protobuf" or "http/json", got "${source.value}"`);
+}
+
+/** `service.name` and the other resource attributes from `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`. */
+export function resourceOptionsFromEnv(env: Env): ResourceOptions {
+  const attributes = parseKeyValueList(env['OTEL_RESOURCE_ATTRIBUTES'] ?? '', 'OTEL_RESOURCE_ATTRIBUTES');
+  const serviceName = nonEmpty(env['OTEL_SERVICE_NAME']);
+  return { attributes, ...(serviceName ? { serviceName } : {}) };
+}
+
+export interface MappingFlags {
+  /** `--capture-content` */
+  captureContent?: boolean | undefined;
+  /** `--content-max-length` */
+  contentMaxLength?: string | undefined;
+  /** `--provider-name` */
+  providerName?: string | undefined;
+}
+
+function parseBoolean(value: string, source: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  throw new ConfigError(source, `expected "true" or "false", got "${value}"`);
+}
+
+function parseLength(value: string, source: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected a whole number of characters ≥ 1, got "${value}"`);
+  return n;
+}
+
+/** Mapping options from `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, the attribute length limits and flags. */
+export function mappingOptionsFromEnv(env: Env, flags: MappingFlags = {}): MappingOptions {
+  const capture = flags.captureContent
+    ?? parseBoolean(env['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT'] ?? 'false', 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT');
+  const contentMax = flags.contentMaxLength !== undefined
+    ? parseLength(flags.contentMaxLength, '--content-max-length')
+    : env['ASSISTANTS_OTEL_CONTENT_MAX_LENGTH']
+      ? parseLength(env['ASSISTANTS_OTEL_CONTENT_MAX_LENGTH'], 'ASSISTANTS_OTEL_CONTENT_MAX_LENGTH')
+      : DEFAULT_CONTENT_MAX_LENGTH;
+  const limit = firstSet(env, 'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT');
+  return {
+    captureContent: capture,
+    contentMaxLength: contentMax,
+    ...(limit ? { attributeValueLengthLimit: parseLength(limit.value, limit.name) } : {}),
+    ...(flags.providerName ? { providerName: flags.providerName } : {}),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * One-shot export: map runs to spans, batch them, send them, and say what became of each.
+ * Used by `assistants-otel import` and the library's `exportRecords`.
+ */
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { isRunTerminal } from '../api/lifecycle.js';
+import { mapRunToSpans } from '../mapping/run-to-spans.js';
+import type { MappingOptions, RunRecord, SpanData } from '../mapping/types.js';
+import { ONE_SHOT_RETRY, sendBatch, type BatchOutcome, type DeliveryRetryPolicy, type RetryNotice } from './send.js';
+import { toReadableSpan } from './spans.js';
+
+/** Spans per OTLP request. A run is never split across requests unless it alone is larger. */
+export const DEFAULT_MAX_SPANS_PER_BATCH = 512;
+
+export interface MappedRun {
+  record: RunRecord;
+  spans: SpanData[];
+}
+
+export interface SpanCounts {
+  runs: number;
+  steps: number;
+  toolCalls: number;
+  spans: number;
+}
+
+export function countSpans(spans: Iterable<SpanData>): SpanCounts {
+  const counts: SpanCounts = { runs: 0, steps: 0, toolCalls: 0, spans: 0 };
+  for (const span of spans) {
+    counts.spans++;
+    if (span.subject.kind === 'run') counts.runs++;
+    else if (span.subject.kind === 'step') counts.steps++;
+    else counts.toolCalls++;
+  }
+  return counts;
+}
+
+export function mapRuns(runs: readonly RunRecord[], mapping: MappingOptions = {}): MappedRun[] {
+  return runs.map((record) => ({ record, spans: mapRunToSpans(record, mapping) }));
+}
+
+/** Runs whose run record says they are still going: their finished steps are exported, the run span is not. */
+export function unfinishedRuns(runs: readonly RunRecord[]): RunRecord[] {
+  return runs.filter((r) => r.run !== undefined && !isRunTerminal(r.run));
+}
+
+/** Groups whole runs into batches of at most `maxSpans` spans, in order; deterministic. */
+export function planBatches(mapped: readonly MappedRun[], maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): SpanData[][] {
+  const batches: SpanData[][] = [];
+  let current: SpanData[] = [];
+  for (const { spans } of mapped) {
+    if (spans.length === 0) continue;
+    if (current.length > 0 && current.length + spans.length > maxSpans) {
+      batches.push(current);
+      current = [];
+    }
+    for (let i = 0; i < spans.length; i += maxSpans) {
+      const part = spans.slice(i, i + maxSpans);
+      if (current.length > 0 && current.length + part.length > maxSpans) {
+        batches.push(current);
+        current = [];
+      }
+      current.push(...part);
+    }
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+export interface ExportRunsOptions {
+  exporter: SpanExporter;
+  resource: Resource;
+  mapping?: MappingOptions;
+  /** @default ONE_SHOT_RETRY (5 attempts per batch) */
+  retry?: DeliveryRetryPolicy;
+  /** @default 512 */
+  maxSpansPerBatch?: number;
+  signal?: AbortSignal;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+export interface ExportRunsResult {
+  /** What was mapped (and attempted). */
+  mapped: SpanCounts;
+  /** Spans the collector acknowledged. */
+  delivered: number;
+  /** Batches (or parts) the collector refused for good, or that ran out of attempts. */
+  failures: Exclude<BatchOutcome, { kind: 'delivered' }>[];
+  /** Runs still going: not exported as a run span. */
+  unfinished: RunRecord[];
+}
+
+export async function exportRuns(runs: readonly RunRecord[], options: ExportRunsOptions): Promise<ExportRunsResult> {
+  const mapped = mapRuns(runs, options.mapping);
+  const batches = planBatches(mapped, options.maxSpansPerBatch);
+  const result: ExportRunsResult = {
+    mapped: countSpans(mapped.flatMap((m) => m.spans)),
+    delivered: 0,
+    failures: [],
+    unfinished: unfinishedRuns(runs),
+  };
+  for (const batch of batches) {
+    const readable: ReadableSpan[] = batch.map((span) => toReadableSpan(span, options.resource));
+    const outcomes = await sendBatch(options.exporter, readable, {
+      policy: options.retry ?? ONE_SHOT_RETRY,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    });
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'delivered') result.delivered += outcome.spans.length;
+      else result.failures.push(outcome);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,67 @@
+/**
+ * The public API of `assistants-otel`, named explicitly.
+ */
+
+// The model: schemas and inferred types.
+export {
+  RunSchema,
+  RunStepSchema,
+  StepDetailsSchema,
+  ToolCallSchema,
+  FunctionToolCallSchema,
+  CodeInterpreterToolCallSchema,
+  FileSearchToolCallSchema,
+  GenericToolCallSchema,
+  MessageCreationDetailsSchema,
+  ToolCallsDetailsSchema,
+  GenericStepDetailsSchema,
+  UsageSchema,
+  LastErrorSchema,
+  MetadataSchema,
+  ListEnvelopeSchema,
+  classifyToolCall,
+  classifyStepDetails,
+} from './api/schemas.js';
+export type {
+  Run,
+  RunStep,
+  StepDetails,
+  ToolCall,
+  FunctionToolCall,
+  CodeInterpreterToolCall,
+  CodeInterpreterOutput,
+  FileSearchToolCall,
+  FileSearchResult,
+  GenericToolCall,
+  MessageCreationDetails,
+  ToolCallsDetails,
+  GenericStepDetails,
+  Usage,
+  LastError,
+  Metadata,
+  ListEnvelope,
+  ClassifiedToolCall,
+  ClassifiedStepDetails,
+} from './api/schemas.js';
+export { validateRun, validateRunStep, validateListEnvelope, recordKind } from './api/validate.js';
+export type { Issue, Validated, RecordKind } from './api/validate.js';
+export { isRunTerminal, isStepTerminal } from './api/lifecycle.js';
+
+// The mapping.
+export { mapRunToSpans } from './mapping/run-to-spans.js';
+export { traceIdForRun, spanIdForRun, spanIdForStep, spanIdForToolCall, parseTraceparent, formatTraceparent, ID_SCHEME } from './mapping/ids.js';
+export { SEMCONV_GENAI_VERSION } from './mapping/semconv.js';
+export type { MappingOptions, RunRecord, SpanData, SpanSubject, SpanEventData, HrTime } from './mapping/types.js';
+
+// Export.
+export { exportRecords } from './export-records.js';
+export type { ExportRecordsOptions, ExportRecordsResult } from './export-records.js';
+export { createOtlpTraceExporter } from './delivery/exporter.js';
+export type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
+export { createResource } from './delivery/resource.js';
+export type { ResourceOptions } from './delivery/resource.js';
+export { toReadableSpan } from './delivery/spans.js';
+export { ONE_SHOT_RETRY, SIDECAR_RETRY } from './delivery/send.js';
+export type { DeliveryRetryPolicy } from './delivery/send.js';
+export { collectRecords } from './sources/collect.js';
+export type { Collected, Rejection, RecordWarning, RecordLocation } from './sources/collect.js';

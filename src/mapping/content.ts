@@ -1,0 +1,24 @@
+/**
+ * Content capture. Content is what users type and tools return: it is recorded only on opt-in and
+ * is cut to a bound, because a single code interpreter log can be megabytes.
+ */
+
+/** Default bound on one content attribute, in UTF-16 code units (JavaScript string length). */
+export const DEFAULT_CONTENT_MAX_LENGTH = 8192;
+
+/**
+ * Cuts `value` to at most `max` characters plus a marker saying how much was cut. Never splits a
+ * surrogate pair, so the result is always valid UTF-16 (and so valid UTF-8 on the wire).
+ */
+export function truncate(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let cut = Math.max(0, Math.floor(max));
+  const last = value.charCodeAt(cut - 1);
+  if (cut > 0 && last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  return `${value.slice(0, cut)}…[truncated ${value.length - cut} chars]`;
+}
+
+/** JSON text of structured content (file search results, unknown tool call bodies). */
+export function toJsonText(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}

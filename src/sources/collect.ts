@@ -1,0 +1,162 @@
+/**
+ * From raw JSON values (with where each came from) to validated runs grouped with their steps.
+ *
+ * Input may hold runs, steps, list envelopes of either, and saved stream events, in any order and
+ * mix. One bad record is reported with its location and reason and never stops the others. When a
+ * record appears twice (saved at different times), the terminal version wins, then the later one.
+ */
+import { isRunTerminal, isStepTerminal } from '../api/lifecycle.js';
+import type { Run, RunStep } from '../api/schemas.js';
+import {
+  describeValue,
+  isPlainObject,
+  recordKind,
+  validateListEnvelope,
+  validateRun,
+  validateRunStep,
+  type Issue,
+} from '../api/validate.js';
+import type { RunRecord } from '../mapping/types.js';
+
+/** Where a record came from: a file (or `-`), a line for JSONL, a JSON path inside the value. */
+export interface RecordLocation {
+  source: string;
+  line?: number;
+  /** e.g. `$.data[3]`; `$` is the whole value. */
+  pointer?: string;
+}
+
+export function formatLocation(location: RecordLocation): string {
+  const where = location.line !== undefined ? `${location.source}:${location.line}` : location.source;
+  return location.pointer && location.pointer !== '$' ? `${where} ${location.pointer}` : where;
+}
+
+export interface LocatedValue {
+  value: unknown;
+  location: RecordLocation;
+}
+
+export interface Rejection {
+  location: RecordLocation;
+  /** The record's id, when it had one. */
+  id?: string;
+  issues: Issue[];
+}
+
+export interface RecordWarning {
+  location: RecordLocation;
+  id: string;
+  issues: Issue[];
+}
+
+export interface Collected {
+  runs: RunRecord[];
+  rejected: Rejection[];
+  warnings: RecordWarning[];
+  /** Records that are valid but not runs or steps (messages, threads): skipped, counted. */
+  ignored: number;
+}
+
+interface Kept<T> {
+  record: T;
+  terminal: boolean;
+}
+
+function keep<T>(map: Map<string, Kept<T>>, id: string, record: T, terminal: boolean): void {
+  const existing = map.get(id);
+  if (existing?.terminal && !terminal) return;
+  map.set(id, { record, terminal });
+}
+
+function child(location: RecordLocation, suffix: string): RecordLocation {
+  return { ...location, pointer: `${location.pointer ?? '$'}${suffix}` };
+}
+
+export class RecordCollector {
+  private readonly runs = new Map<string, Kept<Run>>();
+  private readonly steps = new Map<string, Kept<RunStep>>();
+  private readonly rejected: Rejection[] = [];
+  private readonly warnings: RecordWarning[] = [];
+  private ignored = 0;
+
+  add(value: unknown, location: RecordLocation): void {
+    switch (recordKind(value)) {
+      case 'run': {
+        const result = validateRun(value);
+        if (!result.ok) return this.reject(value, location, result.issues);
+        this.warn(result.value.id, location, result.warnings);
+        keep(this.runs, result.value.id, result.value, isRunTerminal(result.value));
+        return;
+      }
+      case 'step': {
+        const result = validateRunStep(value);
+        if (!result.ok) return this.reject(value, location, result.issues);
+        this.warn(result.value.id, location, result.warnings);
+        keep(this.steps, result.value.id, result.value, isStepTerminal(result.value));
+        return;
+      }
+      case 'list': {
+        const result = validateListEnvelope(value);
+        if (!result.ok) return this.reject(value, location, result.issues);
+        result.value.data.forEach((item, index) => this.add(item, child(location, `.data[${index}]`)));
+        return;
+      }
+      case 'event': {
+        const data = (value as { data: unknown }).data;
+        if (data === '[DONE]') return; // the stream's end marker
+        return this.add(data, child(location, '.data'));
+      }
+      case 'other':
+        this.ignored++;
+        return;
+      case 'unknown': {
+        const object = isPlainObject(value) ? value['object'] : undefined;
+        const message = typeof object === 'string'
+          ? `not a run or run step (object: "${object}")`
+          : isPlainObject(value)
+            ? 'cannot tell whether this is a run or a run step: no "object" field, no "run_id"'
+            : `expected a run or run step object, got ${describeValue(value)}`;
+        return this.reject(value, location, [{ path: typeof object === 'string' ? 'object' : '', message }]);
+      }
+    }
+  }
+
+  /** Input that could not even be parsed (a bad JSONL line, an unreadable file). */
+  addUnreadable(location: RecordLocation, message: string): void {
+    this.rejected.push({ location, issues: [{ path: '', message }] });
+  }
+
+  private reject(value: unknown, location: RecordLocation, issues: Issue[]): void {
+    const id = isPlainObject(value) && typeof value['id'] === 'string' && value['id'] ? value['id'] : undefined;
+    this.rejected.push({ location, issues, ...(id ? { id } : {}) });
+  }
+
+  private warn(id: string, location: RecordLocation, issues: Issue[]): void {
+    if (issues.length > 0) this.warnings.push({ id, location, issues });
+  }
+
+  /** Runs in a stable order (by creation time, then id), each with its steps. */
+  result(): Collected {
+    const byRun = new Map<string, RunRecord>();
+    for (const { record } of this.runs.values()) byRun.set(record.id, { runId: record.id, run: record, steps: [] });
+    for (const { record } of this.steps.values()) {
+      let entry = byRun.get(record.run_id);
+      if (!entry) {
+        entry = { runId: record.run_id, steps: [] };
+        byRun.set(record.run_id, entry);
+      }
+      entry.steps.push(record);
+    }
+    const startOf = (r: RunRecord) => r.run?.created_at ?? Math.min(...r.steps.map((s) => s.created_at));
+    const runs = [...byRun.values()].sort((a, b) => startOf(a) - startOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    return { runs, rejected: this.rejected, warnings: this.warnings, ignored: this.ignored };
+  }
+}
+
+/** Validates and groups values already in memory; a value's location is its position. */
+export function collectRecords(values: Iterable<unknown>, source = 'input'): Collected {
+  const collector = new RecordCollector();
+  let index = 0;
+  for (const value of values) collector.add(value, { source, pointer: `$[${index++}]` });
+  return collector.result();
+}

@@ -1,0 +1,52 @@
+/**
+ * Sleeping and backing off, shared by the API client and OTLP delivery: both retry with jittered
+ * exponential backoff and both must never retry before the server's `Retry-After`.
+ */
+
+export interface BackoffPolicy {
+  /** Delay before the first retry. */
+  initialDelayMillis: number;
+  /** Ceiling for the exponential part (a longer `Retry-After` still wins). */
+  maxDelayMillis: number;
+  /** Growth per attempt. */
+  multiplier: number;
+  /** ± this fraction of the delay is random, so many clients do not retry in lockstep. */
+  jitterRatio: number;
+}
+
+/**
+ * Delay before retry number `retry` (1 for the first retry). With a `Retry-After`, never less than it:
+ * the jitter only ever lengthens such a wait.
+ */
+export function backoffDelay(policy: BackoffPolicy, retry: number, retryAfterMillis?: number, random: () => number = Math.random): number {
+  const exponential = Math.min(policy.maxDelayMillis, policy.initialDelayMillis * policy.multiplier ** Math.max(0, retry - 1));
+  const jittered = exponential * (1 - policy.jitterRatio + 2 * policy.jitterRatio * random());
+  if (retryAfterMillis === undefined) return Math.round(jittered);
+  return Math.ceil(retryAfterMillis + policy.jitterRatio * retryAfterMillis * random());
+}
+
+export class AbortedError extends Error {
+  override readonly name = 'AbortedError';
+  constructor() {
+    super('aborted');
+  }
+}
+
+/** Resolves after `ms`, or rejects with `AbortedError` as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortedError());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
