@@ -5,6 +5,8 @@
  * `..._TRACES_...` variable over the general one, a command-line flag over both). Every error names
  * the variable or flag that was wrong; no error repeats a header value, since those are secrets.
  */
+import { bearerToken, commandTokenSource, noCredentials, staticKey } from './api/credentials.js';
+import { createProvider, PROVIDER_KINDS, type ProviderKind, type ProviderProfile } from './api/providers.js';
 import type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
 import type { ResourceOptions } from './delivery/resource.js';
 import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
@@ -178,4 +180,111 @@ export function mappingOptionsFromEnv(env: Env, flags: MappingFlags = {}): Mappi
     ...(limit ? { attributeValueLengthLimit: parseLength(limit.value, limit.name) } : {}),
     ...(flags.providerName ? { providerName: flags.providerName } : {}),
   };
+}
+
+// ---- the API: provider, credentials, request budget ----------------------------------------------
+
+export interface ApiFlags {
+  /** `--provider` */
+  provider?: string | undefined;
+  /** `--base-url` */
+  baseUrl?: string | undefined;
+  /** `--api-version` */
+  apiVersion?: string | undefined;
+  /** `--token-command` */
+  tokenCommand?: string | undefined;
+  /** `--max-concurrency` */
+  maxConcurrency?: string | undefined;
+  /** `--max-rps` */
+  maxRps?: string | undefined;
+}
+
+export interface ApiConfig {
+  provider: ProviderProfile;
+  budget: { maxConcurrency: number; requestsPerSecond: number };
+}
+
+/**
+ * The API profile from the environment (keys are read only from the environment or a token command,
+ * never from flags, which other users of the machine can see in `ps`).
+ *
+ * | provider        | base URL (flag `--base-url`)  | credentials                                                    | api-version                          |
+ * | openai          | `OPENAI_BASE_URL`             | `OPENAI_API_KEY`; `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID` headers | –                                    |
+ * | azure-openai    | `AZURE_OPENAI_ENDPOINT`       | `AZURE_OPENAI_API_KEY`, or a token command                     | `OPENAI_API_VERSION` (required)      |
+ * | azure-foundry   | `AZURE_AI_PROJECT_ENDPOINT`   | a token command (`ASSISTANTS_OTEL_TOKEN_COMMAND`)               | `AZURE_AI_AGENTS_API_VERSION` (required) |
+ *
+ * The provider is `--provider` / `ASSISTANTS_OTEL_PROVIDER`, else guessed from which endpoint is set.
+ */
+export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
+  const kindSource = flags.provider !== undefined
+    ? { name: '--provider', value: flags.provider }
+    : firstSet(env, 'ASSISTANTS_OTEL_PROVIDER');
+  let kind: ProviderKind;
+  if (kindSource) {
+    if (!(PROVIDER_KINDS as readonly string[]).includes(kindSource.value)) {
+      throw new ConfigError(kindSource.name, `expected one of ${PROVIDER_KINDS.join(', ')}, got "${kindSource.value}"`);
+    }
+    kind = kindSource.value as ProviderKind;
+  } else if (nonEmpty(env['AZURE_AI_PROJECT_ENDPOINT'])) {
+    kind = 'azure-foundry';
+  } else if (nonEmpty(env['AZURE_OPENAI_ENDPOINT'])) {
+    kind = 'azure-openai';
+  } else {
+    kind = 'openai';
+  }
+
+  const tokenCommand = flags.tokenCommand !== undefined
+    ? { name: '--token-command', value: flags.tokenCommand }
+    : firstSet(env, 'ASSISTANTS_OTEL_TOKEN_COMMAND');
+  const tokenCredentials = (hint: string) =>
+    tokenCommand ? bearerToken(commandTokenSource(tokenCommand.value), `${hint} (token from ${tokenCommand.name})`) : undefined;
+
+  const budget = {
+    maxConcurrency: flags.maxConcurrency !== undefined ? parseLength(flags.maxConcurrency, '--max-concurrency') : 8,
+    requestsPerSecond: flags.maxRps !== undefined ? parsePositiveNumber(flags.maxRps, '--max-rps') : 10,
+  };
+
+  switch (kind) {
+    case 'openai': {
+      const base = flags.baseUrl !== undefined ? { name: '--base-url', value: flags.baseUrl } : firstSet(env, 'OPENAI_BASE_URL');
+      if (base) parseUrl(base.value, base.name);
+      const key = nonEmpty(env['OPENAI_API_KEY']);
+      const credentials = tokenCredentials('the token command')
+        ?? (key ? staticKey(key, 'OPENAI_API_KEY', 'authorization') : noCredentials);
+      const org = nonEmpty(env['OPENAI_ORG_ID']);
+      const project = nonEmpty(env['OPENAI_PROJECT_ID']);
+      return {
+        provider: createProvider({
+          kind,
+          credentials,
+          ...(base ? { baseUrl: base.value } : {}),
+          ...(org ? { organization: org } : {}),
+          ...(project ? { project } : {}),
+        }),
+        budget,
+      };
+    }
+    case 'azure-openai':
+    case 'azure-foundry': {
+      const endpointVar = kind === 'azure-openai' ? 'AZURE_OPENAI_ENDPOINT' : 'AZURE_AI_PROJECT_ENDPOINT';
+      const versionVar = kind === 'azure-openai' ? 'OPENAI_API_VERSION' : 'AZURE_AI_AGENTS_API_VERSION';
+      const base = flags.baseUrl !== undefined ? { name: '--base-url', value: flags.baseUrl } : firstSet(env, endpointVar);
+      if (!base) throw new ConfigError(endpointVar, `required for provider ${kind} (or pass --base-url)`);
+      parseUrl(base.value, base.name);
+      const version = flags.apiVersion !== undefined ? { name: '--api-version', value: flags.apiVersion } : firstSet(env, versionVar);
+      if (!version) throw new ConfigError(versionVar, `required for provider ${kind} (or pass --api-version), e.g. 2025-05-15-preview`);
+      const key = kind === 'azure-openai' ? nonEmpty(env['AZURE_OPENAI_API_KEY']) : undefined;
+      const credentials = tokenCredentials('the token command')
+        ?? (key ? staticKey(key, 'AZURE_OPENAI_API_KEY', 'api-key') : undefined);
+      if (!credentials) {
+        throw new ConfigError(
+          kind === 'azure-openai' ? 'AZURE_OPENAI_API_KEY' : 'ASSISTANTS_OTEL_TOKEN_COMMAND',
+          kind === 'azure-openai'
+            ? 'set the key, or ASSISTANTS_OTEL_TOKEN_COMMAND for an Entra ID token'
+            : 'the Agent Service takes an Entra ID token: set a command that prints one, e.g. "az account get-access-token --resource https://ai.azure.com -o json"',
+        );
+      }
+      return { provider: createProvider({ kind, credentials, baseUrl: base.value, apiVersion: version.value }), budget };
+    }
+  }
 }

@@ -1,0 +1,389 @@
+/**
+ * The Assistants API client for runs and run steps: exact about the protocol, polite with rate limits,
+ * safe with secrets.
+ *
+ * - Every request waits for the shared `RequestBudget` (concurrency and requests per second).
+ * - 408, 409, 429, 5xx, timeouts and connection errors are retried with jittered exponential backoff
+ *   that never fires before `Retry-After` (or OpenAI's `retry-after-ms`).
+ * - A 401 with a refreshable token fetches a new token and tries once more.
+ * - Every record is validated through the model: a malformed item in a page is reported with its
+ *   path, and the rest of the page is still returned.
+ */
+import { AbortedError, backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { PACKAGE_NAME, VERSION } from '../version.js';
+import { RequestBudget } from './budget.js';
+import { ApiError } from './errors.js';
+import type { ProviderProfile } from './providers.js';
+import type { Run, RunStep } from './schemas.js';
+import { validateListEnvelope, validateRun, validateRunStep, type Issue, type Validated } from './validate.js';
+
+export interface ApiRetryPolicy extends BackoffPolicy {
+  /** Attempts per request, the first included. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_API_RETRY: ApiRetryPolicy = {
+  maxAttempts: 6,
+  initialDelayMillis: 500,
+  maxDelayMillis: 30_000,
+  multiplier: 2,
+  jitterRatio: 0.2,
+};
+
+export const FILE_SEARCH_CONTENT_INCLUDE = 'step_details.tool_calls[*].file_search.results[*].content';
+
+export interface AssistantsClientOptions {
+  provider: ProviderProfile;
+  /** Share one budget between every client of the process. @default a new budget with its defaults */
+  budget?: RequestBudget;
+  /** Per-request timeout. @default 30000 */
+  timeoutMillis?: number;
+  retry?: ApiRetryPolicy;
+  logger?: Logger;
+  /** For tests. */
+  fetch?: typeof fetch;
+  random?: () => number;
+  /** Called once per HTTP answer (or transport failure), for metrics. */
+  onResponse?: (event: ResponseEvent) => void;
+}
+
+export interface ResponseEvent {
+  operation: string;
+  /** HTTP status, or 0 for a transport failure. */
+  status: number;
+  outcome: 'ok' | 'retry' | 'error';
+}
+
+export interface ListQuery {
+  order?: 'asc' | 'desc';
+  /** Page size, 1..100. */
+  limit?: number;
+  after?: string;
+  before?: string;
+}
+
+export interface StepQuery extends ListQuery {
+  /** Ask for file search result content (`include[]`). */
+  includeFileSearchContent?: boolean;
+}
+
+/** An item of a page that could not be placed, and why. */
+export interface ItemRejection {
+  index: number;
+  id?: string;
+  issues: Issue[];
+}
+
+/** An item kept with a dropped field or a generic tool call, and why. */
+export interface ItemWarning {
+  index: number;
+  id: string;
+  issues: Issue[];
+}
+
+export interface Page<T> {
+  items: T[];
+  rejected: ItemRejection[];
+  warnings: ItemWarning[];
+  hasMore: boolean;
+  /** The id of the last raw item, to pass as `after` for the next page. */
+  lastId: string | undefined;
+}
+
+export interface Fetched<T> {
+  value: T;
+  warnings: Issue[];
+}
+
+type RequestQuery = Record<string, string | number | undefined>;
+
+function itemId(raw: unknown): string | undefined {
+  return typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
+    ? (raw as { id: string }).id
+    : undefined;
+}
+
+function retryAfterMillis(headers: Headers): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Number(ms);
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+async function apiErrorBody(response: Response): Promise<{ code?: string; message?: string }> {
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    const code = typeof body.error?.code === 'string' ? body.error.code : undefined;
+    const message = typeof body.error?.message === 'string' ? body.error.message : undefined;
+    return { ...(code ? { code } : {}), ...(message ? { message } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+function transportReason(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message ?? 'connection failed';
+}
+
+export function createAssistantsClient(options: AssistantsClientOptions) {
+  const { provider } = options;
+  const budget = options.budget ?? new RequestBudget();
+  const timeoutMillis = options.timeoutMillis ?? 30_000;
+  const policy = options.retry ?? DEFAULT_API_RETRY;
+  const logger = options.logger ?? silentLogger;
+  const doFetch = options.fetch ?? fetch;
+  const userAgent = `${PACKAGE_NAME}/${VERSION}`;
+
+  function url(path: string, query: RequestQuery): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries({ ...provider.query, ...query })) {
+      if (value !== undefined) params.append(key, String(value));
+    }
+    const search = params.toString();
+    return `${provider.baseUrl}${path}${search ? `?${search}` : ''}`;
+  }
+
+  /** GET `path` and return the parsed JSON body, retrying what is worth retrying. */
+  async function getJson(operation: string, path: string, query: RequestQuery, signal?: AbortSignal): Promise<unknown> {
+    let refreshedCredentials = false;
+    let lastReason = '';
+    for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+      if (signal?.aborted) throw new ApiError('aborted', `${operation}: aborted`);
+      let retryAfter: number | undefined;
+      const release = await budget.acquire(signal).catch((error: unknown) => {
+        throw error instanceof AbortedError ? new ApiError('aborted', `${operation}: aborted`) : error;
+      });
+      let response: Response;
+      try {
+        const headers = {
+          Accept: 'application/json',
+          'User-Agent': userAgent,
+          ...provider.headers,
+          ...(await provider.credentials.headers(signal)),
+        };
+        const timeout = AbortSignal.timeout(timeoutMillis);
+        response = await doFetch(url(path, query), {
+          method: 'GET',
+          headers,
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (error) {
+        release();
+        if (signal?.aborted) throw new ApiError('aborted', `${operation}: aborted`);
+        lastReason = transportReason(error);
+        options.onResponse?.({ operation, status: 0, outcome: 'retry' });
+        if (attempt < policy.maxAttempts) await pause(operation, attempt, lastReason, undefined, signal);
+        continue;
+      }
+      try {
+        const status = response.status;
+        const requestId = response.headers.get('x-request-id') ?? response.headers.get('apim-request-id') ?? undefined;
+        const ids = requestId ? { requestId } : {};
+        if (status >= 200 && status < 300) {
+          let body: unknown;
+          try {
+            body = await response.json();
+          } catch {
+            options.onResponse?.({ operation, status, outcome: 'error' });
+            throw new ApiError('invalid_payload', `${operation}: the response is not valid JSON`, { status, ...ids });
+          }
+          options.onResponse?.({ operation, status, outcome: 'ok' });
+          return body;
+        }
+        const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+        const { code, message } = await apiErrorBody(response);
+        if (status === 401 && !refreshedCredentials && provider.credentials.invalidate()) {
+          // Tokens expire: fetch a fresh one and try once more before calling it an auth failure.
+          refreshedCredentials = true;
+          options.onResponse?.({ operation, status, outcome: 'retry' });
+          attempt--;
+          continue;
+        }
+        if (status === 401 || status === 403) {
+          options.onResponse?.({ operation, status, outcome: 'error' });
+          const what = status === 401 ? 'refused the credentials' : 'denied access';
+          throw new ApiError(
+            'auth',
+            `${operation}: the API ${what} (HTTP ${status}${code ? ` ${code}` : ''}). Check: ${provider.credentials.hint}; base URL ${provider.baseUrl}.`,
+            { status, ...(code ? { code } : {}), ...ids },
+          );
+        }
+        if (!retryable) {
+          options.onResponse?.({ operation, status, outcome: 'error' });
+          const kind = status === 404 ? 'not_found' : 'invalid_request';
+          throw new ApiError(kind, `${operation}: HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, {
+            status,
+            ...(code ? { code } : {}),
+            ...ids,
+          });
+        }
+        retryAfter = retryAfterMillis(response.headers);
+        lastReason = `HTTP ${status}${code ? ` ${code}` : ''}`;
+        options.onResponse?.({ operation, status, outcome: 'retry' });
+      } finally {
+        release();
+      }
+      if (attempt < policy.maxAttempts) await pause(operation, attempt, lastReason, retryAfter, signal);
+    }
+    throw new ApiError('retries_exhausted', `${operation}: gave up after ${policy.maxAttempts} attempts (last: ${lastReason})`, {
+      attempts: policy.maxAttempts,
+    });
+  }
+
+  async function pause(operation: string, attempt: number, reason: string, retryAfter: number | undefined, signal?: AbortSignal) {
+    const delay = backoffDelay(policy, attempt, retryAfter, options.random);
+    logger.warn('API request will be retried', { operation, reason, attempt, delay_ms: delay, ...(retryAfter !== undefined ? { retry_after_ms: retryAfter } : {}) });
+    try {
+      await sleep(delay, signal);
+    } catch {
+      throw new ApiError('aborted', `${operation}: aborted`);
+    }
+  }
+
+  function validatedPage<T>(operation: string, body: unknown, validate: (raw: unknown) => Validated<T>): Page<T> {
+    const envelope = validateListEnvelope(body);
+    if (!envelope.ok) {
+      throw new ApiError('invalid_payload', `${operation}: the response is not a list envelope (${envelope.issues.map((i) => `${i.path || '$'}: ${i.message}`).join('; ')})`, {
+        issues: envelope.issues,
+      });
+    }
+    const page: Page<T> = { items: [], rejected: [], warnings: [], hasMore: envelope.value.has_more === true, lastId: undefined };
+    envelope.value.data.forEach((raw, index) => {
+      const id = itemId(raw);
+      if (id) page.lastId = id;
+      const result = validate(raw);
+      if (result.ok) {
+        page.items.push(result.value);
+        if (result.warnings.length > 0) page.warnings.push({ index, id: itemId(result.value) ?? '', issues: result.warnings });
+      } else {
+        page.rejected.push({ index, ...(id ? { id } : {}), issues: result.issues });
+      }
+    });
+    // An unplaceable last item may have no id: the envelope's own cursor is the fallback.
+    if (page.lastId === undefined || itemId(envelope.value.data.at(-1)) === undefined) page.lastId = envelope.value.last_id ?? page.lastId;
+    return page;
+  }
+
+  function validatedOne<T>(operation: string, body: unknown, validate: (raw: unknown) => Validated<T>): Fetched<T> {
+    const result = validate(body);
+    if (!result.ok) {
+      throw new ApiError('invalid_payload', `${operation}: the record cannot be placed (${result.issues.map((i) => `${i.path || '$'}: ${i.message}`).join('; ')})`, {
+        issues: result.issues,
+      });
+    }
+    return { value: result.value, warnings: result.warnings };
+  }
+
+  const seg = encodeURIComponent;
+  const listQuery = (q: ListQuery): RequestQuery => ({ order: q.order, limit: q.limit, after: q.after, before: q.before });
+  const stepQuery = (q: StepQuery): RequestQuery => ({
+    ...listQuery(q),
+    ...(q.includeFileSearchContent ? { 'include[]': FILE_SEARCH_CONTENT_INCLUDE } : {}),
+  });
+
+  return {
+    provider,
+    budget,
+
+    /** One page of a thread's runs. */
+    async listRuns(threadId: string, query: ListQuery = {}, signal?: AbortSignal): Promise<Page<Run>> {
+      const op = `list runs of ${threadId}`;
+      return validatedPage(op, await getJson(op, `/threads/${seg(threadId)}/runs`, listQuery(query), signal), validateRun);
+    },
+
+    async getRun(threadId: string, runId: string, signal?: AbortSignal): Promise<Fetched<Run>> {
+      const op = `get run ${runId} of ${threadId}`;
+      return validatedOne(op, await getJson(op, `/threads/${seg(threadId)}/runs/${seg(runId)}`, {}, signal), validateRun);
+    },
+
+    /** One page of a run's steps. */
+    async listRunSteps(threadId: string, runId: string, query: StepQuery = {}, signal?: AbortSignal): Promise<Page<RunStep>> {
+      const op = `list steps of ${runId}`;
+      const body = await getJson(op, `/threads/${seg(threadId)}/runs/${seg(runId)}/steps`, stepQuery(query), signal);
+      return validatedPage(op, body, validateRunStep);
+    },
+
+    async getRunStep(threadId: string, runId: string, stepId: string, query: { includeFileSearchContent?: boolean } = {}, signal?: AbortSignal): Promise<Fetched<RunStep>> {
+      const op = `get step ${stepId} of ${runId}`;
+      const body = await getJson(op, `/threads/${seg(threadId)}/runs/${seg(runId)}/steps/${seg(stepId)}`, stepQuery(query), signal);
+      return validatedOne(op, body, validateRunStep);
+    },
+  };
+}
+
+export type AssistantsClient = ReturnType<typeof createAssistantsClient>;
+
+/** Every page, following `after` from each page's last item, until `has_more` is false. */
+export async function* paginate<T>(
+  fetchPage: (after: string | undefined) => Promise<Page<T>>,
+): AsyncGenerator<Page<T>> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await fetchPage(after);
+    yield page;
+    if (!page.hasMore || page.lastId === undefined || page.lastId === after) return;
+    after = page.lastId;
+  }
+}
+
+/** The API's largest page. */
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * Items of every page (following `after`), up to `limit` items when given, with the rejections and
+ * warnings of every page (their `index` counted across pages).
+ */
+export async function collectPages<T>(
+  fetchPage: (after: string | undefined, pageSize: number) => Promise<Page<T>>,
+  limit?: number,
+): Promise<Page<T>> {
+  const all: Page<T> = { items: [], rejected: [], warnings: [], hasMore: false, lastId: undefined };
+  let offset = 0;
+  const pageSize = () => Math.min(MAX_PAGE_SIZE, limit === undefined ? MAX_PAGE_SIZE : limit - all.items.length);
+  for await (const page of paginate((after) => fetchPage(after, pageSize()))) {
+    all.items.push(...page.items);
+    all.rejected.push(...page.rejected.map((r) => ({ ...r, index: r.index + offset })));
+    all.warnings.push(...page.warnings.map((w) => ({ ...w, index: w.index + offset })));
+    offset += page.items.length + page.rejected.length;
+    all.lastId = page.lastId;
+    all.hasMore = page.hasMore;
+    if (limit !== undefined && all.items.length >= limit) break;
+  }
+  if (limit !== undefined) all.items = all.items.slice(0, limit);
+  return all;
+}
+
+/** All of a run's steps, 100 per page, oldest first unless `order` says otherwise. */
+export function listAllRunSteps(
+  client: AssistantsClient,
+  threadId: string,
+  runId: string,
+  query: Omit<StepQuery, 'after' | 'limit'> = {},
+  signal?: AbortSignal,
+  limit?: number,
+): Promise<Page<RunStep>> {
+  return collectPages(
+    (after, pageSize) => client.listRunSteps(threadId, runId, { order: 'asc', ...query, limit: pageSize, ...(after ? { after } : {}) }, signal),
+    limit,
+  );
+}
+
+/** A thread's runs, 100 per page, up to `limit`. */
+export function listAllRuns(
+  client: AssistantsClient,
+  threadId: string,
+  query: Omit<ListQuery, 'after' | 'limit'> = {},
+  signal?: AbortSignal,
+  limit?: number,
+): Promise<Page<Run>> {
+  return collectPages(
+    (after, pageSize) => client.listRuns(threadId, { ...query, limit: pageSize, ...(after ? { after } : {}) }, signal),
+    limit,
+  );
+}
