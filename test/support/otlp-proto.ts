@@ -1,0 +1,81 @@
+// The vendored OTLP .proto files, loaded once with protobufjs, plus the few message types the
+// receiver and the self-tests need. Test support only: src/ must never import this.
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import type { Enum, Root, Type } from 'protobufjs';
+
+const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
+const TRACE_SERVICE_PROTO = 'opentelemetry/proto/collector/trace/v1/trace_service.proto';
+
+export interface OtlpSchema {
+  readonly root: Root;
+  readonly exportRequest: Type;
+  readonly exportResponse: Type;
+  /** google.rpc.Status, which OTLP/HTTP error bodies carry; not vendored, so it is defined in code. */
+  readonly rpcStatus: Type;
+  readonly spanKind: Enum;
+  readonly statusCode: Enum;
+}
+
+let cached: OtlpSchema | undefined;
+
+/** Loads the schema on first use; later calls return the same instance. */
+export function otlpSchema(): OtlpSchema {
+  cached ??= loadSchema();
+  return cached;
+}
+
+function loadSchema(): OtlpSchema {
+  const root = new protobuf.Root();
+  // The .proto imports are written relative to the proto root ("opentelemetry/proto/..."),
+  // so resolve every import against the vendored directory instead of the importing file.
+  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
+  root.loadSync(TRACE_SERVICE_PROTO);
+  root.add(
+    new protobuf.Type('Status')
+      .add(new protobuf.Field('code', 1, 'int32'))
+      .add(new protobuf.Field('message', 2, 'string')),
+  );
+  root.resolveAll();
+  return {
+    root,
+    exportRequest: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
+    exportResponse: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse'),
+    rpcStatus: root.lookupType('Status'),
+    spanKind: root.lookupEnum('opentelemetry.proto.trace.v1.Span.SpanKind'),
+    statusCode: root.lookupEnum('opentelemetry.proto.trace.v1.Status.StatusCode'),
+  };
+}
+
+/**
+ * Encodes a plain ExportTraceServiceRequest object (protobufjs camelCase field names; bytes as
+ * Uint8Array; 64-bit values as bigint, decimal string or safe number) to protobuf bytes.
+ * Throws on an object the schema rejects, so a test cannot send something no exporter would.
+ */
+export function encodeExportTraceRequest(request: Record<string, unknown>): Uint8Array {
+  const { exportRequest } = otlpSchema();
+  // long.js (protobufjs's 64-bit type) silently turns a bigint into 0, so pass decimal strings.
+  const message = exportRequest.fromObject(bigintsToStrings(request) as Record<string, unknown>);
+  const problem = exportRequest.verify(message);
+  if (problem !== null) throw new Error(`invalid ExportTraceServiceRequest: ${problem}`);
+  // protobufjs hands back a Buffer under Node; a plain Uint8Array compares equal to received bytes.
+  return new Uint8Array(exportRequest.encode(message).finish());
+}
+
+function bigintsToStrings(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return value.map(bigintsToStrings);
+  if (value instanceof Uint8Array || value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, bigintsToStrings(item)]));
+}
+
+export function encodeEmptyExportResponse(): Uint8Array {
+  const { exportResponse } = otlpSchema();
+  return exportResponse.encode(exportResponse.create({})).finish();
+}
+
+export function encodeRpcStatus(code: number, message: string): Uint8Array {
+  const { rpcStatus } = otlpSchema();
+  return rpcStatus.encode(rpcStatus.create({ code, message })).finish();
+}
