@@ -288,3 +288,16 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
     }
   }
 }
+
+// ---- durations ---------------------------------------------------------------------------------------
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `2s`, `1.5m`, `24h`, `7d` → milliseconds. A bare number is refused: the unit matters. */
+export function parseDuration(value: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) throw new ConfigError(source, `expected a duration such as 500ms, 2s, 5m or 24h, got "${value}"`);
+  const millis = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+  if (millis <= 0) throw new ConfigError(source, `must be longer than zero, got "${value}"`);
+  return millis;
+}

@@ -8,11 +8,13 @@ import { importCommand } from './import.js';
 import { EXIT_FAILURE, EXIT_USAGE, writeLine, type CliIo } from './io.js';
 import { runsCommand } from './runs.js';
 import { stepsCommand } from './steps.js';
+import { watchCommand } from './watch.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   import: { run: importCommand, summary: 'export saved run and run-step records (JSON/JSONL) as traces' },
+  watch: { run: watchCommand, summary: 'the sidecar: watch threads and runs, export each finished run as a trace' },
   steps: { run: stepsCommand, summary: 'list or show run steps (table, JSON or JSONL)' },
   runs: { run: runsCommand, summary: 'list or show a thread\'s runs (table, JSON or JSONL)' },
 };

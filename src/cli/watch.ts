@@ -1,0 +1,180 @@
+/**
+ * `assistants-otel watch`: the sidecar. Runs until SIGTERM/SIGINT (then drains, persists, exits 0),
+ * or until the API refuses our credentials (exits 1).
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { apiConfigFromEnv, ConfigError, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, type Env } from '../config.js';
+import { startWatch } from '../sidecar/watch.js';
+import { createFileStateStore } from '../state/file-store.js';
+import { createMemoryStateStore } from '../state/memory-store.js';
+import { createLogger, isLogLevel } from '../util/log.js';
+import { UsageError } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
+import { API_FLAGS_HELP, parseFlags } from './query.js';
+
+export const WATCH_HELP = `Usage: assistants-otel watch [options]
+
+The sidecar: watches threads and runs, discovers new runs, and exports each finished run as a
+trace (with all its steps), exactly once, whatever the API and the collector do.
+
+What to watch (all optional; more can be registered over HTTP):
+  --thread ID                watch a thread's new runs (repeatable)
+  --threads-file FILE        one thread id per line (# starts a comment)
+  --run THREAD:RUN           follow one run (repeatable)
+  --backfill                 also export a watched thread's earlier runs
+
+Pace and delivery:
+  --poll-interval DUR        how often active runs are read (default 2s; e.g. 500ms, 2s, 1m)
+  --max-idle-interval DUR    discovery on an idle thread slows down to this (default 60s)
+  --idle-ttl DUR             stop watching a thread idle this long (default 24h)
+  --live                     export each finished step at once, not the whole run at its end
+  --drain-timeout DUR        on SIGTERM, wait this long for the collector (default 20s)
+
+State and endpoint:
+  --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
+                             or ~/.local/state/assistants-otel/state.json); refused spans go to
+                             rejected/ next to it
+  --memory-state             keep state in memory only (nothing survives a restart)
+  --listen [HOST:]PORT       serve POST/DELETE /v1/watch, GET /healthz and /metrics (host defaults
+                             to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN requires a bearer token
+
+Logs:
+  --log-format json|text     (default text)
+  --log-level LEVEL          debug, info (default), warn, error
+
+OTLP: OTEL_EXPORTER_OTLP_* variables, or --otlp-endpoint URL, --otlp-protocol P
+Content: --capture-content, --content-max-length N (see "import --help")
+
+${API_FLAGS_HELP.split('\nOutput options:')[0]}`;
+
+const FLAGS = {
+  thread: { type: 'string', multiple: true },
+  'threads-file': { type: 'string' },
+  run: { type: 'string', multiple: true },
+  backfill: { type: 'boolean' },
+  'poll-interval': { type: 'string' },
+  'max-idle-interval': { type: 'string' },
+  'idle-ttl': { type: 'string' },
+  live: { type: 'boolean' },
+  'drain-timeout': { type: 'string' },
+  state: { type: 'string' },
+  'memory-state': { type: 'boolean' },
+  listen: { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
+  'otlp-endpoint': { type: 'string' },
+  'otlp-protocol': { type: 'string' },
+  'capture-content': { type: 'boolean' },
+  'content-max-length': { type: 'string' },
+  provider: { type: 'string' },
+  'base-url': { type: 'string' },
+  'api-version': { type: 'string' },
+  'token-command': { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  'max-rps': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function defaultStatePath(env: Env): string {
+  const base = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
+  return join(base, 'assistants-otel', 'state.json');
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new UsageError(`--listen: expected [HOST:]PORT, e.g. 9464 or 127.0.0.1:9464, got "${value}"`);
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
+
+export function parseRunRef(value: string): { threadId: string; runId: string } {
+  const [threadId, runId, extra] = value.split(':');
+  if (!threadId || !runId || extra !== undefined) throw new UsageError(`--run: expected THREAD:RUN, e.g. thread_abc:run_123, got "${value}"`);
+  return { threadId, runId };
+}
+
+async function readThreadsFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('--threads-file', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  const ids: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    const id = line.replace(/#.*/, '').trim();
+    if (id === '') return;
+    if (/\s/.test(id)) throw new ConfigError('--threads-file', `${path}:${index + 1}: expected one thread id, got "${id}"`);
+    ids.push(id);
+  });
+  return ids;
+}
+
+export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags('watch', argv, FLAGS);
+  if (values.help) {
+    io.stdout.write(WATCH_HELP);
+    return EXIT_OK;
+  }
+  const level = values['log-level'] ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got "${level}"`);
+  const format = values['log-format'] ?? 'text';
+  if (format !== 'json' && format !== 'text') throw new UsageError(`--log-format: expected json or text, got "${format}"`);
+
+  const api = apiConfigFromEnv(io.env, {
+    provider: values.provider,
+    baseUrl: values['base-url'],
+    apiVersion: values['api-version'],
+    tokenCommand: values['token-command'],
+    maxConcurrency: values['max-concurrency'],
+    maxRps: values['max-rps'],
+  });
+  const otlp = otlpOptionsFromEnv(io.env, { endpoint: values['otlp-endpoint'], protocol: values['otlp-protocol'] });
+  const mapping = mappingOptionsFromEnv(io.env, { captureContent: values['capture-content'], contentMaxLength: values['content-max-length'] });
+  const listenToken = io.env['ASSISTANTS_OTEL_LISTEN_TOKEN']?.trim() || undefined;
+  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken];
+  const logger = createLogger({ stream: io.stderr, format, level, secrets });
+
+  const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
+  const runs = (values.run ?? []).map(parseRunRef);
+  const statePath = values.state ?? defaultStatePath(io.env);
+  const store = values['memory-state'] ? createMemoryStateStore() : createFileStateStore(statePath);
+  const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
+
+  const handle = await startWatch({
+    provider: api.provider,
+    budget: api.budget,
+    otlp,
+    resource: resourceOptionsFromEnv(io.env),
+    mapping,
+    store,
+    ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
+    live: values.live ?? false,
+    pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
+    maxIdleIntervalMillis: parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
+    idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
+    backfill: values.backfill ?? false,
+    threads,
+    runs,
+    ...(values.listen ? { listen: { ...parseListen(values.listen), ...(listenToken ? { token: listenToken } : {}) } } : {}),
+    logger,
+  });
+  logger.info('sidecar started', {
+    threads: threads.length,
+    runs: runs.length,
+    mode: values.live ? 'live' : 'batch',
+    state: values['memory-state'] ? 'memory' : statePath,
+  });
+
+  const stopSignal = new Promise<'signal'>((resolve) => {
+    if (io.signal.aborted) resolve('signal');
+    io.signal.addEventListener('abort', () => resolve('signal'), { once: true });
+  });
+  const outcome = await Promise.race([stopSignal, handle.fatal]);
+  const force = AbortSignal.timeout(drainMillis);
+  logger.info(outcome === 'signal' ? 'stopping: draining deliveries' : 'stopping: the API refused our credentials');
+  await handle.stop(force);
+  return outcome === 'signal' ? EXIT_OK : EXIT_FAILURE;
+}

@@ -1,0 +1,195 @@
+/**
+ * The sidecar's HTTP endpoint (`--listen`, loopback by default):
+ *
+ *   POST   /v1/watch   {"thread_id": "...", "run_id"?: "...", "traceparent"?: "..."}   watch a thread or a run
+ *   DELETE /v1/watch   same body (or ?thread_id=&run_id=)                                stop watching
+ *   GET    /healthz    200 while running, 503 while stopping
+ *   GET    /metrics    Prometheus text format
+ *
+ * `/v1/*` may require `Authorization: Bearer <token>`. Bodies are limited in size. Every refusal says
+ * why, in JSON: `{"error": "..."}`. A registration is answered only once it is durable.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { z } from 'zod';
+import { parseTraceparent } from '../mapping/ids.js';
+import { silentLogger, type Logger } from '../util/log.js';
+
+export interface WatchControl {
+  watchThread(threadId: string): Promise<'added' | 'already'>;
+  unwatchThread(threadId: string): Promise<boolean>;
+  watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'>;
+  unwatchRun(runId: string): Promise<boolean>;
+}
+
+export interface RegistrationServerOptions {
+  host: string;
+  port: number;
+  control: WatchControl;
+  /** When set, `/v1/*` requires `Authorization: Bearer <token>`. */
+  token?: string;
+  /** @default 16384 */
+  maxBodyBytes?: number;
+  metrics: { render(): Promise<string>; contentType: string };
+  /** False once shutdown began: `/healthz` answers 503 so load balancers stop sending. */
+  healthy: () => boolean;
+  logger?: Logger;
+}
+
+const ID = z
+  .string({ error: 'must be a string' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, { error: 'must be an API object id (letters, digits, _ . : -)' });
+
+const WatchBody = z.strictObject({
+  thread_id: ID,
+  run_id: ID.optional(),
+  traceparent: z
+    .string({ error: 'must be a string' })
+    .refine((v) => parseTraceparent(v) !== undefined, { error: 'not a valid W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, ids not all zero)' })
+    .optional(),
+});
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(new HttpError(413, `body larger than ${limit} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, `body larger than ${limit} bytes`));
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseWatchBody(text: string): z.infer<typeof WatchBody> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'body: not valid JSON');
+  }
+  const parsed = WatchBody.safeParse(json);
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((i) => {
+      const path = i.path.join('.');
+      if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
+      return `${path || 'body'}: ${i.code === 'invalid_type' && i.input === undefined ? 'required' : i.message}`;
+    });
+    throw new HttpError(400, reasons.join('; '));
+  }
+  return parsed.data;
+}
+
+function authorized(req: IncomingMessage, token: string | undefined): boolean {
+  if (!token) return true;
+  const header = req.headers.authorization ?? '';
+  const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+export async function startRegistrationServer(options: RegistrationServerOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const logger = options.logger ?? silentLogger;
+  const limit = options.maxBodyBytes ?? 16_384;
+
+  async function watch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!authorized(req, options.token)) throw new HttpError(401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+    if (req.method === 'POST') {
+      const body = parseWatchBody(await readBody(req, limit));
+      if (body.run_id === undefined) {
+        if (body.traceparent !== undefined) throw new HttpError(400, 'traceparent: needs run_id (a traceparent parents one run\'s trace)');
+        const status = await options.control.watchThread(body.thread_id);
+        logger.info('watch registered', { thread_id: body.thread_id, status });
+        send(res, status === 'added' ? 201 : 200, { watching: 'thread', thread_id: body.thread_id, status });
+        return;
+      }
+      const status = await options.control.watchRun(body.thread_id, body.run_id, body.traceparent);
+      logger.info('watch registered', { thread_id: body.thread_id, run_id: body.run_id, status });
+      send(res, status === 'added' ? 201 : 200, { watching: 'run', thread_id: body.thread_id, run_id: body.run_id, status });
+      return;
+    }
+    if (req.method === 'DELETE') {
+      const text = await readBody(req, limit);
+      const body = text.trim() === ''
+        ? parseWatchBody(JSON.stringify(Object.fromEntries(url.searchParams)))
+        : parseWatchBody(text);
+      const removed = body.run_id !== undefined ? await options.control.unwatchRun(body.run_id) : await options.control.unwatchThread(body.thread_id);
+      if (!removed) throw new HttpError(404, `${body.run_id !== undefined ? `run ${body.run_id}` : `thread ${body.thread_id}`} is not watched`);
+      logger.info('watch removed', { thread_id: body.thread_id, ...(body.run_id ? { run_id: body.run_id } : {}) });
+      send(res, 200, { removed: true });
+      return;
+    }
+    throw new HttpError(405, `${req.method} not allowed on /v1/watch`, { Allow: 'POST, DELETE' });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (url.pathname === '/v1/watch') return await watch(req, res, url);
+      if (req.method !== 'GET' && (url.pathname === '/healthz' || url.pathname === '/metrics')) {
+        throw new HttpError(405, `${req.method} not allowed on ${url.pathname}`, { Allow: 'GET' });
+      }
+      if (url.pathname === '/healthz') {
+        const healthy = options.healthy();
+        return send(res, healthy ? 200 : 503, { status: healthy ? 'ok' : 'stopping' });
+      }
+      if (url.pathname === '/metrics') return send(res, 200, await options.metrics.render(), { 'Content-Type': options.metrics.contentType });
+      throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        send(res, error.status, { error: error.message }, { ...error.headers, ...(error.status === 413 ? { Connection: 'close' } : {}) });
+        return;
+      }
+      logger.error('registration endpoint failed', { path: url.pathname, error: (error as Error).message });
+      send(res, 500, { error: 'internal error; see the sidecar log' });
+    }
+  }
+
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => void handle(req, res));
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The sidecar, assembled: API client → poller → delivery pipeline → OTLP, with the state store and
+ * the registration endpoint. The CLI's `watch` and `demo` commands and library users start it here.
+ */
+import { RequestBudget } from '../api/budget.js';
+import { createAssistantsClient } from '../api/client.js';
+import type { ApiError } from '../api/errors.js';
+import type { ProviderProfile } from '../api/providers.js';
+import { createOtlpTraceExporter, type OtlpExporterOptions } from '../delivery/exporter.js';
+import { DeliveryPipeline } from '../delivery/pipeline.js';
+import { createResource, type ResourceOptions } from '../delivery/resource.js';
+import type { MappingOptions } from '../mapping/types.js';
+import { Poller } from '../sources/poller.js';
+import type { StateStore } from '../state/store.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { createWatchMetrics } from './metrics.js';
+import { startRegistrationServer } from './registration.js';
+import { directorySetAside } from './set-aside.js';
+
+export interface WatchOptions {
+  provider: ProviderProfile;
+  budget?: { maxConcurrency: number; requestsPerSecond: number };
+  otlp: OtlpExporterOptions;
+  resource?: ResourceOptions;
+  mapping?: MappingOptions;
+  store: StateStore;
+  /** Where refused spans are written. Without it they are only counted and logged. */
+  rejectedDirectory?: string;
+  live?: boolean;
+  pollIntervalMillis: number;
+  maxIdleIntervalMillis?: number;
+  idleTtlMillis?: number;
+  backfill?: boolean;
+  /** Watched from the start (added to the persisted set if new). */
+  threads?: readonly string[];
+  runs?: ReadonlyArray<{ threadId: string; runId: string }>;
+  listen?: { host: string; port: number; token?: string };
+  logger?: Logger;
+}
+
+export interface WatchHandle {
+  /** The registration endpoint's base URL, when listening. */
+  registrationUrl: string | undefined;
+  poller: Poller;
+  pipeline: DeliveryPipeline;
+  /** Resolves with the error if the sidecar cannot go on (authentication refused). */
+  fatal: Promise<ApiError>;
+  /** Stops polling, drains delivery (until `force` aborts), persists, closes. Idempotent. */
+  stop(force?: AbortSignal): Promise<void>;
+}
+
+/** `server.address`/`server.port` of the API, for the spans. */
+function serverOf(baseUrl: string): Pick<MappingOptions, 'serverAddress' | 'serverPort'> {
+  const url = new URL(baseUrl);
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  return { serverAddress: url.hostname, serverPort: port };
+}
+
+export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
+  const logger = options.logger ?? silentLogger;
+  let healthy = true;
+  let reportFatal: (error: ApiError) => void = () => {};
+  const fatal = new Promise<ApiError>((resolve) => {
+    reportFatal = resolve;
+  });
+
+  let pipeline: DeliveryPipeline | undefined;
+  let poller: Poller | undefined;
+  const metrics = createWatchMetrics({
+    queue: () => pipeline?.depth() ?? { jobs: 0, spans: 0 },
+    lagMillis: () => pipeline?.lagMillis() ?? 0,
+    watched: () => poller?.stats() ?? { threads: 0, runs: 0, paused: false },
+  });
+
+  const client = createAssistantsClient({
+    provider: options.provider,
+    budget: new RequestBudget(options.budget),
+    logger: logger.child({ component: 'api' }),
+    onResponse: (event) => metrics.apiResponse(event),
+  });
+  pipeline = new DeliveryPipeline({
+    exporter: createOtlpTraceExporter(options.otlp),
+    resource: createResource(options.resource),
+    logger: logger.child({ component: 'delivery' }),
+    onRetry: () => metrics.retry(),
+    onSetAside: (n) => metrics.setAside(n),
+    ...(options.rejectedDirectory ? { setAside: directorySetAside(options.rejectedDirectory) } : {}),
+  });
+  const store = options.store;
+  poller = new Poller({
+    client,
+    store,
+    delivery: pipeline,
+    mapping: { providerName: options.provider.providerName, ...serverOf(options.provider.baseUrl), ...options.mapping },
+    live: options.live ?? false,
+    pollIntervalMillis: options.pollIntervalMillis,
+    ...(options.maxIdleIntervalMillis ? { maxIdleIntervalMillis: options.maxIdleIntervalMillis } : {}),
+    ...(options.idleTtlMillis ? { idleTtlMillis: options.idleTtlMillis } : {}),
+    ...(options.backfill ? { backfill: true } : {}),
+    logger: logger.child({ component: 'poller' }),
+    hooks: {
+      onRejected: (kind, n) => metrics.rejected(kind, n),
+      onExported: (counts, latency) => metrics.exported(counts, latency),
+      onFatal: (error) => reportFatal(error),
+    },
+  });
+
+  await poller.start();
+  for (const threadId of options.threads ?? []) await poller.watchThread(threadId);
+  for (const { threadId, runId } of options.runs ?? []) await poller.watchRun(threadId, runId);
+
+  const server = options.listen
+    ? await startRegistrationServer({
+        host: options.listen.host,
+        port: options.listen.port,
+        ...(options.listen.token ? { token: options.listen.token } : {}),
+        control: poller,
+        metrics: { render: () => metrics.render(), contentType: metrics.contentType },
+        healthy: () => healthy,
+        logger: logger.child({ component: 'http' }),
+      })
+    : undefined;
+  if (server) logger.info('registration endpoint listening', { url: server.url });
+
+  let stopping: Promise<void> | undefined;
+  const activePoller = poller;
+  const activePipeline = pipeline;
+  return {
+    registrationUrl: server?.url,
+    poller: activePoller,
+    pipeline: activePipeline,
+    fatal,
+    stop(force?: AbortSignal) {
+      stopping ??= (async () => {
+        healthy = false;
+        await activePoller.stop();
+        const depth = activePipeline.depth();
+        if (depth.spans > 0) logger.info('flushing before exit', { spans: depth.spans });
+        await activePipeline.close(force);
+        await store.close();
+        await server?.close();
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
