@@ -98,7 +98,7 @@ function validateFields<T>(raw: unknown, fields: FieldTable, placement: readonly
 
 /**
  * Step details are validated in pieces so one bad tool call does not take its siblings with it:
- * non-object entries are removed, malformed known tool calls are kept as generic ones.
+ * a non-object entry or a malformed known tool call is kept, in its place, as a generic one.
  */
 function prepareStepDetails(raw: unknown, warnings: Issue[]): unknown {
   if (!isPlainObject(raw)) return raw; // the field-level check reports it
@@ -107,7 +107,9 @@ function prepareStepDetails(raw: unknown, warnings: Issue[]): unknown {
     raw['tool_calls'].forEach((call, index) => {
       const path = `step_details.tool_calls[${index}]`;
       if (!isPlainObject(call)) {
-        warnings.push({ path, message: `expected a tool call object, got ${describeValue(call)} (entry dropped)` });
+        // Kept in place (as an `unknown` call holding the value) so later calls keep their positions.
+        warnings.push({ path, message: `expected a tool call object, got ${describeValue(call)} (kept as an \`unknown\` tool call)` });
+        kept.push({ type: 'unknown', value: call });
         return;
       }
       if (typeof call['type'] !== 'string') {
@@ -159,18 +161,12 @@ export function validateListEnvelope(raw: unknown): Validated<ListEnvelope> {
   return { ok: true, value: parsed.data, warnings: [] };
 }
 
-/** What a raw JSON value is, judged by its `object` field or, failing that, by its shape. */
+/**
+ * What a raw JSON value is, judged by its `object` field or, failing that, by its shape. `other` is
+ * a record of some other kind (a message, a thread, a vector store, a kind not invented yet): not
+ * ours to export, but not wrong either.
+ */
 export type RecordKind = 'run' | 'step' | 'list' | 'event' | 'other' | 'unknown';
-
-/** `object` values of records that are not ours but legitimately appear in saved thread dumps. */
-const OTHER_KNOWN_OBJECTS = new Set([
-  'thread',
-  'thread.message',
-  'thread.message.delta',
-  'thread.run.step.delta',
-  'assistant',
-  'thread.deleted',
-]);
 
 export function recordKind(raw: unknown): RecordKind {
   if (!isPlainObject(raw)) return 'unknown';
@@ -179,7 +175,7 @@ export function recordKind(raw: unknown): RecordKind {
   // `assistant.run.step` is the stale enum of the 2023-11-06 spec snapshot (§7).
   if (object === 'thread.run.step' || object === 'assistant.run.step') return 'step';
   if (object === 'list' || (object === undefined && Array.isArray(raw['data']))) return 'list';
-  if (typeof object === 'string') return OTHER_KNOWN_OBJECTS.has(object) ? 'other' : 'unknown';
+  if (typeof object === 'string') return 'other';
   // A saved stream event: `{ "event": "thread.run.step.completed", "data": {...} }`.
   if (typeof raw['event'] === 'string' && 'data' in raw) return 'event';
   if ('step_details' in raw || 'run_id' in raw) return 'step';

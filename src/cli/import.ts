@@ -108,7 +108,11 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   for (const run of unfinishedRuns(collected.runs)) {
     writeLine(io.stdout, `  ${run.runId} is still ${run.run?.status ?? 'running'}: its finished steps were exported; its run span will be exported once it ends`);
   }
-  if (collected.ignored > 0) writeLine(io.stdout, `  ${collected.ignored} records were not runs or steps (messages, threads) and were skipped`);
+  const ignored = Object.entries(collected.ignored);
+  if (ignored.length > 0) {
+    const kinds = ignored.map(([kind, n]) => `${kind} ×${n}`).join(', ');
+    writeLine(io.stdout, `  skipped records that are not runs or steps: ${kinds}`);
+  }
   writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
   for (const failure of result.failures) {
     const status = failure.kind === 'rejected' && failure.status ? ` HTTP ${failure.status}` : '';

@@ -4,6 +4,7 @@
 import { ConfigError } from '../config.js';
 import { VERSION } from '../version.js';
 import { UsageError } from './args.js';
+import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
 import { EXIT_FAILURE, EXIT_USAGE, writeLine, type CliIo } from './io.js';
 import { runsCommand } from './runs.js';
@@ -13,6 +14,7 @@ import { watchCommand } from './watch.js';
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  demo: { run: demoCommand, summary: 'the sidecar against a built-in simulated API, printing the traces (npm start)' },
   import: { run: importCommand, summary: 'export saved run and run-step records (JSON/JSONL) as traces' },
   watch: { run: watchCommand, summary: 'the sidecar: watch threads and runs, export each finished run as a trace' },
   steps: { run: stepsCommand, summary: 'list or show run steps (table, JSON or JSONL)' },

@@ -119,20 +119,18 @@ export interface ToolCallSpanFacts {
   attributes: Attributes;
 }
 
-/** `gen_ai.tool.type` for a tool call type: who runs it. Unknown types run in the agent service. */
-function toolType(kind: ClassifiedToolCall['kind']): string {
-  switch (kind) {
+/**
+ * `gen_ai.tool.type`: who runs the tool. Decided by the raw `type`, so a malformed `function` call is
+ * still a function; types we do not know run in the agent service.
+ */
+function toolType(type: string): string {
+  switch (type) {
     case 'function':
       return sc.GEN_AI_TOOL_TYPE_FUNCTION;
     case 'file_search':
       return sc.GEN_AI_TOOL_TYPE_DATASTORE;
-    case 'code_interpreter':
-    case 'other':
+    default:
       return sc.GEN_AI_TOOL_TYPE_EXTENSION;
-    default: {
-      const never: never = kind;
-      return never;
-    }
   }
 }
 
@@ -147,7 +145,7 @@ export function toolCallAttributes(
   put(attrs, sc.ATTR_GEN_AI_OPERATION_NAME, sc.GEN_AI_OPERATION_EXECUTE_TOOL);
   putCommon(attrs, ctx);
   put(attrs, sc.ATTR_GEN_AI_TOOL_NAME, toolName);
-  put(attrs, sc.ATTR_GEN_AI_TOOL_TYPE, toolType(classified.kind));
+  put(attrs, sc.ATTR_GEN_AI_TOOL_TYPE, toolType(classified.call.type));
   put(attrs, sc.ATTR_GEN_AI_TOOL_CALL_ID, classified.call.id);
   put(attrs, sc.ATTR_GEN_AI_AGENT_ID, step.assistant_id);
   put(attrs, sc.ATTR_GEN_AI_CONVERSATION_ID, step.thread_id);

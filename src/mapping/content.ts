@@ -12,10 +12,17 @@ export const DEFAULT_CONTENT_MAX_LENGTH = 8192;
  */
 export function truncate(value: string, max: number): string {
   if (value.length <= max) return value;
+  const kept = cutTo(value, max);
+  return `${kept}…[truncated ${value.length - kept.length} chars]`;
+}
+
+/** Cuts to at most `max` characters with no marker, as an SDK span limit does; never splits a surrogate pair. */
+export function cutTo(value: string, max: number): string {
+  if (value.length <= max) return value;
   let cut = Math.max(0, Math.floor(max));
   const last = value.charCodeAt(cut - 1);
   if (cut > 0 && last >= 0xd800 && last <= 0xdbff) cut -= 1;
-  return `${value.slice(0, cut)}…[truncated ${value.length - cut} chars]`;
+  return value.slice(0, cut);
 }
 
 /** JSON text of structured content (file search results, unknown tool call bodies). */

@@ -52,11 +52,11 @@ export interface TraceParent {
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
 /**
- * Parses a `traceparent` header value, per W3C Trace Context: version `ff` and all-zero IDs are
- * invalid; a future version may carry more fields after the four we read.
+ * Parses a `traceparent` header value, per W3C Trace Context: lower-case hex only, version `ff` and
+ * all-zero IDs are invalid; a future version may carry more fields after the four we read.
  */
 export function parseTraceparent(value: string): TraceParent | undefined {
-  const match = TRACEPARENT.exec(value.trim().toLowerCase());
+  const match = TRACEPARENT.exec(value.trim());
   if (!match) return undefined;
   const [, version, traceId, spanId, flags, rest] = match;
   if (version === undefined || traceId === undefined || spanId === undefined || flags === undefined) return undefined;

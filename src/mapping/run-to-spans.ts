@@ -20,7 +20,7 @@ import {
   toolCallAttributes,
   type AttributeContext,
 } from './attributes.js';
-import { DEFAULT_CONTENT_MAX_LENGTH, truncate } from './content.js';
+import { cutTo, DEFAULT_CONTENT_MAX_LENGTH } from './content.js';
 import { parseTraceparent, spanIdForRun, spanIdForStep, spanIdForToolCall, traceIdForRun, type TraceParent } from './ids.js';
 import { EVENT_RUN_STARTED } from './semconv.js';
 import { mapStatus } from './status.js';
@@ -59,8 +59,8 @@ function limitLengths(attributes: Attributes, limit: number): Attributes {
   if (!Number.isFinite(limit)) return attributes;
   const out: Attributes = {};
   for (const [key, value] of Object.entries(attributes)) {
-    if (typeof value === 'string') out[key] = truncate(value, limit);
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? truncate(v, limit) : v)) as typeof value;
+    if (typeof value === 'string') out[key] = cutTo(value, limit);
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? cutTo(v, limit) : v)) as typeof value;
     else out[key] = value;
   }
   return out;
@@ -82,8 +82,9 @@ function span(ctx: TraceContext, data: Omit<SpanData, 'traceId' | 'attributes' |
 }
 
 /**
- * A key for a tool call, unique within its step: its id, or its position when the id is missing or
- * repeated (a malformed record must still give distinct, stable span IDs).
+ * A key for a tool call, unique within its step: `id:<its id>`, or `index:<position>` when the id is
+ * missing or repeated (a malformed record must still give distinct, stable span IDs). The prefixes
+ * keep the two kinds of key from ever colliding.
  */
 function toolCallKeys(calls: readonly ToolCall[]): string[] {
   const seen = new Set<string>();
@@ -91,9 +92,9 @@ function toolCallKeys(calls: readonly ToolCall[]): string[] {
     const id = call.id;
     if (id && !seen.has(id)) {
       seen.add(id);
-      return id;
+      return `id:${id}`;
     }
-    return `#${index}`;
+    return `index:${index}`;
   });
 }
 
@@ -121,7 +122,7 @@ function stepSpans(step: RunStep, ctx: TraceContext): SpanData[] {
   const calls = details.details.tool_calls;
   const keys = toolCallKeys(calls);
   calls.forEach((call, index) => {
-    const toolCallKey = keys[index] ?? `#${index}`;
+    const toolCallKey = keys[index] ?? `index:${index}`;
     const facts = toolCallAttributes(classifyToolCall(call), index, step, ctx.attributes);
     spans.push(
       span(ctx, {

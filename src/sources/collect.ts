@@ -53,8 +53,8 @@ export interface Collected {
   runs: RunRecord[];
   rejected: Rejection[];
   warnings: RecordWarning[];
-  /** Records that are valid but not runs or steps (messages, threads): skipped, counted. */
-  ignored: number;
+  /** Records of other kinds (messages, threads, stream events other than run/step ones): skipped, counted by kind. */
+  ignored: Record<string, number>;
 }
 
 interface Kept<T> {
@@ -77,7 +77,7 @@ export class RecordCollector {
   private readonly steps = new Map<string, Kept<RunStep>>();
   private readonly rejected: Rejection[] = [];
   private readonly warnings: RecordWarning[] = [];
-  private ignored = 0;
+  private readonly ignored: Record<string, number> = {};
 
   add(value: unknown, location: RecordLocation): void {
     switch (recordKind(value)) {
@@ -102,23 +102,24 @@ export class RecordCollector {
         return;
       }
       case 'event': {
-        const data = (value as { data: unknown }).data;
-        if (data === '[DONE]') return; // the stream's end marker
-        return this.add(data, child(location, '.data'));
+        const { event, data } = value as { event: string; data: unknown };
+        // Only run and run-step events carry records we export; `done`, `error`, message and delta events are skipped.
+        if (!/^thread\.run\./.test(event) || event === 'thread.run.step.delta') return this.skip(`event ${event}`);
+        return this.add(typeof data === 'string' ? parseJsonText(data) : data, child(location, '.data'));
       }
       case 'other':
-        this.ignored++;
-        return;
+        return this.skip(String((value as { object: unknown }).object));
       case 'unknown': {
-        const object = isPlainObject(value) ? value['object'] : undefined;
-        const message = typeof object === 'string'
-          ? `not a run or run step (object: "${object}")`
-          : isPlainObject(value)
-            ? 'cannot tell whether this is a run or a run step: no "object" field, no "run_id"'
-            : `expected a run or run step object, got ${describeValue(value)}`;
-        return this.reject(value, location, [{ path: typeof object === 'string' ? 'object' : '', message }]);
+        const message = isPlainObject(value)
+          ? 'cannot tell whether this is a run or a run step: no "object" field, no "run_id"'
+          : `expected a run or run step object, got ${describeValue(value)}`;
+        return this.reject(value, location, [{ path: '', message }]);
       }
     }
+  }
+
+  private skip(kind: string): void {
+    this.ignored[kind] = (this.ignored[kind] ?? 0) + 1;
   }
 
   /** Input that could not even be parsed (a bad JSONL line, an unreadable file). */
@@ -150,6 +151,15 @@ export class RecordCollector {
     const startOf = (r: RunRecord) => r.run?.created_at ?? Math.min(...r.steps.map((s) => s.created_at));
     const runs = [...byRun.values()].sort((a, b) => startOf(a) - startOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
     return { runs, rejected: this.rejected, warnings: this.warnings, ignored: this.ignored };
+  }
+}
+
+/** A saved event's `data` may be the raw JSON text of the SSE `data:` line. */
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

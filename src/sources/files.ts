@@ -76,6 +76,8 @@ export async function readRecordSource(path: string, collector: RecordCollector,
   } catch (error) {
     return collector.addUnreadable({ source }, `cannot read: ${(error as Error).message}`);
   }
+  // A byte-order mark (some Windows editors write one) is not JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     addJsonValue(collector, source, JSON.parse(text));
   } catch (error) {

@@ -21,7 +21,7 @@ function idOf(bytes: number, kind: string, ...parts: string[]): string {
 const traceId = (run: string) => idOf(16, 'trace', run);
 const runSpanId = (run: string) => idOf(8, 'run', run);
 const stepSpanId = (run: string, step: string) => idOf(8, 'step', run, step);
-const toolSpanId = (run: string, step: string, call: string) => idOf(8, 'tool_call', run, step, call);
+const toolSpanId = (run: string, step: string, call: string) => idOf(8, 'tool_call', run, step, `id:${call}`);
 const nanos = (seconds: number) => BigInt(seconds) * 1_000_000_000n;
 
 let receiver: OtlpReceiver;
