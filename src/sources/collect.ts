@@ -77,7 +77,8 @@ export class RecordCollector {
   private readonly steps = new Map<string, Kept<RunStep>>();
   private readonly rejected: Rejection[] = [];
   private readonly warnings: RecordWarning[] = [];
-  private readonly ignored: Record<string, number> = {};
+  /** A Map, so that a kind named `constructor` or `__proto__` is counted like any other. */
+  private readonly ignored = new Map<string, number>();
 
   add(value: unknown, location: RecordLocation): void {
     switch (recordKind(value)) {
@@ -119,7 +120,8 @@ export class RecordCollector {
   }
 
   private skip(kind: string): void {
-    this.ignored[kind] = (this.ignored[kind] ?? 0) + 1;
+    const name = kind === '' ? '(empty object field)' : kind;
+    this.ignored.set(name, (this.ignored.get(name) ?? 0) + 1);
   }
 
   /** Input that could not even be parsed (a bad JSONL line, an unreadable file). */
@@ -150,7 +152,7 @@ export class RecordCollector {
     }
     const startOf = (r: RunRecord) => r.run?.created_at ?? Math.min(...r.steps.map((s) => s.created_at));
     const runs = [...byRun.values()].sort((a, b) => startOf(a) - startOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
-    return { runs, rejected: this.rejected, warnings: this.warnings, ignored: this.ignored };
+    return { runs, rejected: this.rejected, warnings: this.warnings, ignored: Object.fromEntries(this.ignored) };
   }
 }
 

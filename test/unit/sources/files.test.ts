@@ -1,0 +1,200 @@
+/**
+ * Reading saved records (README `import`): `.jsonl`/`.ndjson` line by line, `.json` as one document,
+ * other names and `-` (standard input) sniffed; a bad line is located by `file:line`; a bad JSON file
+ * is rejected as a whole; whatever else can be read is still collected.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordCollector, formatLocation, type Collected } from '../../../src/sources/collect.js';
+import { readRecordSource } from '../../../src/sources/files.js';
+import { IDS, functionCall, list, message, run, step, toolCallsStep, without } from '../../fixtures/records.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'assistants-otel-files-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text, 'utf8');
+  return path;
+}
+
+const noStdin = () => Readable.from([]);
+
+async function read(paths: string[], stdin: Readable = noStdin()): Promise<Collected> {
+  const collector = new RecordCollector();
+  for (const path of paths) await readRecordSource(path, collector, stdin);
+  return collector.result();
+}
+
+const jsonl = (...values: unknown[]) => values.map((v) => JSON.stringify(v)).join('\n') + '\n';
+const rejectedAt = (c: Collected) => c.rejected.map((r) => formatLocation(r.location));
+const stepIds = (c: Collected) => c.runs.flatMap((r) => r.steps.map((s) => s.id)).sort();
+
+describe('JSONL', () => {
+  it.each(['steps.jsonl', 'steps.ndjson', 'STEPS.JSONL'])('reads %s line by line', async (name) => {
+    const path = await file(name, jsonl(run(), step(), toolCallsStep([functionCall()])));
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs[0]!.run?.id).toBe(IDS.run);
+    expect(stepIds(collected)).toEqual([IDS.step, 'step_tools1']);
+  });
+
+  it('locates a bad line by file:line (blank lines counted), and reads the lines around it', async () => {
+    const text = [JSON.stringify(run()), '', '{"id": "step_broken", "object": "thread.run.step",', JSON.stringify(step()), ''].join('\n');
+    const path = await file('bad-line.jsonl', text);
+    const collected = await read([path]);
+    expect(rejectedAt(collected)).toEqual([`${path}:3`]);
+    expect(collected.rejected[0]!.issues[0]!.message).toMatch(/JSON/);
+    expect(collected.runs[0]!.run?.id).toBe(IDS.run);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('locates a rejected record by file:line', async () => {
+    const noRunId = without(step({ id: 'step_norun' }), 'run_id');
+    const path = await file('reject.jsonl', jsonl(step(), noRunId));
+    const collected = await read([path]);
+    expect(collected.rejected.map((r) => [formatLocation(r.location), r.id, r.issues.map((i) => i.path)])).toEqual([
+      [`${path}:2`, 'step_norun', ['run_id']],
+    ]);
+  });
+
+  it('locates a record inside a list envelope on a line by file:line and JSON path', async () => {
+    const noCreatedAt = without(step({ id: 'step_x' }), 'created_at');
+    const path = await file('lists.jsonl', jsonl(run(), list([step(), noCreatedAt])));
+    const collected = await read([path]);
+    expect(rejectedAt(collected)).toEqual([`${path}:2 $.data[1]`]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads CRLF line endings', async () => {
+    const path = await file('crlf.jsonl', [JSON.stringify(run()), JSON.stringify(step())].join('\r\n') + '\r\n');
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('counts records of other kinds on their lines as skipped (by kind), not rejected', async () => {
+    const path = await file('thread-dump.jsonl', jsonl(message(), run(), step()));
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.ignored).toEqual({ 'thread.message': 1 });
+  });
+
+  it('reads saved stream events whose `data` is the JSON text of the SSE line', async () => {
+    const path = await file(
+      'stream.jsonl',
+      jsonl(
+        { event: 'thread.run.step.completed', data: JSON.stringify(step()) },
+        { event: 'thread.run.completed', data: JSON.stringify(run()) },
+        { event: 'done', data: '[DONE]' },
+      ),
+    );
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.ignored).toEqual({ 'event done': 1 });
+    expect(collected.runs).toEqual([{ runId: IDS.run, run: run(), steps: [step()] }]);
+  });
+});
+
+describe('JSON', () => {
+  it('reads a .json list envelope as one document, locating records by JSON path', async () => {
+    const noId = without(step(), 'id');
+    const path = await file('steps.json', JSON.stringify(list([step(), noId]), null, 2));
+    const collected = await read([path]);
+    expect(rejectedAt(collected)).toEqual([`${path} $.data[1]`]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads a .json array of records', async () => {
+    const path = await file('records.json', JSON.stringify([run(), step()], null, 2));
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs[0]!.run?.id).toBe(IDS.run);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads a .json single record', async () => {
+    const path = await file('run.json', JSON.stringify(run(), null, 2));
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs.map((r) => r.runId)).toEqual([IDS.run]);
+  });
+
+  it('reads a .json file that starts with a UTF-8 byte-order mark (the mark is ignored)', async () => {
+    const path = join(dir, 'bom.json');
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    await writeFile(path, Buffer.concat([bom, Buffer.from(JSON.stringify(list([run(), step()]), null, 2), 'utf8')]));
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs).toEqual([{ runId: IDS.run, run: run(), steps: [step()] }]);
+  });
+
+  it('rejects a bad .json file as a whole, located by the file, and still reads the other files', async () => {
+    const bad = await file('bad.json', '{"object": "list", "data": [');
+    const good = await file('good.jsonl', jsonl(step()));
+    const collected = await read([bad, good]);
+    expect(collected.rejected.map((r) => r.location.source)).toEqual([bad]);
+    expect(collected.rejected[0]!.issues[0]!.message).toMatch(/not valid JSON/);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads a .json file as one document, even when its content is JSON lines', async () => {
+    const path = await file('actually-lines.json', jsonl(run(), step()));
+    const collected = await read([path]);
+    expect(collected.rejected.map((r) => r.location.source)).toEqual([path]);
+    expect(collected.runs).toEqual([]);
+  });
+
+  it('reports a file that cannot be read, and goes on', async () => {
+    const missing = join(dir, 'missing.json');
+    const missingLines = join(dir, 'missing.jsonl');
+    const good = await file('after-missing.json', JSON.stringify(step()));
+    const collected = await read([missing, missingLines, good]);
+    expect(collected.rejected.map((r) => r.location.source)).toEqual([missing, missingLines]);
+    for (const r of collected.rejected) expect(r.issues[0]!.message).toMatch(/cannot read/);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+});
+
+describe('sniffing other names and standard input', () => {
+  it('reads a file of another name holding one JSON document as JSON', async () => {
+    const path = await file('export.txt', JSON.stringify(list([step()]), null, 2));
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads a file of another name holding JSON lines as JSONL, locating bad lines', async () => {
+    const path = await file('export.log', [JSON.stringify(run()), 'oops', JSON.stringify(step())].join('\n'));
+    const collected = await read([path]);
+    expect(rejectedAt(collected)).toEqual([`${path}:2`]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads JSON lines from standard input (`-`), located as stdin:line', async () => {
+    const noRunId = without(step({ id: 'step_norun' }), 'run_id');
+    const stdin = Readable.from([jsonl(run()), jsonl(step(), noRunId)]);
+    const collected = await read(['-'], stdin);
+    expect(rejectedAt(collected)).toEqual(['stdin:3']);
+    expect(collected.runs[0]!.run?.id).toBe(IDS.run);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('reads one JSON document from standard input', async () => {
+    const stdin = Readable.from([Buffer.from(JSON.stringify(list([run(), step()]), null, 2))]);
+    const collected = await read(['-'], stdin);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs[0]!.run?.id).toBe(IDS.run);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+});
