@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
 import { EXIT_FAILURE, EXIT_USAGE, writeLine, type CliIo } from './io.js';
 import { runsCommand } from './runs.js';
+import { simulateCommand } from './simulate.js';
 import { stepsCommand } from './steps.js';
 import { watchCommand } from './watch.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   import: { run: importCommand, summary: 'export saved run and run-step records (JSON/JSONL) as traces' },
   watch: { run: watchCommand, summary: 'the sidecar: watch threads and runs, export each finished run as a trace' },
   steps: { run: stepsCommand, summary: 'list or show run steps (table, JSON or JSONL)' },
+  simulate: { run: simulateCommand, summary: 'serve the Assistants protocol on loopback, playing a scripted scenario' },
   runs: { run: runsCommand, summary: 'list or show a thread\'s runs (table, JSON or JSONL)' },
 };
 
