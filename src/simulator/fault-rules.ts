@@ -51,6 +51,7 @@ export const faultRuleSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ kind: z.literal('delay'), ...common }),
   z.strictObject({ kind: z.literal('drop-connection'), ...common }),
+  /** A 200 (or whatever the answer was) whose JSON body is cut in half. Streamed answers are sent intact. */
   z.strictObject({ kind: z.literal('malformed-json'), ...common }),
   z.strictObject({ kind: z.literal('auth-failure'), ...common }),
   z.strictObject({

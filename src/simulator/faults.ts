@@ -124,10 +124,8 @@ export function injectedRecord(rule: Extract<FaultRule, { kind: 'inject-record' 
     metadata: {},
   };
   switch (rule.record) {
-    case 'step-missing-created-at': {
-      const { created_at: _omitted, ...rest } = base;
-      return rest;
-    }
+    case 'step-missing-created-at':
+      return Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'created_at'));
     case 'unknown-step-type':
       return { ...base, type: 'activities', step_details: { type: 'activities', activities: [{ id: 'act_injected', type: 'mcp_call' }] } };
     case 'unknown-tool-call-type':

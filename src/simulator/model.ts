@@ -73,6 +73,8 @@ export interface SimStep extends StepPlan {
   failedAt: number | null;
   cancelledAt: number | null;
   expiredAt: number | null;
+  /** D1 quirk on demand: the run's deadline, rendered as an extra `expires_at` field; null = not rendered. */
+  deadline: number | null;
 }
 
 export type SubmitBy = 'script' | 'client' | 'never';
@@ -124,6 +126,8 @@ export interface SimRun {
   incompleteReason: string | null;
   steps: SimStep[];
   patch: RecordPatch | undefined;
+  /** Give this run's steps the `expires_at` field the spec's SSE examples and live captures show (D1). */
+  stepExpiresAt: boolean;
   program: RunAction[];
   cursor: number;
   /** Absolute scenario time of active offset 0: creation time plus all time spent waiting for tool outputs. */

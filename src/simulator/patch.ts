@@ -39,12 +39,13 @@ function omitAt(root: unknown, path: string): void {
 }
 
 /**
- * Applies a scenario's deliberate breakage to a freshly rendered record (which this function may
- * mutate). Without a patch the record is returned as it is.
+ * Applies a scenario's deliberate breakage to a rendered record. The record is copied first (it
+ * shares objects with the state); without a patch it is returned as it is.
  */
-export function applyPatch(record: Record<string, unknown>, patch: RecordPatch | undefined): unknown {
-  if (patch === undefined) return record;
+export function applyPatch(rendered: Record<string, unknown>, patch: RecordPatch | undefined): unknown {
+  if (patch === undefined) return rendered;
   if (patch.replaceWith !== undefined) return structuredClone(patch.replaceWith);
+  const record = structuredClone(rendered);
   for (const [path, value] of Object.entries(patch.set ?? {})) setAt(record, path, value);
   for (const path of patch.omit ?? []) omitAt(record, path);
   return record;

@@ -1,5 +1,7 @@
 // Turns internal state into the exact JSON the API returns. Field lists and order follow the spec
 // (RunObject: 27 fields; RunStepObject: 16 fields) and the order of the spec's own examples.
+// Rendered records share the (never mutated) configuration objects of the state: the server
+// serialises them at once, and the programmatic accessors hand out deep copies.
 import { isTerminalRun, type SimMessage, type SimRun, type SimStep, type SimThread, type SimToolCall, type Usage } from './model.js';
 import { applyPatch } from './patch.js';
 
@@ -57,17 +59,17 @@ export function renderRun(run: SimRun, epoch: EpochOf): unknown {
     last_error: run.lastError === null ? null : { ...run.lastError },
     model: c.model,
     instructions: c.instructions,
-    tools: structuredClone(c.tools),
+    tools: c.tools,
     metadata: { ...c.metadata },
     temperature: c.temperature,
     top_p: c.topP,
     max_completion_tokens: c.maxCompletionTokens,
     max_prompt_tokens: c.maxPromptTokens,
-    truncation_strategy: structuredClone(c.truncationStrategy),
+    truncation_strategy: c.truncationStrategy,
     incomplete_details: run.status === 'incomplete' ? { reason: run.incompleteReason } : null,
     usage: runUsage(run),
-    response_format: structuredClone(c.responseFormat),
-    tool_choice: structuredClone(c.toolChoice),
+    response_format: c.responseFormat,
+    tool_choice: c.toolChoice,
     parallel_tool_calls: c.parallelToolCalls,
   };
   return applyPatch(record, run.patch);
@@ -97,7 +99,7 @@ export function renderToolCall(call: SimToolCall, revealed: boolean, includeCont
       return { id: call.id, type: 'file_search', file_search: fileSearch };
     }
     case 'other':
-      return { id: call.id, type: call.type, ...structuredClone(call.fields) };
+      return { id: call.id, type: call.type, ...call.fields };
     default: {
       const unreachable: never = call;
       return unreachable;
@@ -123,7 +125,7 @@ function stepDetails(step: SimStep, options: StepRenderOptions): unknown {
       };
     }
     case 'other':
-      return { type: content.type, ...structuredClone(content.details) };
+      return { type: content.type, ...content.details };
     default: {
       const unreachable: never = content;
       return unreachable;
@@ -143,6 +145,7 @@ export function renderStep(step: SimStep, epoch: EpochOf, options: StepRenderOpt
     status: step.status,
     cancelled_at: orNull(epoch, step.cancelledAt),
     completed_at: orNull(epoch, step.completedAt),
+    ...(step.deadline === null ? {} : { expires_at: epoch(step.deadline) }),
     expired_at: orNull(epoch, step.expiredAt),
     failed_at: orNull(epoch, step.failedAt),
     last_error: step.lastError === null ? null : { ...step.lastError },

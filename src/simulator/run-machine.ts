@@ -46,6 +46,7 @@ function createStep(run: SimRun, action: Extract<RunAction, { kind: 'step-create
     failedAt: null,
     cancelledAt: null,
     expiredAt: null,
+    deadline: run.stepExpiresAt ? run.expiresAt : null,
   };
   run.steps.push(step);
   emitStep(step, ctx, 'thread.run.step.created', true);

@@ -26,7 +26,7 @@ const errorSchema = z.strictObject({ code: z.string(), message: z.string() });
 const KNOWN_TOOL_CALLS = ['function', 'code_interpreter', 'file_search'];
 const KNOWN_STEPS = ['message_creation', 'tool_calls'];
 const notOneOf = (known: string[]) =>
-  z.string().refine((t) => !known.includes(t), { message: `use the dedicated shape for ${known.join(', ')}` });
+  z.string().refine((t) => !known.includes(t), { message: `use the dedicated shape for ${known.join(', ')}`, abort: true });
 
 const functionCall = z.strictObject({
   type: z.literal('function'),
@@ -153,6 +153,8 @@ export const scenarioRunSchema = z.strictObject({
   steps: z.array(stepScriptSchema).optional(),
   outcome: outcomeSchema.optional(),
   patch: recordPatchSchema.optional(),
+  /** D1 (obs): also give the run's steps `expires_at` (the run's deadline), as the spec's SSE examples and live captures show. Default false. */
+  stepExpiresAt: z.boolean().optional(),
 });
 
 const scenarioThreadSchema = z.strictObject({

@@ -1,6 +1,6 @@
 // Reading and validating scenarios: TypeScript objects, JSON files and built-in names.
 import { readFileSync } from 'node:fs';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { builtInScenario, builtInScenarios } from './scenarios/index.js';
 import { scenarioSchema, type Scenario, type ScenarioInput } from './scenario-schema.js';
 
@@ -71,6 +71,11 @@ export function loadScenario(nameOrPath: string): Scenario {
     throw new ScenarioError(nameOrPath, [`not valid JSON: ${error instanceof Error ? error.message : String(error)}`]);
   }
   return parseScenario(json, nameOrPath);
+}
+
+/** A JSON Schema (2020-12) of the scenario file format, for editors (`"$schema"`). Refinements such as step ordering are checked only on load. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>; // a plain JSON object
 }
 
 /** Accepts what `createSimulator({scenario})` accepts: a name, a path, or an object (written or already parsed). */

@@ -16,6 +16,7 @@ export interface NewRun {
   compiled: CompiledRun;
   expiresAfterSeconds: number;
   patch: RecordPatch | undefined;
+  stepExpiresAt?: boolean;
 }
 
 type Transition = { time: number; kind: 'expire' | 'submit' | 'action' };
@@ -69,6 +70,13 @@ export class SimulatorState {
     return run?.visible === true ? run : undefined;
   }
 
+  /** Scenario runs whose scripted creation time has not come yet. */
+  upcomingRunCount(): number {
+    let count = 0;
+    for (const run of this.runs.values()) if (!run.visible) count += 1;
+    return count;
+  }
+
   activeRun(threadId: string): SimRun | undefined {
     return this.visibleRuns(threadId).find((r) => !isTerminalRun(r.status));
   }
@@ -93,6 +101,7 @@ export class SimulatorState {
       incompleteReason: null,
       steps: [],
       patch: spec.patch,
+      stepExpiresAt: spec.stepExpiresAt ?? false,
       program: spec.compiled.program,
       cursor: 0,
       activeOrigin: spec.createdAt,

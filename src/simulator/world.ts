@@ -64,7 +64,16 @@ export function resolveRunScript(script: RunScriptInput | string): RunScript {
   return parsed.data;
 }
 
+// Templates are parsed once: a benchmark scenario instantiates the same few thousands of times.
+const parsedTemplates = new Map<string, RunScript>();
+
 function scenarioRunScript(run: ScenarioRun): RunScript {
+  const overridden = run.queuedSeconds !== undefined || run.expiresAfterSeconds !== undefined || run.steps !== undefined || run.outcome !== undefined;
+  if (run.template !== undefined && !overridden) {
+    let parsed = parsedTemplates.get(run.template);
+    if (parsed === undefined) parsedTemplates.set(run.template, (parsed = resolveRunScript(resolveTemplate(run.template))));
+    return parsed;
+  }
   const base: RunScriptInput = run.template === undefined ? {} : resolveTemplate(run.template);
   const merged: RunScriptInput = { ...base };
   if (run.queuedSeconds !== undefined) merged.queuedSeconds = run.queuedSeconds;
@@ -125,6 +134,7 @@ export function populate(state: SimulatorState, scenario: Scenario, ids: IdFacto
           compiled,
           expiresAfterSeconds: script.expiresAfterSeconds,
           patch: run.patch,
+          stepExpiresAt: run.stepExpiresAt ?? false,
         });
       } catch (error) {
         if (error instanceof ScriptError) throw new ScenarioError(source, [`threads[${ti}].runs[${ri}].${error.path}: ${error.message.slice(error.path.length + 2)}`]);

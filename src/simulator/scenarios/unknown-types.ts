@@ -4,7 +4,10 @@ import type { ScenarioInput } from '../scenario-schema.js';
 // modelled on Azure's public docs; their inner fields are illustrative (unverified), which is the point:
 // a bridge must carry shapes it does not know without rejecting them.
 
-/** Records the spec does not describe: an `activities` step, `bing_grounding` calls, extra fields, `instructions: null` (D5), `tool_resources` on a run (D6). */
+/**
+ * Records the spec does not describe: an `activities` step, `bing_grounding` calls, extra fields,
+ * steps with an `expires_at` deadline (D1), `instructions: null` (D5), `tool_resources` on a run (D6).
+ */
 export const unknownTypesScenario: ScenarioInput = {
   name: 'unknown-types',
   threads: [
@@ -19,6 +22,7 @@ export const unknownTypesScenario: ScenarioInput = {
             { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } },
           ],
           patch: { set: { tool_resources: {}, x_azure_region: 'swedencentral' } },
+          stepExpiresAt: true,
           steps: [
             {
               type: 'activities',

@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSimulator, type ApiRun, type Simulator } from '../../src/simulator/index.js';
+import { call } from './helpers.js';
+
+let sim: Simulator;
+afterEach(async () => {
+  await sim.close();
+});
+
+describe('the real clock', () => {
+  it('plays a scenario by itself; runUntilIdle waits for the end', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    sim = await createSimulator({ scenario: 'every-type', clock: 'real', timeScaleMillisPerSecond: 2 });
+    await expect(sim.advance(1)).rejects.toThrow(/manual clock/);
+    await sim.runUntilIdle();
+    expect(sim.idle).toBe(true);
+    expect(sim.state.upcomingRuns).toBe(0);
+    expect(sim.now).toBeGreaterThanOrEqual(40);
+    const statuses = sim.state.runs.map((r) => r.status).sort();
+    expect(statuses).toEqual(['cancelled', 'completed', 'expired', 'failed', 'incomplete', 'requires_action']);
+    // Scenario time 0 is the wall clock at start, so a demo's traces are recent.
+    expect(sim.state.runs[0]?.created_at).toBeGreaterThanOrEqual(before);
+  });
+
+  it('runs created over HTTP progress without anyone advancing time', async () => {
+    sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 2, runScript: 'every-tool' });
+    const thread = sim.createThread();
+    const created = await call<ApiRun>(sim, `/threads/${thread.id}/runs`, { json: { assistant_id: 'asst_1' } });
+    // About 15 scenario seconds = 30 ms; poll (as a client would) rather than guess a sleep on a busy machine.
+    let later = await call<ApiRun>(sim, `/threads/${thread.id}/runs/${created.body.id}`);
+    for (const deadline = Date.now() + 10_000; later.body.status !== 'completed' && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      later = await call<ApiRun>(sim, `/threads/${thread.id}/runs/${created.body.id}`);
+    }
+    expect(later.body.status).toBe('completed');
+    expect(later.headers.get('openai-poll-after-ms')).toBe('2');
+  });
+
+  it('close() ends open streams and is idempotent', async () => {
+    sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 1000, runScript: 'cancelled' });
+    const thread = sim.createThread();
+    const res = await fetch(`${sim.url}/threads/${thread.id}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ assistant_id: 'asst_1', stream: true }),
+    });
+    const reader = res.body?.getReader();
+    const first = await reader?.read();
+    expect(new TextDecoder().decode(first?.value)).toContain('event: thread.run.created');
+    await sim.close();
+    await sim.close();
+    // The stream is cut, not left hanging: reading ends (with an error, as a dropped connection does).
+    await expect(reader?.read()).rejects.toThrow();
+  });
+});
