@@ -62,10 +62,11 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     ? { url: `${receiver.url}/v1/traces`, protocol: 'http/json' as const }
     : otlpOptionsFromEnv(io.env, { endpoint: values['otlp-endpoint'] });
   const threads = sim.state.threads.map((t) => t.id);
-  const runCount = sim.state.runs.length;
+  const runCount = sim.state.runs.length + sim.state.upcomingRuns;
   writeLine(io.stdout, `assistants-otel demo: a simulated Assistants API at ${sim.url} (${threads.length} threads, ${runCount} runs, ${speed}× speed)`);
   writeLine(io.stdout, `→ the sidecar, polling every 250ms → OTLP ${receiver ? '(an embedded receiver that prints each trace)' : `to ${redactUrl(otlp.url)}`}\n`);
 
+  let exportedRuns = 0;
   const watch = await startWatch({
     provider: createProvider({ kind: 'openai', baseUrl: sim.url }),
     otlp,
@@ -75,17 +76,16 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     pollIntervalMillis: 250,
     threads,
     logger: createLogger({ stream: io.stderr, level: (values['log-level'] as 'warn' | undefined) ?? 'warn' }),
+    onExported: (counts) => {
+      exportedRuns += counts.runs;
+    },
   });
 
-  let exportedRuns = 0;
   const deadline = started + timeoutMillis;
+  const finished = () => sim.idle && exportedRuns >= runCount;
   try {
-    while (!io.signal.aborted && Date.now() < deadline) {
-      exportedRuns = runCount - watch.poller.stats().runs;
-      const allTerminal = sim.state.runs.every((r) => ['completed', 'failed', 'cancelled', 'expired', 'incomplete'].includes(r.status));
-      if (allTerminal && watch.poller.stats().runs === 0 && watch.pipeline.depth().spans === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // Done when the scenario has played out and every run's trace was acknowledged.
+    while (!io.signal.aborted && Date.now() < deadline && !finished()) await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {
     await watch.stop(AbortSignal.timeout(5_000));
     await receiver?.close();
@@ -93,7 +93,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const spans = receiver?.spans.length;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const done = watch.poller.stats().runs === 0;
+  const done = exportedRuns >= runCount;
   writeLine(
     io.stdout,
     `${done ? `${runCount} runs` : `${exportedRuns} of ${runCount} runs`} exported as traces${spans !== undefined ? ` (${spans} spans)` : ''} in ${seconds}s, using ${sim.requests.length} API requests.`,

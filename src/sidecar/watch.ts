@@ -36,6 +36,8 @@ export interface WatchOptions {
   runs?: ReadonlyArray<{ threadId: string; runId: string }>;
   listen?: { host: string; port: number; token?: string };
   logger?: Logger;
+  /** Called when the collector acknowledged a run's (or live steps') spans. */
+  onExported?: (counts: { runs: number; steps: number; spans: number }) => void;
 }
 
 export interface WatchHandle {
@@ -100,7 +102,10 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     logger: logger.child({ component: 'poller' }),
     hooks: {
       onRejected: (kind, n) => metrics.rejected(kind, n),
-      onExported: (counts, latency) => metrics.exported(counts, latency),
+      onExported: (counts, latency) => {
+        metrics.exported(counts, latency);
+        options.onExported?.(counts);
+      },
       onFatal: (error) => reportFatal(error),
     },
   });

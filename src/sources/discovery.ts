@@ -5,6 +5,7 @@
  * still be active, since the API expires a run after ten minutes without progress.
  */
 import { collectPages, type AssistantsClient } from '../api/client.js';
+import { isApiError } from '../api/errors.js';
 import type { Run } from '../api/schemas.js';
 import type { Issue } from '../api/validate.js';
 import type { WatchedThread } from '../state/store.js';
@@ -22,9 +23,18 @@ export interface Discovery {
 export async function discoverRuns(client: AssistantsClient, thread: WatchedThread, signal?: AbortSignal): Promise<Discovery> {
   const { threadId } = thread;
   if (thread.cursor !== undefined) {
-    const page = await collectPages((after, limit) =>
-      client.listRuns(threadId, { order: 'asc', limit, after: after ?? (thread.cursor as string) }, signal),
-    );
+    let page;
+    try {
+      page = await collectPages((after, limit) =>
+        client.listRuns(threadId, { order: 'asc', limit, after: after ?? (thread.cursor as string) }, signal),
+      );
+    } catch (error) {
+      // The cursor's run was deleted: the server refuses it as `after`. Start again from the newest
+      // runs; the `done` marks keep runs already exported from being exported twice.
+      if (!isApiError(error, 'invalid_request') && !isApiError(error, 'not_found')) throw error;
+      const { cursor: _dropped, ...rest } = thread;
+      return discoverRuns(client, rest, signal);
+    }
     return {
       runs: page.items,
       cursor: page.lastId ?? thread.cursor,
