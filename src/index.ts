@@ -65,3 +65,25 @@ export { ONE_SHOT_RETRY, SIDECAR_RETRY } from './delivery/send.js';
 export type { DeliveryRetryPolicy } from './delivery/send.js';
 export { collectRecords } from './sources/collect.js';
 export type { Collected, Rejection, RecordWarning, RecordLocation } from './sources/collect.js';
+
+// The API client.
+export { createAssistantsClient, listAllRunSteps, listAllRuns, collectPages, paginate, DEFAULT_API_RETRY, FILE_SEARCH_CONTENT_INCLUDE } from './api/client.js';
+export type { AssistantsClient, AssistantsClientOptions, ApiRetryPolicy, Page, ListQuery, StepQuery, ItemRejection, ItemWarning, Fetched } from './api/client.js';
+export { createProvider, DEFAULT_OPENAI_BASE_URL, PROVIDER_KINDS } from './api/providers.js';
+export type { ProviderKind, ProviderOptions, ProviderProfile } from './api/providers.js';
+export { staticKey, bearerToken, commandTokenSource, noCredentials } from './api/credentials.js';
+export type { Credentials, Token, TokenSource } from './api/credentials.js';
+export { RequestBudget } from './api/budget.js';
+export type { RequestBudgetOptions } from './api/budget.js';
+export { ApiError, isApiError } from './api/errors.js';
+export type { ApiErrorKind } from './api/errors.js';
+
+// The sidecar.
+export { startWatch } from './sidecar/watch.js';
+export type { WatchOptions, WatchHandle } from './sidecar/watch.js';
+export { createFileStateStore } from './state/file-store.js';
+export type { FileStateStoreOptions } from './state/file-store.js';
+export { createMemoryStateStore } from './state/memory-store.js';
+export type { StateStore, StateSnapshot, WatchedThread, WatchedRun } from './state/store.js';
+export { createLogger } from './util/log.js';
+export type { Logger, LogLevel } from './util/log.js';

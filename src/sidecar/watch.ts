@@ -66,21 +66,14 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     reportFatal = resolve;
   });
 
-  let pipeline: DeliveryPipeline | undefined;
-  let poller: Poller | undefined;
-  const metrics = createWatchMetrics({
-    queue: () => pipeline?.depth() ?? { jobs: 0, spans: 0 },
-    lagMillis: () => pipeline?.lagMillis() ?? 0,
-    watched: () => poller?.stats() ?? { threads: 0, runs: 0, paused: false },
-  });
-
+  // The hooks below run later, once `metrics` exists; the gauges read the pipeline and poller when scraped.
   const client = createAssistantsClient({
     provider: options.provider,
     budget: new RequestBudget(options.budget),
     logger: logger.child({ component: 'api' }),
     onResponse: (event) => metrics.apiResponse(event),
   });
-  pipeline = new DeliveryPipeline({
+  const pipeline = new DeliveryPipeline({
     exporter: createOtlpTraceExporter(options.otlp),
     resource: createResource(options.resource),
     logger: logger.child({ component: 'delivery' }),
@@ -89,7 +82,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     ...(options.rejectedDirectory ? { setAside: directorySetAside(options.rejectedDirectory) } : {}),
   });
   const store = options.store;
-  poller = new Poller({
+  const poller = new Poller({
     client,
     store,
     delivery: pipeline,
@@ -110,6 +103,12 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     },
   });
 
+  const metrics = createWatchMetrics({
+    queue: () => pipeline.depth(),
+    lagMillis: () => pipeline.lagMillis(),
+    watched: () => poller.stats(),
+  });
+
   await poller.start();
   for (const threadId of options.threads ?? []) await poller.watchThread(threadId);
   for (const { threadId, runId } of options.runs ?? []) await poller.watchRun(threadId, runId);
@@ -128,20 +127,18 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   if (server) logger.info('registration endpoint listening', { url: server.url });
 
   let stopping: Promise<void> | undefined;
-  const activePoller = poller;
-  const activePipeline = pipeline;
   return {
     registrationUrl: server?.url,
-    poller: activePoller,
-    pipeline: activePipeline,
+    poller,
+    pipeline,
     fatal,
     stop(force?: AbortSignal) {
       stopping ??= (async () => {
         healthy = false;
-        await activePoller.stop();
-        const depth = activePipeline.depth();
+        await poller.stop();
+        const depth = pipeline.depth();
         if (depth.spans > 0) logger.info('flushing before exit', { spans: depth.spans });
-        await activePipeline.close(force);
+        await pipeline.close(force);
         await store.close();
         await server?.close();
         logger.info('stopped');
