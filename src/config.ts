@@ -11,6 +11,7 @@ import type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
 import type { ResourceOptions } from './delivery/resource.js';
 import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
 import type { MappingOptions } from './mapping/types.js';
+import { redactUrl } from './util/redact.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -68,13 +69,20 @@ function parsePositiveNumber(value: string, source: string): number {
 }
 
 function parseUrl(value: string, source: string): URL {
+  let url: URL;
   try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-    return url;
+    url = new URL(value);
   } catch {
-    throw new ConfigError(source, `expected an http:// or https:// URL, got "${value}"`);
+    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
+  }
+  if (url.username || url.password) {
+    // fetch refuses such URLs, and its error repeats the password: stop here, without repeating it.
+    throw new ConfigError(source, 'must not contain a user name or password; put credentials in the key or header variables');
+  }
+  return url;
 }
 
 export interface OtlpFlags {
@@ -156,6 +164,12 @@ function parseBoolean(value: string, source: string): boolean {
   if (v === 'true') return true;
   if (v === 'false' || v === '') return false;
   throw new ConfigError(source, `expected "true" or "false", got "${value}"`);
+}
+
+function parsePositiveInteger(value: string, source: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected a whole number ≥ 1, got "${value}"`);
+  return n;
 }
 
 function parseLength(value: string, source: string): number {
@@ -240,7 +254,7 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
     tokenCommand ? bearerToken(commandTokenSource(tokenCommand.value), `${hint} (token from ${tokenCommand.name})`) : undefined;
 
   const budget = {
-    maxConcurrency: flags.maxConcurrency !== undefined ? parseLength(flags.maxConcurrency, '--max-concurrency') : 8,
+    maxConcurrency: flags.maxConcurrency !== undefined ? parsePositiveInteger(flags.maxConcurrency, '--max-concurrency') : 8,
     requestsPerSecond: flags.maxRps !== undefined ? parsePositiveNumber(flags.maxRps, '--max-rps') : 10,
   };
 

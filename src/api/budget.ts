@@ -1,7 +1,11 @@
 /**
  * One request budget for every caller in the process: at most `maxConcurrency` requests in flight
- * and at most `requestsPerSecond` started per second (a token bucket holding one second's worth, so
- * short bursts are allowed and the long-run rate is capped). Waiters are served first come, first served.
+ * and at most `requestsPerSecond` started in any sliding second (a sliding window, not a token
+ * bucket: a bucket lets a full burst plus its refill into one second, nearly twice the rate).
+ * Waiters are served first come, first served.
+ *
+ * The window holds N = max(1, floor(rate)) grants over W = N / rate seconds: 10/s is 10 per 1000 ms,
+ * 2.5/s is 2 per 800 ms, 0.5/s is 1 per 2000 ms.
  */
 import { AbortedError } from '../util/backoff.js';
 
@@ -33,8 +37,10 @@ export class RequestBudget {
   readonly maxConcurrency: number;
   readonly requestsPerSecond: number;
   private readonly now: () => number;
-  private tokens: number;
-  private lastRefill: number;
+  /** Start times of the most recent grants, oldest first, at most `windowSize` of them. */
+  private readonly recentGrants: number[] = [];
+  private readonly windowSize: number;
+  private readonly windowMillis: number;
   private inFlight = 0;
   private peakInFlight = 0;
   private granted = 0;
@@ -48,8 +54,8 @@ export class RequestBudget {
       throw new RangeError('RequestBudget: maxConcurrency must be ≥ 1 and requestsPerSecond > 0');
     }
     this.now = options.now ?? (() => performance.now());
-    this.tokens = Math.max(1, this.requestsPerSecond);
-    this.lastRefill = this.now();
+    this.windowSize = Math.max(1, Math.floor(this.requestsPerSecond));
+    this.windowMillis = (this.windowSize / this.requestsPerSecond) * 1000;
   }
 
   stats(): BudgetStats {
@@ -76,19 +82,19 @@ export class RequestBudget {
     });
   }
 
-  private refill(): void {
-    const now = this.now();
-    const capacity = Math.max(1, this.requestsPerSecond);
-    this.tokens = Math.min(capacity, this.tokens + ((now - this.lastRefill) / 1000) * this.requestsPerSecond);
-    this.lastRefill = now;
+  /** Milliseconds until the window has room for one more grant (0 when it has room now). */
+  private waitForWindow(now: number): number {
+    if (this.recentGrants.length < this.windowSize) return 0;
+    const oldest = this.recentGrants[0] as number;
+    return Math.max(0, oldest + this.windowMillis - now);
   }
 
   private pump(): void {
-    this.refill();
-    while (this.queue.length > 0 && this.inFlight < this.maxConcurrency && this.tokens >= 1) {
+    while (this.queue.length > 0 && this.inFlight < this.maxConcurrency && this.waitForWindow(this.now()) === 0) {
       const waiter = this.queue.shift() as Waiter;
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      this.tokens -= 1;
+      this.recentGrants.push(this.now());
+      if (this.recentGrants.length > this.windowSize) this.recentGrants.shift();
       this.inFlight++;
       this.granted++;
       this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
@@ -100,9 +106,9 @@ export class RequestBudget {
         this.pump();
       });
     }
-    // Out of tokens with work waiting: come back when the next token is due.
+    // The window is full with work waiting: come back when its oldest grant leaves it.
     if (this.queue.length > 0 && this.inFlight < this.maxConcurrency && this.timer === undefined) {
-      const wait = Math.max(1, Math.ceil(((1 - this.tokens) / this.requestsPerSecond) * 1000));
+      const wait = Math.max(1, Math.ceil(this.waitForWindow(this.now())));
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();

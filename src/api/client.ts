@@ -11,6 +11,7 @@
  */
 import { AbortedError, backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { redactUrl } from '../util/redact.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
 import { RequestBudget } from './budget.js';
 import { ApiError } from './errors.js';
@@ -149,87 +150,102 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
     return `${provider.baseUrl}${path}${search ? `?${search}` : ''}`;
   }
 
+  /** What one attempt came to. Fatal answers are thrown as `ApiError`; everything else is a value. */
+  type Attempt =
+    | { kind: 'ok'; body: unknown }
+    | { kind: 'retry'; reason: string; retryAfter?: number }
+    /** A 401 while holding a refreshable token: fetch a new one and try again, once. */
+    | { kind: 'refresh' };
+
+  /** One GET, from waiting for the budget to reading the body. */
+  async function attemptOnce(operation: string, path: string, query: RequestQuery, mayRefresh: boolean, signal?: AbortSignal): Promise<Attempt> {
+    const aborted = () => new ApiError('aborted', `${operation}: aborted`);
+    const release = await budget.acquire(signal).catch((error: unknown) => {
+      throw error instanceof AbortedError ? aborted() : error;
+    });
+    try {
+      let response: Response;
+      try {
+        const headers = { Accept: 'application/json', 'User-Agent': userAgent, ...provider.headers, ...(await provider.credentials.headers(signal)) };
+        const timeout = AbortSignal.timeout(timeoutMillis);
+        response = await doFetch(url(path, query), { method: 'GET', headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      } catch (error) {
+        if (signal?.aborted) throw aborted();
+        options.onResponse?.({ operation, status: 0, outcome: 'retry' });
+        return { kind: 'retry', reason: transportReason(error) };
+      }
+      const status = response.status;
+      const requestId = response.headers.get('x-request-id') ?? response.headers.get('apim-request-id') ?? undefined;
+      const ids = requestId ? { requestId } : {};
+      const report = (outcome: ResponseEvent['outcome']) => options.onResponse?.({ operation, status, outcome });
+
+      if (status >= 200 && status < 300) {
+        let text: string;
+        try {
+          text = await response.text();
+        } catch (error) {
+          // The body stalled (timeout) or the connection dropped mid-body: a transport failure.
+          if (signal?.aborted) throw aborted();
+          report('retry');
+          return { kind: 'retry', reason: `${transportReason(error)} while reading the response` };
+        }
+        try {
+          const body: unknown = JSON.parse(text);
+          report('ok');
+          return { kind: 'ok', body };
+        } catch {
+          report('error');
+          throw new ApiError('invalid_payload', `${operation}: the response is not valid JSON`, { status, ...ids });
+        }
+      }
+
+      const { code, message } = await apiErrorBody(response);
+      const codeText = `HTTP ${status}${code ? ` ${code}` : ''}`;
+      if (status === 401 && mayRefresh && provider.credentials.invalidate()) {
+        report('retry');
+        return { kind: 'refresh' };
+      }
+      if (status === 401 || status === 403) {
+        report('error');
+        const what = status === 401 ? 'refused the credentials' : 'denied access';
+        throw new ApiError('auth', `${operation}: the API ${what} (${codeText}). Check: ${provider.credentials.hint}; base URL ${redactUrl(provider.baseUrl)}.`, {
+          status,
+          ...(code ? { code } : {}),
+          ...ids,
+        });
+      }
+      if (status === 408 || status === 409 || status === 429 || status >= 500) {
+        report('retry');
+        const retryAfter = retryAfterMillis(response.headers);
+        return { kind: 'retry', reason: codeText, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+      }
+      report('error');
+      throw new ApiError(status === 404 ? 'not_found' : 'invalid_request', `${operation}: ${codeText}${message ? `: ${message}` : ''}`, {
+        status,
+        ...(code ? { code } : {}),
+        ...ids,
+      });
+    } finally {
+      release();
+    }
+  }
+
   /** GET `path` and return the parsed JSON body, retrying what is worth retrying. */
   async function getJson(operation: string, path: string, query: RequestQuery, signal?: AbortSignal): Promise<unknown> {
-    let refreshedCredentials = false;
+    let mayRefresh = true;
     let lastReason = '';
     for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
       if (signal?.aborted) throw new ApiError('aborted', `${operation}: aborted`);
-      let retryAfter: number | undefined;
-      const release = await budget.acquire(signal).catch((error: unknown) => {
-        throw error instanceof AbortedError ? new ApiError('aborted', `${operation}: aborted`) : error;
-      });
-      let response: Response;
-      try {
-        const headers = {
-          Accept: 'application/json',
-          'User-Agent': userAgent,
-          ...provider.headers,
-          ...(await provider.credentials.headers(signal)),
-        };
-        const timeout = AbortSignal.timeout(timeoutMillis);
-        response = await doFetch(url(path, query), {
-          method: 'GET',
-          headers,
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (error) {
-        release();
-        if (signal?.aborted) throw new ApiError('aborted', `${operation}: aborted`);
-        lastReason = transportReason(error);
-        options.onResponse?.({ operation, status: 0, outcome: 'retry' });
-        if (attempt < policy.maxAttempts) await pause(operation, attempt, lastReason, undefined, signal);
+      const outcome = await attemptOnce(operation, path, query, mayRefresh, signal);
+      if (outcome.kind === 'ok') return outcome.body;
+      if (outcome.kind === 'refresh') {
+        // Tokens expire: a fresh one gets one more try, not counted as an attempt.
+        mayRefresh = false;
+        attempt--;
         continue;
       }
-      try {
-        const status = response.status;
-        const requestId = response.headers.get('x-request-id') ?? response.headers.get('apim-request-id') ?? undefined;
-        const ids = requestId ? { requestId } : {};
-        if (status >= 200 && status < 300) {
-          let body: unknown;
-          try {
-            body = await response.json();
-          } catch {
-            options.onResponse?.({ operation, status, outcome: 'error' });
-            throw new ApiError('invalid_payload', `${operation}: the response is not valid JSON`, { status, ...ids });
-          }
-          options.onResponse?.({ operation, status, outcome: 'ok' });
-          return body;
-        }
-        const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
-        const { code, message } = await apiErrorBody(response);
-        if (status === 401 && !refreshedCredentials && provider.credentials.invalidate()) {
-          // Tokens expire: fetch a fresh one and try once more before calling it an auth failure.
-          refreshedCredentials = true;
-          options.onResponse?.({ operation, status, outcome: 'retry' });
-          attempt--;
-          continue;
-        }
-        if (status === 401 || status === 403) {
-          options.onResponse?.({ operation, status, outcome: 'error' });
-          const what = status === 401 ? 'refused the credentials' : 'denied access';
-          throw new ApiError(
-            'auth',
-            `${operation}: the API ${what} (HTTP ${status}${code ? ` ${code}` : ''}). Check: ${provider.credentials.hint}; base URL ${provider.baseUrl}.`,
-            { status, ...(code ? { code } : {}), ...ids },
-          );
-        }
-        if (!retryable) {
-          options.onResponse?.({ operation, status, outcome: 'error' });
-          const kind = status === 404 ? 'not_found' : 'invalid_request';
-          throw new ApiError(kind, `${operation}: HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, {
-            status,
-            ...(code ? { code } : {}),
-            ...ids,
-          });
-        }
-        retryAfter = retryAfterMillis(response.headers);
-        lastReason = `HTTP ${status}${code ? ` ${code}` : ''}`;
-        options.onResponse?.({ operation, status, outcome: 'retry' });
-      } finally {
-        release();
-      }
-      if (attempt < policy.maxAttempts) await pause(operation, attempt, lastReason, retryAfter, signal);
+      lastReason = outcome.reason;
+      if (attempt < policy.maxAttempts) await pause(operation, attempt, lastReason, outcome.retryAfter, signal);
     }
     throw new ApiError('retries_exhausted', `${operation}: gave up after ${policy.maxAttempts} attempts (last: ${lastReason})`, {
       attempts: policy.maxAttempts,
@@ -364,7 +380,7 @@ export function listAllRunSteps(
   client: AssistantsClient,
   threadId: string,
   runId: string,
-  query: Omit<StepQuery, 'after' | 'limit'> = {},
+  query: Omit<StepQuery, 'after' | 'before' | 'limit'> = {},
   signal?: AbortSignal,
   limit?: number,
 ): Promise<Page<RunStep>> {
@@ -378,7 +394,7 @@ export function listAllRunSteps(
 export function listAllRuns(
   client: AssistantsClient,
   threadId: string,
-  query: Omit<ListQuery, 'after' | 'limit'> = {},
+  query: Omit<ListQuery, 'after' | 'before' | 'limit'> = {},
   signal?: AbortSignal,
   limit?: number,
 ): Promise<Page<Run>> {

@@ -93,7 +93,13 @@ export function bearerToken(source: TokenSource, hint: string, options: BearerTo
 export function parseTokenOutput(output: string, now: number = Date.now()): Token {
   const text = output.trim();
   if (text.startsWith('{')) {
-    const json = JSON.parse(text) as Record<string, unknown>;
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // JSON.parse quotes part of its input in its message, and that input holds the token.
+      throw new Error('the token command printed something that starts like JSON but is not valid JSON');
+    }
     const token = json['accessToken'] ?? json['access_token'] ?? json['token'];
     if (typeof token !== 'string' || token === '') throw new Error('the token command printed JSON without accessToken/access_token');
     let expiresAtMillis: number | undefined;

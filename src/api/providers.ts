@@ -55,6 +55,10 @@ function trimSlash(url: string): string {
 
 /** Builds a profile; throws a `TypeError` naming the missing option. Config errors name env vars in `config.ts`. */
 export function createProvider(options: ProviderOptions): ProviderProfile {
+  if (options.baseUrl !== undefined) {
+    const url = new URL(options.baseUrl);
+    if (url.username || url.password) throw new TypeError('baseUrl must not contain a user name or password; pass credentials instead');
+  }
   const kind = options.kind ?? 'openai';
   const credentials = options.credentials ?? noCredentials;
   const providerName = options.providerName ?? PROVIDER_NAMES[kind];

@@ -14,6 +14,8 @@ export const API_FLAGS = {
   'base-url': { type: 'string' },
   'api-version': { type: 'string' },
   'token-command': { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  'max-rps': { type: 'string' },
   output: { type: 'string', short: 'o' },
   fields: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -26,6 +28,8 @@ export const API_FLAGS_HELP = `API options:
                              AZURE_AI_PROJECT_ENDPOINT)
   --api-version V            Azure api-version (OPENAI_API_VERSION, AZURE_AI_AGENTS_API_VERSION)
   --token-command CMD        a command printing a bearer token (ASSISTANTS_OTEL_TOKEN_COMMAND)
+  --max-concurrency N        API requests in flight at once (default 8)
+  --max-rps N                API requests started per second (default 10)
   Keys come from the environment only: OPENAI_API_KEY, AZURE_OPENAI_API_KEY.
 
 Output options:
@@ -44,13 +48,17 @@ export function requireFlag(value: string | undefined, flag: string, command: st
   return value;
 }
 
-export function queryContext(io: CliIo, values: { provider?: string | undefined; 'base-url'?: string | undefined; 'api-version'?: string | undefined; 'token-command'?: string | undefined; output?: string | undefined; fields?: string | undefined }): QueryContext {
+type ApiFlagValues = { [K in 'provider' | 'base-url' | 'api-version' | 'token-command' | 'max-concurrency' | 'max-rps' | 'output' | 'fields']?: string | undefined };
+
+export function queryContext(io: CliIo, values: ApiFlagValues): QueryContext {
   const output = parseOutputFormat(values.output);
   const config = apiConfigFromEnv(io.env, {
     provider: values.provider,
     baseUrl: values['base-url'],
     apiVersion: values['api-version'],
     tokenCommand: values['token-command'],
+    maxConcurrency: values['max-concurrency'],
+    maxRps: values['max-rps'],
   });
   const logger = createLogger({ stream: io.stderr, level: 'warn', secrets: () => config.provider.credentials.secrets() });
   const client = createAssistantsClient({ provider: config.provider, budget: new RequestBudget(config.budget), logger });
