@@ -46,6 +46,8 @@ export class RequestBudget {
   private granted = 0;
   private readonly queue: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** No grant before this time: the server asked every caller to wait (`Retry-After`). */
+  private heldUntil = 0;
 
   constructor(options: RequestBudgetOptions = {}) {
     this.maxConcurrency = options.maxConcurrency ?? 8;
@@ -82,8 +84,23 @@ export class RequestBudget {
     });
   }
 
+  /**
+   * The server said to wait (a 429 or 503 with `Retry-After`): a rate limit applies to every caller
+   * of the process, so no request starts before then, whichever caller it is for.
+   */
+  holdOff(millis: number): void {
+    if (!(millis > 0)) return;
+    this.heldUntil = Math.max(this.heldUntil, this.now() + millis);
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.pump();
+  }
+
   /** Milliseconds until the window has room for one more grant (0 when it has room now). */
   private waitForWindow(now: number): number {
+    if (now < this.heldUntil) return this.heldUntil - now;
     if (this.recentGrants.length < this.windowSize) return 0;
     const oldest = this.recentGrants[0] as number;
     return Math.max(0, oldest + this.windowMillis - now);
@@ -106,7 +123,7 @@ export class RequestBudget {
         this.pump();
       });
     }
-    // The window is full with work waiting: come back when its oldest grant leaves it.
+    // The window is full (or held off) with work waiting: come back when a grant is allowed.
     if (this.queue.length > 0 && this.inFlight < this.maxConcurrency && this.timer === undefined) {
       const wait = Math.max(1, Math.ceil(this.waitForWindow(this.now())));
       this.timer = setTimeout(() => {

@@ -217,6 +217,8 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
       if (status === 408 || status === 409 || status === 429 || status >= 500) {
         report('retry');
         const retryAfter = retryAfterMillis(response.headers);
+        // The server's wait applies to every request of this process, not only to this one.
+        if (retryAfter !== undefined) budget.holdOff(retryAfter);
         return { kind: 'retry', reason: codeText, ...(retryAfter !== undefined ? { retryAfter } : {}) };
       }
       report('error');

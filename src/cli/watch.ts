@@ -168,6 +168,8 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     state: values['memory-state'] ? 'memory' : statePath,
   });
 
+  // The poller's timers are unref'd (a library must not keep its host alive); the command must.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const stopSignal = new Promise<'signal'>((resolve) => {
     if (io.signal.aborted) resolve('signal');
     io.signal.addEventListener('abort', () => resolve('signal'), { once: true });
@@ -175,6 +177,10 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const outcome = await Promise.race([stopSignal, handle.fatal]);
   const force = AbortSignal.timeout(drainMillis);
   logger.info(outcome === 'signal' ? 'stopping: draining deliveries' : 'stopping: the API refused our credentials');
-  await handle.stop(force);
+  try {
+    await handle.stop(force);
+  } finally {
+    clearInterval(keepAlive);
+  }
   return outcome === 'signal' ? EXIT_OK : EXIT_FAILURE;
 }

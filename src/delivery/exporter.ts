@@ -26,6 +26,8 @@ export interface OtlpExporterOptions {
   timeoutMillis?: number;
   /** @default 'none' */
   compression?: 'none' | 'gzip';
+  /** Aborting cancels requests in flight (for a forced shutdown). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_OTLP_TIMEOUT_MILLIS = 10_000;
@@ -37,6 +39,7 @@ export function createOtlpTraceExporter(options: OtlpExporterOptions): SpanExpor
     contentType: protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.compression ? { compression: options.compression } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const serializer = protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
   const metrics = new ExporterMetrics({

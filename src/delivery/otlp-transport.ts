@@ -38,6 +38,8 @@ export interface OtlpHttpTransportOptions {
   /** Extra headers (`OTEL_EXPORTER_OTLP_HEADERS`). Values are secrets: never logged. */
   headers?: Readonly<Record<string, string>>;
   compression?: 'none' | 'gzip';
+  /** Aborting cancels any request in flight (a forced shutdown must not wait out the timeout). */
+  signal?: AbortSignal;
 }
 
 /** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */
@@ -77,7 +79,7 @@ export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
     if (options.compression === 'gzip') headers['Content-Encoding'] = 'gzip';
 
     return new Promise<ExportResponse>((resolve) => {
-      const req = request(url, { method: 'POST', headers }, (res) => {
+      const req = request(url, { method: 'POST', headers, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
         readBody(res).then(
           (buffer) => {
             const status = res.statusCode ?? 0;

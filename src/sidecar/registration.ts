@@ -95,10 +95,13 @@ function parseWatchBody(text: string): z.infer<typeof WatchBody> {
   }
   const parsed = WatchBody.safeParse(json);
   if (!parsed.success) {
+    const given = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
     const reasons = parsed.error.issues.map((i) => {
       const path = i.path.join('.');
       if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
-      return `${path || 'body'}: ${i.code === 'invalid_type' && i.input === undefined ? 'required' : i.message}`;
+      if (path === '') return 'body: expected a JSON object';
+      const missing = i.path.length === 1 && given[String(i.path[0])] === undefined;
+      return `${path}: ${missing ? 'required' : i.message}`;
     });
     throw new HttpError(400, reasons.join('; '));
   }

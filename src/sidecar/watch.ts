@@ -73,8 +73,10 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     logger: logger.child({ component: 'api' }),
     onResponse: (event) => metrics.apiResponse(event),
   });
+  // A forced stop must also cut an export request in flight, not only the waits between attempts.
+  const cancelExports = new AbortController();
   const pipeline = new DeliveryPipeline({
-    exporter: createOtlpTraceExporter(options.otlp),
+    exporter: createOtlpTraceExporter({ ...options.otlp, signal: cancelExports.signal }),
     resource: createResource(options.resource),
     logger: logger.child({ component: 'delivery' }),
     onRetry: () => metrics.retry(),
@@ -138,6 +140,9 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
         await poller.stop();
         const depth = pipeline.depth();
         if (depth.spans > 0) logger.info('flushing before exit', { spans: depth.spans });
+        const cancel = () => cancelExports.abort();
+        if (force?.aborted) cancel();
+        force?.addEventListener('abort', cancel, { once: true });
         await pipeline.close(force);
         await store.close();
         await server?.close();

@@ -4,14 +4,15 @@
  *
  * Polls only what can still change, at a pace that fits:
  * - an active run: its status once per poll interval; a terminal run is never polled again;
- * - a thread: discovery of new runs, at the poll interval after activity, then less and less often
- *   (doubling up to `maxIdleIntervalMillis`), and dropped after `idleTtlMillis` without activity;
+ * - a thread: discovery of new runs at the poll interval while it is active and for a grace period
+ *   after, then less and less often (doubling up to `maxIdleIntervalMillis`); dropped after
+ *   `idleTtlMillis` without activity. While a run is active the API accepts no other on its thread,
+ *   so discovery waits for it to end;
  * - when a run ends, its steps are listed (100 per page) once and the run is exported.
- * Work is kept in a due-time queue, so a tick costs what is due, not what is watched.
- *
- * One tick at a time; a tick never rejects. When delivery is behind, ticks pause (nothing is
- * dropped: the API keeps the records).
+ * Keys are dispatched by a due-time scheduler, so the work of a tick is what is due, not what is
+ * watched. When delivery is behind, polling pauses: nothing is dropped, the API keeps the records.
  */
+import { setMaxListeners } from 'node:events';
 import type { AssistantsClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { isRunTerminal } from '../api/lifecycle.js';
@@ -19,10 +20,10 @@ import type { Run } from '../api/schemas.js';
 import type { ExportJob } from '../delivery/pipeline.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
-import { DueQueue } from '../util/due-queue.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { exportSpansForFinishedSteps, exportSpansForRun, type RunFollowup } from './run-export.js';
 import { discoverRuns } from './discovery.js';
+import { exportSpansForFinishedSteps, exportSpansForRun, type RunFollowup } from './run-export.js';
+import { Scheduler } from './scheduler.js';
 
 /** What the poller needs from delivery. */
 export interface DeliverySink {
@@ -51,6 +52,11 @@ export interface PollerOptions {
   pollIntervalMillis: number;
   /** Discovery on an idle thread slows down to this. @default 60000 */
   maxIdleIntervalMillis?: number;
+  /**
+   * Discovery keeps the poll interval this long after a thread's last activity (a conversation's
+   * next turn usually comes within it), and only then slows down. @default 60000
+   */
+  idleGraceMillis?: number;
   /** A thread without new or active runs for this long is no longer watched. @default 86400000 */
   idleTtlMillis?: number;
   /** Trace every run of a thread, not only those created since it was first watched. @default false */
@@ -62,19 +68,14 @@ export interface PollerOptions {
 
 /** Runs newer than registration minus this many seconds are traced even if already finished (clock skew). */
 export const REGISTRATION_GRACE_SECONDS = 60;
-/** How often `done` marks older than a day are pruned. */
 const PRUNE_EVERY_MILLIS = 10 * 60_000;
 const DONE_RETENTION_MILLIS = 24 * 3600_000;
-/** Keys processed per tick; the rest stay due and are taken by the next tick at once. */
-const MAX_KEYS_PER_TICK = 256;
-/** Re-check delay while delivery is behind. */
-const PAUSE_RECHECK_MILLIS = 250;
 
-type Key = `thread:${string}` | `run:${string}`;
+type Key = `thread:${string}` | `run:${string}` | 'prune';
 
 interface ThreadState {
   watched: WatchedThread;
-  /** Current discovery interval; doubles while idle. */
+  /** Current discovery interval; doubles once idle past the grace period. */
   intervalMillis: number;
 }
 
@@ -93,37 +94,42 @@ interface RunState {
 export class Poller {
   private readonly threads = new Map<string, ThreadState>();
   private readonly runs = new Map<string, RunState>();
+  /** Runs followed per thread, kept with `runs` so a thread poll need not scan every run. */
+  private readonly runsPerThread = new Map<string, number>();
   private readonly done = new Map<string, number>();
-  private readonly queue = new DueQueue<Key>();
+  private readonly scheduler: Scheduler<Key>;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly stopController = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private tickInFlight: Promise<void> | undefined;
-  private paused = false;
-  private lastPrune = 0;
 
   constructor(private readonly options: PollerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-  }
-
-  get pollIntervalMillis(): number {
-    return this.options.pollIntervalMillis;
+    // Every request waiting for the budget listens to this signal: many listeners are expected.
+    setMaxListeners(0, this.stopController.signal);
+    this.scheduler = new Scheduler<Key>({
+      process: (key) => this.process(key),
+      shouldPause: () => options.delivery.isBehind(),
+      onPausedChange: (paused) => {
+        this.logger[paused ? 'warn' : 'info'](paused ? 'delivery is behind: polling paused' : 'delivery caught up: polling resumed');
+        options.hooks?.onPausedChange?.(paused);
+      },
+      now: this.now,
+    });
   }
 
   stats(): { threads: number; runs: number; paused: boolean; due: number } {
-    return { threads: this.threads.size, runs: this.runs.size, paused: this.paused, due: this.queue.size };
+    return { threads: this.threads.size, runs: this.runs.size, paused: this.scheduler.isPaused(), due: this.scheduler.size };
   }
 
   /** Loads the persisted watch set and starts polling it. */
   async start(): Promise<void> {
     const snapshot = await this.options.store.load();
-    for (const thread of snapshot.threads) this.addThreadState(thread);
-    for (const run of snapshot.runs) this.addRunState(run);
+    for (const thread of snapshot.threads) this.addThread(thread);
+    for (const run of snapshot.runs) this.addRun(run);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
+    this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
     this.logger.info('watching', { threads: this.threads.size, runs: this.runs.size });
-    this.arm();
   }
 
   /** Starts watching a thread (idempotent). Resolves once the registration is durable. */
@@ -132,16 +138,16 @@ export class Poller {
     const since = this.options.backfill ? 0 : Math.floor(this.now() / 1000) - REGISTRATION_GRACE_SECONDS;
     const watched: WatchedThread = { threadId, since, lastActivityAt: this.now() };
     await this.options.store.putThread(watched);
-    this.addThreadState(watched);
-    this.arm();
+    if (this.threads.has(threadId)) return 'already'; // registered twice at once
+    this.addThread(watched);
     return 'added';
   }
 
   async unwatchThread(threadId: string): Promise<boolean> {
     if (!this.threads.has(threadId)) return false;
-    await this.options.store.removeThread(threadId);
     this.threads.delete(threadId);
-    this.queue.cancel(`thread:${threadId}`);
+    this.scheduler.cancel(`thread:${threadId}`);
+    await this.options.store.removeThread(threadId);
     return true;
   }
 
@@ -150,153 +156,117 @@ export class Poller {
     if (this.done.has(runId)) return 'exported';
     const existing = this.runs.get(runId);
     if (existing && (traceparent === undefined || existing.watched.traceparent === traceparent)) return 'already';
-    const watched: WatchedRun = {
-      threadId,
-      runId,
-      exportedStepIds: existing?.watched.exportedStepIds ?? [],
-      ...(traceparent ? { traceparent } : existing?.watched.traceparent ? { traceparent: existing.watched.traceparent } : {}),
-    };
+    const kept = traceparent ?? existing?.watched.traceparent;
+    const watched: WatchedRun = { threadId, runId, exportedStepIds: existing?.watched.exportedStepIds ?? [], ...(kept ? { traceparent: kept } : {}) };
     await this.options.store.putRun(watched);
-    if (existing) {
-      existing.watched = watched;
-      return 'updated';
+    const current = this.runs.get(runId);
+    if (current) {
+      current.watched = { ...current.watched, ...(kept ? { traceparent: kept } : {}) };
+      return existing ? 'updated' : 'already';
     }
-    this.addRunState(watched);
-    this.arm();
+    // Registered as it is created: its first read a poll interval from now can only be fresher.
+    this.addRun(watched, this.options.pollIntervalMillis);
     return 'added';
   }
 
   async unwatchRun(runId: string): Promise<boolean> {
-    const state = this.runs.get(runId);
-    if (!state) return false;
+    if (!this.runs.has(runId)) return false;
+    this.deleteRun(runId);
+    this.scheduler.cancel(`run:${runId}`);
     await this.options.store.removeRun(runId);
-    this.runs.delete(runId);
-    this.queue.cancel(`run:${runId}`);
     return true;
   }
 
-  /** Stops polling and waits for the tick in flight. Idempotent. */
+  /** Stops polling and waits for the work in flight. Idempotent. */
   async stop(): Promise<void> {
     this.stopController.abort();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.tickInFlight;
+    await this.scheduler.stop();
   }
 
-  // ---- scheduling -------------------------------------------------------------------------------
+  // ---- bookkeeping --------------------------------------------------------------------------------
 
-  private addThreadState(watched: WatchedThread): void {
+  private addThread(watched: WatchedThread): void {
     this.threads.set(watched.threadId, { watched, intervalMillis: this.options.pollIntervalMillis });
-    this.queue.schedule(`thread:${watched.threadId}`, this.now());
+    this.scheduler.schedule(`thread:${watched.threadId}`);
   }
 
-  private addRunState(watched: WatchedRun): void {
-    this.runs.set(watched.runId, { watched, exporting: false, pendingStepIds: new Set(), failures: 0 });
-    this.queue.schedule(`run:${watched.runId}`, this.now());
+  /** Follows a run; its first read is due after `firstReadInMillis`. */
+  private addRun(watched: WatchedRun, firstReadInMillis = 0): RunState {
+    const state: RunState = { watched, exporting: false, pendingStepIds: new Set(), failures: 0 };
+    this.runs.set(watched.runId, state);
+    this.runsPerThread.set(watched.threadId, (this.runsPerThread.get(watched.threadId) ?? 0) + 1);
+    this.scheduler.schedule(`run:${watched.runId}`, this.now() + firstReadInMillis);
+    return state;
   }
 
-  /** Sets the timer for the next due key (or the pause re-check). */
-  private arm(delayOverride?: number): void {
-    if (this.stopController.signal.aborted || this.tickInFlight) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const next = this.queue.nextDueAt();
-    if (next === undefined && delayOverride === undefined) return;
-    const delay = delayOverride ?? Math.max(0, (next as number) - this.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.tickInFlight = this.tick().finally(() => {
-        this.tickInFlight = undefined;
-        this.arm(this.paused ? PAUSE_RECHECK_MILLIS : undefined);
-      });
-    }, delay);
-    this.timer.unref();
-  }
-
-  private setPaused(paused: boolean): void {
-    if (paused === this.paused) return;
-    this.paused = paused;
-    this.logger[paused ? 'warn' : 'info'](paused ? 'delivery is behind: polling paused' : 'delivery caught up: polling resumed');
-    this.options.hooks?.onPausedChange?.(paused);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.options.delivery.isBehind()) {
-      this.setPaused(true);
-      return;
-    }
-    this.setPaused(false);
-    const due = this.queue.popDue(this.now(), MAX_KEYS_PER_TICK);
-    await Promise.all(due.map((key) => this.process(key)));
-    if (this.now() - this.lastPrune > PRUNE_EVERY_MILLIS) await this.prune();
+  private deleteRun(runId: string): void {
+    const state = this.runs.get(runId);
+    if (!state) return;
+    this.runs.delete(runId);
+    const left = (this.runsPerThread.get(state.watched.threadId) ?? 1) - 1;
+    if (left > 0) this.runsPerThread.set(state.watched.threadId, left);
+    else this.runsPerThread.delete(state.watched.threadId);
   }
 
   private async prune(): Promise<void> {
-    this.lastPrune = this.now();
     const before = this.now() - DONE_RETENTION_MILLIS;
     for (const [runId, at] of this.done) if (at < before) this.done.delete(runId);
     await this.options.store.pruneDone(before).catch((error: Error) => this.logger.warn('could not prune the state', { error: error.message }));
+    this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
   }
 
   /** Never rejects: every failure is logged, counted and rescheduled (or fatal, via the hook). */
   private async process(key: Key): Promise<void> {
-    const [kind, id] = key.startsWith('thread:') ? ['thread', key.slice(7)] : ['run', key.slice(4)];
+    if (key === 'prune') return this.prune();
+    const [kind, id] = key.startsWith('thread:') ? (['thread', key.slice(7)] as const) : (['run', key.slice(4)] as const);
     try {
       if (kind === 'thread') await this.pollThread(id);
       else await this.pollRun(id);
     } catch (error) {
-      this.handleFailure(kind as 'thread' | 'run', id, error);
+      this.handleFailure(kind, id, error);
     }
   }
 
   private handleFailure(kind: 'thread' | 'run', id: string, error: unknown): void {
     if (this.stopController.signal.aborted) return;
-    const key: Key = kind === 'thread' ? `thread:${id}` : `run:${id}`;
     const threadId = kind === 'thread' ? id : this.runs.get(id)?.watched.threadId;
+    const where = { [`${kind}_id`]: id, ...(kind === 'run' && threadId ? { thread_id: threadId } : {}) };
+    const forget = () => void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
     if (error instanceof ApiError) {
-      switch (error.kind) {
-        case 'auth':
-          this.logger.error(error.message);
-          this.options.hooks?.onFatal?.(error);
-          return;
-        case 'not_found':
-          this.logger.warn(`${kind} is gone; no longer watched`, { [`${kind}_id`]: id, ...(threadId ? { thread_id: threadId } : {}) });
-          void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
-          return;
-        case 'invalid_payload':
-          if (kind === 'run') {
-            // A run record that cannot be placed will not get better by polling it every second.
-            this.logger.error('malformed run record: reported and no longer watched', { run_id: id, ...(threadId ? { thread_id: threadId } : {}), issues: error.details.issues ?? [], error: error.message });
-            this.options.hooks?.onRejected?.('run', 1);
-            void this.unwatchRun(id).catch(() => {});
-            return;
-          }
-          break;
-        case 'aborted':
-          return;
-        default:
-          break;
+      if (error.kind === 'aborted') return;
+      if (error.kind === 'auth') {
+        this.logger.error(error.message);
+        this.options.hooks?.onFatal?.(error);
+        return;
+      }
+      if (error.kind === 'not_found') {
+        this.logger.warn(`${kind} is gone; no longer watched`, where);
+        forget();
+        return;
+      }
+      if (error.kind === 'invalid_payload' && kind === 'run') {
+        // A run record that cannot be placed will not get better by polling it every second.
+        this.logger.error('malformed run record: reported and no longer watched', { ...where, issues: error.details.issues ?? [], error: error.message });
+        this.options.hooks?.onRejected?.('run', 1);
+        forget();
+        return;
       }
     }
-    const failures = kind === 'run' ? ++(this.runs.get(id) ?? { failures: 0 }).failures : 1;
+    const state = kind === 'run' ? this.runs.get(id) : undefined;
+    const failures = state ? ++state.failures : 1;
     const delay = Math.min(this.options.maxIdleIntervalMillis ?? 60_000, this.options.pollIntervalMillis * 2 ** Math.min(failures, 6));
-    this.logger.warn(`${kind} poll failed; will try again`, { [`${kind}_id`]: id, error: (error as Error).message, retry_in_ms: delay });
-    if (kind === 'thread' ? this.threads.has(id) : this.runs.has(id)) this.queue.schedule(key, this.now() + delay);
+    this.logger.warn(`${kind} poll failed; will try again`, { ...where, error: (error as Error).message, retry_in_ms: delay });
+    if (kind === 'thread' ? this.threads.has(id) : this.runs.has(id)) this.scheduler.schedule(`${kind}:${id}`, this.now() + delay);
   }
 
   // ---- threads ----------------------------------------------------------------------------------
 
-  private activeRunsOf(threadId: string): number {
-    let n = 0;
-    for (const run of this.runs.values()) if (run.watched.threadId === threadId) n++;
-    return n;
-  }
-
   private async pollThread(threadId: string): Promise<void> {
     const state = this.threads.get(threadId);
     if (!state) return;
-    const signal = this.stopController.signal;
-    const found = await discoverRuns(this.options.client, state.watched, signal);
+    const found = await discoverRuns(this.options.client, state.watched, this.stopController.signal);
+    // Unwatched while the request was out: leave it so (do not write it back to the store).
+    if (this.threads.get(threadId) !== state) return;
     if (found.rejected > 0) this.options.hooks?.onRejected?.('run', found.rejected);
     for (const issue of found.issues) this.logger.error('malformed run in a list page: skipped', { thread_id: threadId, ...issue });
 
@@ -308,29 +278,41 @@ export class Poller {
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.
       await this.options.store.putRun(watched);
-      this.runs.set(run.id, { watched, exporting: false, pendingStepIds: new Set(), failures: 0 });
-      await this.afterRunRead(this.runs.get(run.id) as RunState, run);
+      // The list page just gave its status: the next read is due in one interval.
+      await this.afterRunRead(this.addRun(watched, this.options.pollIntervalMillis), run);
     }
+    if (this.threads.get(threadId) !== state) return;
+
     const now = this.now();
-    const active = this.activeRunsOf(threadId);
+    const active = this.runsPerThread.get(threadId) ?? 0;
     const cursorMoved = found.cursor !== undefined && found.cursor !== state.watched.cursor;
     if (newRuns > 0 || active > 0) {
       state.watched = { ...state.watched, lastActivityAt: now };
       state.intervalMillis = this.options.pollIntervalMillis;
-    } else {
+    } else if (now - state.watched.lastActivityAt >= (this.options.idleGraceMillis ?? 60_000)) {
       state.intervalMillis = Math.min(this.options.maxIdleIntervalMillis ?? 60_000, state.intervalMillis * 2);
     }
     if (cursorMoved) state.watched = { ...state.watched, cursor: found.cursor as string };
     if (cursorMoved || newRuns > 0) await this.options.store.putThread(state.watched);
+    this.logger.debug('discovery', { thread_id: threadId, new_runs: newRuns, active_runs: active, next_in_ms: state.intervalMillis });
 
     if (active === 0 && now - state.watched.lastActivityAt > (this.options.idleTtlMillis ?? 86_400_000)) {
       this.logger.info('thread idle past its TTL: no longer watched', { thread_id: threadId });
       await this.unwatchThread(threadId);
       return;
     }
-    // With a run active the API accepts no new run on this thread; look again when it ends.
+    // With a run active, look again when it ends (its export reschedules this), or at the latest after the max idle interval.
     const interval = active > 0 ? (this.options.maxIdleIntervalMillis ?? 60_000) : state.intervalMillis;
-    this.queue.schedule(`thread:${threadId}`, now + interval);
+    this.scheduler.schedule(`thread:${threadId}`, now + interval);
+  }
+
+  /** A thread's run ended: it had activity, and a new run may start on it now. */
+  private threadRunEnded(threadId: string): void {
+    const thread = this.threads.get(threadId);
+    if (!thread) return;
+    thread.watched = { ...thread.watched, lastActivityAt: this.now() };
+    thread.intervalMillis = this.options.pollIntervalMillis;
+    this.scheduler.schedule(`thread:${threadId}`);
   }
 
   // ---- runs -------------------------------------------------------------------------------------
@@ -341,47 +323,43 @@ export class Poller {
     const { value: run, warnings } = await this.options.client.getRun(state.watched.threadId, runId, this.stopController.signal);
     if (warnings.length > 0) this.logger.warn('run record has malformed fields (dropped)', { run_id: runId, issues: warnings });
     state.failures = 0;
+    this.logger.debug('run status', { run_id: runId, status: run.status });
     await this.afterRunRead(state, run);
   }
 
   /** After reading a run's status: export it if finished, else (live mode) its finished steps, and reschedule. */
   private async afterRunRead(state: RunState, run: Run): Promise<void> {
     const runId = state.watched.runId;
-    const signal = this.stopController.signal;
-    if (isRunTerminal(run)) {
-      state.finishedSeenAt ??= this.now();
-      const followup = await exportSpansForRun(this.options.client, run, state.watched, state.pendingStepIds, this.options.mapping, signal);
-      this.reportFollowup(runId, followup);
-      state.exporting = true;
-      this.options.delivery.enqueue({
-        runId,
-        spans: followup.spans,
-        onSettled: async () => {
-          const at = this.now();
-          await this.options.store.markRunDone(runId, at);
-          this.done.set(runId, at);
-          this.runs.delete(runId);
-          this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
-          // A new run may start on this thread now that this one ended.
-          const thread = this.threads.get(state.watched.threadId);
-          if (thread) {
-            thread.intervalMillis = this.options.pollIntervalMillis;
-            this.queue.schedule(`thread:${state.watched.threadId}`, this.now());
-            this.arm();
-          }
-        },
-      });
+    if (!isRunTerminal(run)) {
+      if (this.options.live) await this.exportFinishedSteps(state, run);
+      if (this.runs.get(runId) === state) this.scheduler.schedule(`run:${runId}`, this.now() + this.options.pollIntervalMillis);
       return;
     }
-    if (this.options.live) await this.exportFinishedSteps(state, run);
-    this.queue.schedule(`run:${runId}`, this.now() + this.options.pollIntervalMillis);
+    state.finishedSeenAt ??= this.now();
+    const followup = await exportSpansForRun(this.options.client, run, state.watched, state.pendingStepIds, this.options.mapping, this.stopController.signal);
+    if (this.runs.get(runId) !== state) return; // unwatched meanwhile
+    this.reportFollowup(runId, followup);
+    state.exporting = true;
+    this.options.delivery.enqueue({
+      runId,
+      spans: followup.spans,
+      onSettled: async () => {
+        const at = this.now();
+        await this.options.store.markRunDone(runId, at);
+        this.done.set(runId, at);
+        this.deleteRun(runId);
+        this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
+        this.logger.debug('run exported', { run_id: runId, spans: followup.counts.spans });
+        this.threadRunEnded(state.watched.threadId);
+      },
+    });
   }
 
   private async exportFinishedSteps(state: RunState, run: Run): Promise<void> {
     const runId = state.watched.runId;
     const followup = await exportSpansForFinishedSteps(this.options.client, run, state.watched, state.pendingStepIds, this.options.mapping, this.stopController.signal);
     this.reportFollowup(runId, followup);
-    if (followup.stepIds.length === 0) return;
+    if (followup.stepIds.length === 0 || this.runs.get(runId) !== state) return;
     const seenAt = this.now();
     for (const id of followup.stepIds) state.pendingStepIds.add(id);
     this.options.delivery.enqueue({
@@ -389,11 +367,8 @@ export class Poller {
       spans: followup.spans,
       onSettled: async () => {
         await this.options.store.markStepsExported(runId, followup.stepIds);
-        const current = this.runs.get(runId);
-        if (current) {
-          current.watched = { ...current.watched, exportedStepIds: [...current.watched.exportedStepIds, ...followup.stepIds] };
-          for (const id of followup.stepIds) current.pendingStepIds.delete(id);
-        }
+        state.watched = { ...state.watched, exportedStepIds: [...state.watched.exportedStepIds, ...followup.stepIds] };
+        for (const id of followup.stepIds) state.pendingStepIds.delete(id);
         this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt);
       },
     });
@@ -409,4 +384,3 @@ export class Poller {
     for (const w of followup.warnings) this.logger.warn('step record has malformed fields (dropped)', { run_id: runId, step_id: w.id, issues: w.issues });
   }
 }
-

@@ -15,14 +15,15 @@ export interface BackoffPolicy {
 }
 
 /**
- * Delay before retry number `retry` (1 for the first retry). With a `Retry-After`, never less than it:
- * the jitter only ever lengthens such a wait.
+ * Delay before retry number `retry` (1 for the first retry): jittered exponential backoff, and with a
+ * `Retry-After`, never less than it (the jitter only lengthens such a wait). A `Retry-After: 0`
+ * does not turn the backoff off: retrying at once would hammer a server that is already struggling.
  */
 export function backoffDelay(policy: BackoffPolicy, retry: number, retryAfterMillis?: number, random: () => number = Math.random): number {
   const exponential = Math.min(policy.maxDelayMillis, policy.initialDelayMillis * policy.multiplier ** Math.max(0, retry - 1));
-  const jittered = exponential * (1 - policy.jitterRatio + 2 * policy.jitterRatio * random());
-  if (retryAfterMillis === undefined) return Math.round(jittered);
-  return Math.ceil(retryAfterMillis + policy.jitterRatio * retryAfterMillis * random());
+  const jittered = Math.round(exponential * (1 - policy.jitterRatio + 2 * policy.jitterRatio * random()));
+  if (retryAfterMillis === undefined) return jittered;
+  return Math.max(jittered, Math.ceil(retryAfterMillis + policy.jitterRatio * retryAfterMillis * random()));
 }
 
 export class AbortedError extends Error {
