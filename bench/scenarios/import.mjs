@@ -94,8 +94,9 @@ export async function run(params = {}) {
     const spans = summary ? Number(summary[5]) : undefined;
     const delivered = summary ? Number(summary[4]) : undefined;
     const seconds = wallMs / 1000;
-    // Where the import's memory goes: the same steps as the CLI (read + validate + group, then map
-    // every run), in this process, with the heap measured after GC between them.
+    // Where the import's memory goes: the records held after reading, validating and grouping (the
+    // CLI holds them for the whole export), and what mapping every run at once would add (the CLI
+    // maps and sends batch by batch, so it holds only one batch of spans at a time).
     let heap;
     if (heapBreakdown) {
       const used = () => {
@@ -126,7 +127,7 @@ export async function run(params = {}) {
         ...(heap
           ? [
               figure('heap held by the collected records', heap.collectedMiB, 'MiB', { note: 'validated runs and steps, grouped (in-process replay of the CLI steps)' }),
-              figure('heap added by mapping every run before sending', heap.mappedMiB, 'MiB', { note: 'exportRuns maps all runs, then sends' }),
+              figure('heap all spans would take if mapped at once', heap.mappedMiB, 'MiB', { note: 'not held by the CLI: exportRuns maps and sends batch by batch' }),
             ]
           : []),
         figure('CPU time (user + sys)', round(cpuSeconds, 2), 's'),

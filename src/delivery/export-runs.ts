@@ -45,27 +45,38 @@ export function unfinishedRuns(runs: readonly RunRecord[]): RunRecord[] {
   return runs.filter((r) => r.run !== undefined && !isRunTerminal(r.run));
 }
 
-/** Groups whole runs into batches of at most `maxSpans` spans, in order; deterministic. */
-export function planBatches(mapped: readonly MappedRun[], maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): SpanData[][] {
-  const batches: SpanData[][] = [];
+/**
+ * Groups whole runs into batches of at most `maxSpans` spans, in order; deterministic. A run larger
+ * than a batch fills batches of its own. Lazy: a batch is yielded as soon as it is full, so a caller
+ * that sends as it goes never holds every span in memory.
+ */
+export function* batchRuns(mapped: Iterable<MappedRun>, maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): Generator<SpanData[]> {
   let current: SpanData[] = [];
   for (const { spans } of mapped) {
     if (spans.length === 0) continue;
     if (current.length > 0 && current.length + spans.length > maxSpans) {
-      batches.push(current);
+      yield current;
       current = [];
     }
     for (let i = 0; i < spans.length; i += maxSpans) {
       const part = spans.slice(i, i + maxSpans);
       if (current.length > 0 && current.length + part.length > maxSpans) {
-        batches.push(current);
+        yield current;
         current = [];
       }
       current.push(...part);
     }
   }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  if (current.length > 0) yield current;
+}
+
+/** All batches at once (for tests and `--dry-run`-like uses). */
+export function planBatches(mapped: readonly MappedRun[], maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): SpanData[][] {
+  return [...batchRuns(mapped, maxSpans)];
+}
+
+function* mapLazily(runs: readonly RunRecord[], mapping: MappingOptions | undefined): Generator<MappedRun> {
+  for (const record of runs) yield { record, spans: mapRunToSpans(record, mapping) };
 }
 
 export interface ExportRunsOptions {
@@ -92,15 +103,19 @@ export interface ExportRunsResult {
 }
 
 export async function exportRuns(runs: readonly RunRecord[], options: ExportRunsOptions): Promise<ExportRunsResult> {
-  const mapped = mapRuns(runs, options.mapping);
-  const batches = planBatches(mapped, options.maxSpansPerBatch);
   const result: ExportRunsResult = {
-    mapped: countSpans(mapped.flatMap((m) => m.spans)),
+    mapped: { runs: 0, steps: 0, toolCalls: 0, spans: 0 },
     delivered: 0,
     failures: [],
     unfinished: unfinishedRuns(runs),
   };
-  for (const batch of batches) {
+  // Map, batch and send as we go: spans of runs already sent can be collected.
+  for (const batch of batchRuns(mapLazily(runs, options.mapping), options.maxSpansPerBatch)) {
+    const counts = countSpans(batch);
+    result.mapped.runs += counts.runs;
+    result.mapped.steps += counts.steps;
+    result.mapped.toolCalls += counts.toolCalls;
+    result.mapped.spans += counts.spans;
     const readable: ReadableSpan[] = batch.map((span) => toReadableSpan(span, options.resource));
     const outcomes = await sendBatch(options.exporter, readable, {
       policy: options.retry ?? ONE_SHOT_RETRY,
