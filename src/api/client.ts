@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
 import { RequestBudget } from './budget.js';
+import { createNodeFetch } from './http-fetch.js';
 import { ApiError } from './errors.js';
 import type { ProviderProfile } from './providers.js';
 import type { Run, RunStep } from './schemas.js';
@@ -42,7 +43,7 @@ export interface AssistantsClientOptions {
   timeoutMillis?: number;
   retry?: ApiRetryPolicy;
   logger?: Logger;
-  /** For tests. */
+  /** How requests go out. @default `createNodeFetch()` (node:http, keep-alive; lighter than the built-in fetch) */
   fetch?: typeof fetch;
   random?: () => number;
   /** Called once per HTTP answer (or transport failure), for metrics. */
@@ -138,7 +139,7 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
   const timeoutMillis = options.timeoutMillis ?? 30_000;
   const policy = options.retry ?? DEFAULT_API_RETRY;
   const logger = options.logger ?? silentLogger;
-  const doFetch = options.fetch ?? fetch;
+  const doFetch = options.fetch ?? createNodeFetch();
   const userAgent = `${PACKAGE_NAME}/${VERSION}`;
 
   function url(path: string, query: RequestQuery): string {

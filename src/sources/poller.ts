@@ -85,6 +85,8 @@ interface RunState {
   exporting: boolean;
   /** Live mode: steps handed to delivery and not yet acknowledged. */
   pendingStepIds: Set<string>;
+  /** Live mode: steps acknowledged (the same ids as `watched.exportedStepIds`, for lookups). */
+  exportedStepIds: Set<string>;
   /** When the run was first seen finished, for the export latency. */
   finishedSeenAt?: number;
   /** Consecutive failed polls, for error backoff. */
@@ -126,7 +128,7 @@ export class Poller {
   async start(): Promise<void> {
     const snapshot = await this.options.store.load();
     for (const thread of snapshot.threads) this.addThread(thread);
-    for (const run of snapshot.runs) this.addRun(run);
+    for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
     this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
     this.logger.info('watching', { threads: this.threads.size, runs: this.runs.size });
@@ -190,12 +192,15 @@ export class Poller {
     this.scheduler.schedule(`thread:${watched.threadId}`);
   }
 
-  /** Follows a run; its first read is due after `firstReadInMillis`. */
-  private addRun(watched: WatchedRun, firstReadInMillis = 0): RunState {
-    const state: RunState = { watched, exporting: false, pendingStepIds: new Set(), failures: 0 };
+  /**
+   * Follows a run; its first read is due after `firstReadInMillis`, or, when that is not given, the
+   * caller handles the run now and schedules what comes next itself (one path at a time per run).
+   */
+  private addRun(watched: WatchedRun, firstReadInMillis?: number): RunState {
+    const state: RunState = { watched, exporting: false, pendingStepIds: new Set(), exportedStepIds: new Set(watched.exportedStepIds), failures: 0 };
     this.runs.set(watched.runId, state);
     this.runsPerThread.set(watched.threadId, (this.runsPerThread.get(watched.threadId) ?? 0) + 1);
-    this.scheduler.schedule(`run:${watched.runId}`, this.now() + firstReadInMillis);
+    if (firstReadInMillis !== undefined) this.scheduler.schedule(`run:${watched.runId}`, this.now() + firstReadInMillis);
     return state;
   }
 
@@ -278,8 +283,13 @@ export class Poller {
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.
       await this.options.store.putRun(watched);
-      // The list page just gave its status: the next read is due in one interval.
-      await this.afterRunRead(this.addRun(watched, this.options.pollIntervalMillis), run);
+      // The list page just gave its status: handle it now (this also schedules its next read).
+      const runState = this.addRun(watched);
+      try {
+        await this.afterRunRead(runState, run);
+      } catch (error) {
+        this.handleFailure('run', run.id, error);
+      }
     }
     if (this.threads.get(threadId) !== state) return;
 
@@ -336,10 +346,17 @@ export class Poller {
       return;
     }
     state.finishedSeenAt ??= this.now();
-    const followup = await exportSpansForRun(this.options.client, run, state.watched, state.pendingStepIds, this.options.mapping, this.stopController.signal);
+    // From here the run is being exported: no other read of it may start another export.
+    state.exporting = true;
+    let followup: RunFollowup;
+    try {
+      followup = await exportSpansForRun(this.options.client, run, state.watched, (id) => this.stepAlreadySent(state, id), this.options.mapping, this.stopController.signal);
+    } catch (error) {
+      state.exporting = false;
+      throw error;
+    }
     if (this.runs.get(runId) !== state) return; // unwatched meanwhile
     this.reportFollowup(runId, followup);
-    state.exporting = true;
     this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
@@ -357,7 +374,7 @@ export class Poller {
 
   private async exportFinishedSteps(state: RunState, run: Run): Promise<void> {
     const runId = state.watched.runId;
-    const followup = await exportSpansForFinishedSteps(this.options.client, run, state.watched, state.pendingStepIds, this.options.mapping, this.stopController.signal);
+    const followup = await exportSpansForFinishedSteps(this.options.client, run, state.watched, (id) => this.stepAlreadySent(state, id), this.options.mapping, this.stopController.signal);
     this.reportFollowup(runId, followup);
     if (followup.stepIds.length === 0 || this.runs.get(runId) !== state) return;
     const seenAt = this.now();
@@ -368,10 +385,18 @@ export class Poller {
       onSettled: async () => {
         await this.options.store.markStepsExported(runId, followup.stepIds);
         state.watched = { ...state.watched, exportedStepIds: [...state.watched.exportedStepIds, ...followup.stepIds] };
-        for (const id of followup.stepIds) state.pendingStepIds.delete(id);
+        for (const id of followup.stepIds) {
+          state.exportedStepIds.add(id);
+          state.pendingStepIds.delete(id);
+        }
         this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt);
       },
     });
+  }
+
+  /** Live mode: a step acknowledged or on its way. Reads the current state, not a copy. */
+  private stepAlreadySent(state: RunState, stepId: string): boolean {
+    return state.pendingStepIds.has(stepId) || state.exportedStepIds.has(stepId);
   }
 
   private reportFollowup(runId: string, followup: RunFollowup): void {

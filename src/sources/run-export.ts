@@ -28,21 +28,26 @@ export function withRegisteredTraceparent(run: Run, traceparent: string | undefi
   return { ...run, metadata: { ...(run.metadata ?? {}), traceparent } };
 }
 
+/**
+ * Whether a step is already exported or on its way (live mode). Asked after the steps were listed,
+ * never before: an export acknowledged while the listing was out must count.
+ */
+export type StepAlreadySent = (stepId: string) => boolean;
+
 /** All spans of a finished run, minus the steps already exported (or on their way) in live mode. */
 export async function exportSpansForRun(
   client: AssistantsClient,
   run: Run,
   watched: WatchedRun,
-  pending: ReadonlySet<string>,
+  alreadySent: StepAlreadySent,
   mapping: MappingOptions,
   signal?: AbortSignal,
 ): Promise<RunFollowup> {
   const page = await listAllRunSteps(client, watched.threadId, run.id, {}, signal);
-  const already = new Set([...watched.exportedStepIds, ...pending]);
   const spans = mapRunToSpans({ runId: run.id, run: withRegisteredTraceparent(run, watched.traceparent), steps: page.items }, mapping).filter(
-    (span) => span.subject.kind === 'run' || !already.has(span.subject.stepId),
+    (span) => span.subject.kind === 'run' || !alreadySent(span.subject.stepId),
   );
-  const stepIds = page.items.filter((s) => isStepTerminal(s) && !already.has(s.id)).map((s) => s.id);
+  const stepIds = page.items.filter((s) => isStepTerminal(s) && !alreadySent(s.id)).map((s) => s.id);
   return { spans, stepIds, counts: countSpans(spans), rejected: page.rejected, warnings: page.warnings };
 }
 
@@ -54,7 +59,7 @@ export async function exportSpansForFinishedSteps(
   client: AssistantsClient,
   run: Run,
   watched: WatchedRun,
-  pending: ReadonlySet<string>,
+  alreadySent: StepAlreadySent,
   mapping: MappingOptions,
   signal?: AbortSignal,
 ): Promise<RunFollowup> {
@@ -62,8 +67,7 @@ export async function exportSpansForFinishedSteps(
   const page = await collectPages((after, limit) =>
     client.listRunSteps(watched.threadId, run.id, { order: 'asc', limit, ...((after ?? cursor) ? { after: (after ?? cursor) as string } : {}) }, signal),
   );
-  const already = new Set(watched.exportedStepIds);
-  const finished = page.items.filter((s) => isStepTerminal(s) && !already.has(s.id) && !pending.has(s.id));
+  const finished = page.items.filter((s) => isStepTerminal(s) && !alreadySent(s.id));
   const spans = finished.length === 0 ? [] : mapRunToSpans({ runId: run.id, run: withRegisteredTraceparent(run, watched.traceparent), steps: finished }, mapping);
   return { spans, stepIds: finished.map((s) => s.id), counts: countSpans(spans), rejected: page.rejected, warnings: page.warnings };
 }
