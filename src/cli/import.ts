@@ -9,6 +9,7 @@ import { formatLocation, RecordCollector, type Collected } from '../sources/coll
 import { readRecordSource } from '../sources/files.js';
 import { redactUrl } from '../util/redact.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
+import { EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
 import { formatSpanTree } from './tree.js';
 
@@ -52,10 +53,7 @@ function reportProblems(io: CliIo, collected: Collected): void {
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags('import', argv, {
     'dry-run': { type: 'boolean' },
-    'otlp-endpoint': { type: 'string' },
-    'otlp-protocol': { type: 'string' },
-    'capture-content': { type: 'boolean' },
-    'content-max-length': { type: 'string' },
+    ...EXPORT_FLAGS,
     'provider-name': { type: 'string' },
     'max-spans-per-batch': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -66,13 +64,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (positionals.length === 0) throw new UsageError('import: name at least one FILE, or - for standard input. Run "assistants-otel import --help" for usage.');
 
-  const mapping = mappingOptionsFromEnv(io.env, {
-    captureContent: values['capture-content'],
-    contentMaxLength: values['content-max-length'],
-    providerName: values['provider-name'],
-  });
+  const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
   const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch');
-  const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, { endpoint: values['otlp-endpoint'], protocol: values['otlp-protocol'] });
+  const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, otlpFlags(values));
   const resource = createResource(resourceOptionsFromEnv(io.env));
 
   const collector = new RecordCollector();

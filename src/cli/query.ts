@@ -7,15 +7,11 @@ import { apiConfigFromEnv } from '../config.js';
 import { createLogger } from '../util/log.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { writeLine, type CliIo } from './io.js';
+import { API_CONNECTION_FLAGS, apiFlags } from './flags.js';
 import { parseOutputFormat, type OutputFormat } from './output.js';
 
 export const API_FLAGS = {
-  provider: { type: 'string' },
-  'base-url': { type: 'string' },
-  'api-version': { type: 'string' },
-  'token-command': { type: 'string' },
-  'max-concurrency': { type: 'string' },
-  'max-rps': { type: 'string' },
+  ...API_CONNECTION_FLAGS,
   output: { type: 'string', short: 'o' },
   fields: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -52,14 +48,7 @@ type ApiFlagValues = { [K in 'provider' | 'base-url' | 'api-version' | 'token-co
 
 export function queryContext(io: CliIo, values: ApiFlagValues): QueryContext {
   const output = parseOutputFormat(values.output);
-  const config = apiConfigFromEnv(io.env, {
-    provider: values.provider,
-    baseUrl: values['base-url'],
-    apiVersion: values['api-version'],
-    tokenCommand: values['token-command'],
-    maxConcurrency: values['max-concurrency'],
-    maxRps: values['max-rps'],
-  });
+  const config = apiConfigFromEnv(io.env, apiFlags(values));
   const logger = createLogger({ stream: io.stderr, level: 'warn', secrets: () => config.provider.credentials.secrets() });
   const client = createAssistantsClient({ provider: config.provider, budget: new RequestBudget(config.budget), logger });
   return { client, output, fields: values.fields };

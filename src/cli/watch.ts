@@ -12,6 +12,7 @@ import { createMemoryStateStore } from '../state/memory-store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
+import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { API_FLAGS_HELP, parseFlags } from './query.js';
 
 export const WATCH_HELP = `Usage: assistants-otel watch [options]
@@ -64,16 +65,8 @@ const FLAGS = {
   listen: { type: 'string' },
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
-  'otlp-endpoint': { type: 'string' },
-  'otlp-protocol': { type: 'string' },
-  'capture-content': { type: 'boolean' },
-  'content-max-length': { type: 'string' },
-  provider: { type: 'string' },
-  'base-url': { type: 'string' },
-  'api-version': { type: 'string' },
-  'token-command': { type: 'string' },
-  'max-concurrency': { type: 'string' },
-  'max-rps': { type: 'string' },
+  ...EXPORT_FLAGS,
+  ...API_CONNECTION_FLAGS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -123,16 +116,9 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const format = values['log-format'] ?? 'text';
   if (format !== 'json' && format !== 'text') throw new UsageError(`--log-format: expected json or text, got "${format}"`);
 
-  const api = apiConfigFromEnv(io.env, {
-    provider: values.provider,
-    baseUrl: values['base-url'],
-    apiVersion: values['api-version'],
-    tokenCommand: values['token-command'],
-    maxConcurrency: values['max-concurrency'],
-    maxRps: values['max-rps'],
-  });
-  const otlp = otlpOptionsFromEnv(io.env, { endpoint: values['otlp-endpoint'], protocol: values['otlp-protocol'] });
-  const mapping = mappingOptionsFromEnv(io.env, { captureContent: values['capture-content'], contentMaxLength: values['content-max-length'] });
+  const api = apiConfigFromEnv(io.env, apiFlags(values));
+  const otlp = otlpOptionsFromEnv(io.env, otlpFlags(values));
+  const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
   const listenToken = io.env['ASSISTANTS_OTEL_LISTEN_TOKEN']?.trim() || undefined;
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
