@@ -67,7 +67,8 @@ export { collectRecords } from './sources/collect.js';
 export type { Collected, Rejection, RecordWarning, RecordLocation } from './sources/collect.js';
 
 // The API client.
-export { createAssistantsClient, listAllRunSteps, listAllRuns, collectPages, paginate, DEFAULT_API_RETRY, FILE_SEARCH_CONTENT_INCLUDE } from './api/client.js';
+export { createAssistantsClient, DEFAULT_API_RETRY, FILE_SEARCH_CONTENT_INCLUDE } from './api/client.js';
+export { listAllRunSteps, listAllRuns, collectPages, paginate, MAX_PAGE_SIZE } from './api/pagination.js';
 export type { AssistantsClient, AssistantsClientOptions, ApiRetryPolicy, Page, ListQuery, StepQuery, ItemRejection, ItemWarning, Fetched } from './api/client.js';
 export { createProvider, DEFAULT_OPENAI_BASE_URL, PROVIDER_KINDS } from './api/providers.js';
 export type { ProviderKind, ProviderOptions, ProviderProfile } from './api/providers.js';

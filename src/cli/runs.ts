@@ -1,7 +1,7 @@
 /**
  * `assistants-otel runs list|get`: a thread's runs as a table or JSON, every field available.
  */
-import { listAllRuns } from '../api/client.js';
+import { listAllRuns } from '../api/pagination.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { renderList, renderOne } from './output.js';

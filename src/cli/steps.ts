@@ -1,7 +1,8 @@
 /**
  * `assistants-otel steps list|get`: run steps as a table or JSON, every field available.
  */
-import { FILE_SEARCH_CONTENT_INCLUDE, listAllRunSteps } from '../api/client.js';
+import { FILE_SEARCH_CONTENT_INCLUDE } from '../api/client.js';
+import { listAllRunSteps } from '../api/pagination.js';
 import { classifyToolCall, type RunStep } from '../api/schemas.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';

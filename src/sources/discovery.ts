@@ -4,7 +4,8 @@
  * read backwards until they are older than the thread's `since` minus an hour: nothing older can
  * still be active, since the API expires a run after ten minutes without progress.
  */
-import { collectPages, type AssistantsClient } from '../api/client.js';
+import type { AssistantsClient } from '../api/client.js';
+import { collectPages } from '../api/pagination.js';
 import { isApiError } from '../api/errors.js';
 import type { Run } from '../api/schemas.js';
 import type { Issue } from '../api/validate.js';

@@ -2,7 +2,8 @@
  * What to export for a watched run: the whole run once it is finished, or (live mode) the steps
  * that finished since the last look. Reads the steps from the API and maps them; pure otherwise.
  */
-import { collectPages, listAllRunSteps, type AssistantsClient, type ItemRejection, type ItemWarning } from '../api/client.js';
+import type { AssistantsClient, ItemRejection, ItemWarning } from '../api/client.js';
+import { collectPages, listAllRunSteps } from '../api/pagination.js';
 import { isStepTerminal } from '../api/lifecycle.js';
 import type { Run } from '../api/schemas.js';
 import { countSpans, type SpanCounts } from '../delivery/export-runs.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestBudget } from '../../../src/api/budget.js';
-import { listAllRunSteps } from '../../../src/api/client.js';
+import { listAllRunSteps } from '../../../src/api/pagination.js';
 import type { Simulator } from '../../../src/simulator/index.js';
 import { clientFor, simulatorWithInFlightCount } from './helpers.js';
 

@@ -5,7 +5,8 @@
  * still returned; unknown fields and types are carried through).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectPages, FILE_SEARCH_CONTENT_INCLUDE, listAllRuns, listAllRunSteps, MAX_PAGE_SIZE } from '../../../src/api/client.js';
+import { FILE_SEARCH_CONTENT_INCLUDE } from '../../../src/api/client.js';
+import { collectPages, listAllRuns, listAllRunSteps, MAX_PAGE_SIZE } from '../../../src/api/pagination.js';
 import { createSimulator, type ApiStep, type Simulator } from '../../../src/simulator/index.js';
 import { apiError, clientFor } from './helpers.js';
 
