@@ -83,11 +83,24 @@ export class DeliveryPipeline {
     }
     this.queue.push({ job, enqueuedAt: this.now() });
     this.queuedSpans += job.spans.length;
-    this.worker ??= this.work().finally(() => {
-      this.worker = undefined;
-      if (this.queue.length > 0 && !this.abort.signal.aborted) this.worker = this.work();
-      else this.notifyIdle();
-    });
+    this.startWorker();
+  }
+
+  /** One worker at a time; when it ends with work left (enqueued as it finished), another starts. */
+  private startWorker(): void {
+    if (this.worker) return;
+    let failed = false;
+    this.worker = this.work()
+      .catch((error: unknown) => {
+        // A bug, not a delivery failure: do not spin on it; the next job enqueued starts a worker again.
+        failed = true;
+        this.logger.error('delivery worker failed; queued spans stay queued', { error: (error as Error).message });
+      })
+      .finally(() => {
+        this.worker = undefined;
+        if (!failed && this.queue.length > 0 && !this.abort.signal.aborted) this.startWorker();
+        else this.notifyIdle();
+      });
   }
 
   /** True while more spans wait than the high-water mark: the poller should not create more work. */
