@@ -35,7 +35,7 @@ export interface DeliveryPipelineOptions {
   retry?: DeliveryRetryPolicy;
   /** @default 512 */
   maxSpansPerBatch?: number;
-  /** Above this many queued spans, `isBehind()` is true. @default 20000 */
+  /** From this many queued spans on, `isBehind()` is true. @default 20000 */
   highWaterMarkSpans?: number;
   setAside?: SetAsideSink;
   logger?: Logger;
@@ -103,7 +103,7 @@ export class DeliveryPipeline {
       });
   }
 
-  /** True while more spans wait than the high-water mark: the poller should not create more work. */
+  /** True while at least the high-water mark of spans wait: the poller should not create more work. */
   isBehind(): boolean {
     return this.queuedSpans + this.inFlightSpans >= (this.options.highWaterMarkSpans ?? 20_000);
   }
@@ -197,7 +197,12 @@ export class DeliveryPipeline {
             // `gave_up` only happens with a bounded policy; either way these spans are not coming back.
             const status = outcome.kind === 'rejected' ? outcome.status : undefined;
             this.logger.error('collector refused spans; set aside', { spans: outcome.spans.length, reason: outcome.reason, ...(status ? { status } : {}) });
-            await this.options.setAside?.(outcome.spans, outcome.reason, status);
+            try {
+              await this.options.setAside?.(outcome.spans, outcome.reason, status);
+            } catch (error) {
+              // A full disk must not stop delivery: the spans are counted (and logged) all the same.
+              this.logger.error('could not write refused spans aside; they are only counted', { spans: outcome.spans.length, error: (error as Error).message });
+            }
             this.options.onSetAside?.(outcome.spans.length);
             for (const span of outcome.spans) this.account(owners, span, 'setAside');
           }

@@ -54,12 +54,23 @@ export interface SendOptions {
   random?: () => number;
 }
 
-function exportOnce(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
-  return new Promise((resolve) => {
+/** One export call; rejects with `AbortedError` as soon as `signal` aborts, answered or not. */
+function exportOnce(exporter: SpanExporter, spans: ReadableSpan[], signal?: AbortSignal): Promise<ExportResult> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortedError());
+      return;
+    }
+    const onAbort = () => reject(new AbortedError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (result: ExportResult) => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(result);
+    };
     try {
-      exporter.export(spans, resolve);
+      exporter.export(spans, done);
     } catch (error) {
-      resolve({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      done({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
     }
   });
 }
@@ -82,7 +93,7 @@ function classify(result: ExportResult): AttemptFailure {
 
 async function sendWhole(exporter: SpanExporter, spans: ReadableSpan[], options: SendOptions): Promise<BatchOutcome[]> {
   for (let attempt = 1; ; attempt++) {
-    const result = await exportOnce(exporter, spans);
+    const result = await exportOnce(exporter, spans, options.signal);
     if (result.code === ExportResultCode.SUCCESS) return [{ kind: 'delivered', spans }];
     const failure = classify(result);
     if (failure.status === 413) {

@@ -77,6 +77,8 @@ interface ThreadState {
   watched: WatchedThread;
   /** Current discovery interval; doubles once idle past the grace period. */
   intervalMillis: number;
+  /** Consecutive failed discoveries, for error backoff. */
+  failures: number;
 }
 
 interface RunState {
@@ -188,7 +190,7 @@ export class Poller {
   // ---- bookkeeping --------------------------------------------------------------------------------
 
   private addThread(watched: WatchedThread): void {
-    this.threads.set(watched.threadId, { watched, intervalMillis: this.options.pollIntervalMillis });
+    this.threads.set(watched.threadId, { watched, intervalMillis: this.options.pollIntervalMillis, failures: 0 });
     this.scheduler.schedule(`thread:${watched.threadId}`);
   }
 
@@ -257,7 +259,7 @@ export class Poller {
         return;
       }
     }
-    const state = kind === 'run' ? this.runs.get(id) : undefined;
+    const state = kind === 'run' ? this.runs.get(id) : this.threads.get(id);
     const failures = state ? ++state.failures : 1;
     const delay = Math.min(this.options.maxIdleIntervalMillis ?? 60_000, this.options.pollIntervalMillis * 2 ** Math.min(failures, 6));
     this.logger.warn(`${kind} poll failed; will try again`, { ...where, error: (error as Error).message, retry_in_ms: delay });
@@ -304,6 +306,7 @@ export class Poller {
     }
     if (cursorMoved) state.watched = { ...state.watched, cursor: found.cursor as string };
     if (cursorMoved || newRuns > 0) await this.options.store.putThread(state.watched);
+    state.failures = 0;
     this.logger.debug('discovery', { thread_id: threadId, new_runs: newRuns, active_runs: active, next_in_ms: state.intervalMillis });
 
     if (active === 0 && now - state.watched.lastActivityAt > (this.options.idleTtlMillis ?? 86_400_000)) {
@@ -311,9 +314,11 @@ export class Poller {
       await this.unwatchThread(threadId);
       return;
     }
+    // Counted again: a run may have ended (and asked for a look at once) while the state was written.
     // With a run active, look again when it ends (its export reschedules this), or at the latest after the max idle interval.
-    const interval = active > 0 ? (this.options.maxIdleIntervalMillis ?? 60_000) : state.intervalMillis;
-    this.scheduler.schedule(`thread:${threadId}`, now + interval);
+    const activeNow = this.runsPerThread.get(threadId) ?? 0;
+    const interval = activeNow > 0 ? (this.options.maxIdleIntervalMillis ?? 60_000) : state.intervalMillis;
+    this.scheduler.schedule(`thread:${threadId}`, this.now() + interval);
   }
 
   /** A thread's run ended: it had activity, and a new run may start on it now. */

@@ -66,6 +66,8 @@ export class Scheduler<K> {
 
   private arm(delayOverride?: number): void {
     if (this.stopped) return;
+    // While paused, keep re-checking at the pause pace, whatever finished or came due meanwhile.
+    if (this.paused && delayOverride === undefined) delayOverride = this.options.pauseRecheckMillis ?? 250;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (delayOverride === undefined && this.inFlight.size >= this.maxInFlight) return; // a completion re-arms
