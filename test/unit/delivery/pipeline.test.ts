@@ -19,7 +19,7 @@ import { ExportAttemptError } from '../../../src/delivery/otlp-transport.js';
 import { createResource } from '../../../src/delivery/resource.js';
 import type { DeliveryRetryPolicy, RetryNotice } from '../../../src/delivery/send.js';
 import type { SpanData } from '../../../src/mapping/types.js';
-import type { LogFields, Logger } from '../../../src/util/log.js';
+import { recordingLogger } from '../../support/recording-logger.js';
 
 // ---- fakes and builders ------------------------------------------------------------------------------
 
@@ -111,18 +111,6 @@ function jobs() {
     },
     settledIds: () => settled.map((s) => s.runId),
   };
-}
-
-function recordingLogger() {
-  const lines: Array<{ level: string; message: string; fields: LogFields }> = [];
-  const logger: Logger = {
-    debug: (message, fields = {}) => lines.push({ level: 'debug', message, fields }),
-    info: (message, fields = {}) => lines.push({ level: 'info', message, fields }),
-    warn: (message, fields = {}) => lines.push({ level: 'warn', message, fields }),
-    error: (message, fields = {}) => lines.push({ level: 'error', message, fields }),
-    child: () => logger,
-  };
-  return { logger, lines };
 }
 
 /** Tiny delays and no jitter: exact and fast. */

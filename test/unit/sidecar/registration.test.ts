@@ -12,8 +12,8 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRegistrationServer, type RegistrationServerOptions, type WatchControl } from '../../../src/sidecar/registration.js';
-import type { LogFields, Logger } from '../../../src/util/log.js';
 import { TRACEPARENT } from '../../fixtures/records.js';
+import { recordingLogger } from '../../support/recording-logger.js';
 
 // ---- the fake control and the server -----------------------------------------------------------------
 
@@ -42,18 +42,6 @@ class FakeControl implements WatchControl {
     this.calls.push(['unwatchRun', runId]);
     return Promise.resolve(this.removed);
   }
-}
-
-function recordingLogger() {
-  const lines: Array<{ level: string; message: string; fields: LogFields }> = [];
-  const logger: Logger = {
-    debug: (message, fields = {}) => lines.push({ level: 'debug', message, fields }),
-    info: (message, fields = {}) => lines.push({ level: 'info', message, fields }),
-    warn: (message, fields = {}) => lines.push({ level: 'warn', message, fields }),
-    error: (message, fields = {}) => lines.push({ level: 'error', message, fields }),
-    child: () => logger,
-  };
-  return { logger, lines };
 }
 
 const closers: Array<() => Promise<void>> = [];

@@ -22,8 +22,8 @@ import type { SpanData } from '../../../src/mapping/types.js';
 import { Poller, type DeliverySink, type PollerOptions } from '../../../src/sources/poller.js';
 import { createMemoryStateStore } from '../../../src/state/memory-store.js';
 import type { StateSnapshot, StateStore } from '../../../src/state/store.js';
-import type { LogFields, Logger } from '../../../src/util/log.js';
 import { run as rawRun, step as rawStep, TRACEPARENT, type Json } from '../../fixtures/records.js';
+import { recordingLogger } from '../../support/recording-logger.js';
 
 // ---- the clock -----------------------------------------------------------------------------------------
 
@@ -244,18 +244,6 @@ function recordingStore(inner: StateStore) {
     close: () => inner.close(),
   };
   return { store, ops };
-}
-
-function recordingLogger() {
-  const lines: Array<{ level: string; message: string; fields: LogFields }> = [];
-  const logger: Logger = {
-    debug: (message, fields = {}) => lines.push({ level: 'debug', message, fields }),
-    info: (message, fields = {}) => lines.push({ level: 'info', message, fields }),
-    warn: (message, fields = {}) => lines.push({ level: 'warn', message, fields }),
-    error: (message, fields = {}) => lines.push({ level: 'error', message, fields }),
-    child: () => logger,
-  };
-  return { logger, lines };
 }
 
 // ---- the rig -------------------------------------------------------------------------------------
