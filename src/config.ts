@@ -166,16 +166,14 @@ function parseBoolean(value: string, source: string): boolean {
   throw new ConfigError(source, `expected "true" or "false", got "${value}"`);
 }
 
-function parsePositiveInteger(value: string, source: string): number {
+function parsePositiveInteger(value: string, source: string, what = 'a whole number'): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected a whole number ≥ 1, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected ${what} ≥ 1, got "${value}"`);
   return n;
 }
 
 function parseLength(value: string, source: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected a whole number of characters ≥ 1, got "${value}"`);
-  return n;
+  return parsePositiveInteger(value, source, 'a whole number of characters');
 }
 
 /** Mapping options from `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, the attribute length limits and flags. */

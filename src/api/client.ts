@@ -9,7 +9,7 @@
  * - Every record is validated through the model: a malformed item in a page is reported with its
  *   path, and the rest of the page is still returned.
  */
-import { AbortedError, backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
+import { AbortedError, backoffDelay, parseRetryAfter, sleep, type BackoffPolicy } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
@@ -106,14 +106,11 @@ function itemId(raw: unknown): string | undefined {
     : undefined;
 }
 
+/** OpenAI's finer `retry-after-ms` when present, else the standard `Retry-After`. */
 function retryAfterMillis(headers: Headers): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms && /^\d+(\.\d+)?$/.test(ms)) return Number(ms);
-  const value = headers.get('retry-after');
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return parseRetryAfter(headers.get('retry-after') ?? undefined);
 }
 
 async function apiErrorBody(response: Response): Promise<{ code?: string; message?: string }> {

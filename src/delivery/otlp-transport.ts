@@ -8,7 +8,11 @@ import { request as httpsRequest } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { ExportResponse } from '@opentelemetry/otlp-exporter-base';
 import { OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
+import { parseRetryAfter } from '../util/backoff.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
+
+/** Re-exported: the collector's and the API's `Retry-After` are read the same way. */
+export { parseRetryAfter };
 
 /** Status codes OTLP/HTTP says to retry. 413 is handled by splitting the batch. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -40,14 +44,6 @@ export interface OtlpHttpTransportOptions {
   compression?: 'none' | 'gzip';
   /** Aborting cancels any request in flight (a forced shutdown must not wait out the timeout). */
   signal?: AbortSignal;
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function readBody(res: IncomingMessage): Promise<Buffer> {

@@ -98,8 +98,7 @@ function toolCallKeys(calls: readonly ToolCall[]): string[] {
   });
 }
 
-function stepSpans(step: RunStep, ctx: TraceContext): SpanData[] {
-  const bounds = boundsOf(step.created_at, step);
+function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[] {
   const { status, errorType } = mapStatus(step.status, step.last_error);
   const details = step.step_details ? classifyStepDetails(step.step_details) : undefined;
   const stepType = step.type ?? step.step_details?.type ?? 'unknown';
@@ -194,8 +193,8 @@ export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): 
     attributeValueLengthLimit: options.attributeValueLengthLimit ?? Infinity,
   };
   const terminalSteps = record.steps.filter((s) => s.run_id === record.runId && isStepTerminal(s)).sort(byCreationThenId);
-  const children = terminalSteps.flatMap((step) => stepSpans(step, ctx));
   const stepBounds = terminalSteps.map((s) => boundsOf(s.created_at, s));
+  const children = terminalSteps.flatMap((step, i) => stepSpans(step, stepBounds[i] as Bounds, ctx));
   const latestStepEnd = stepBounds.length > 0 ? Math.max(...stepBounds.map((b) => b.end)) : undefined;
 
   if (record.run) {

@@ -26,6 +26,14 @@ export function backoffDelay(policy: BackoffPolicy, retry: number, retryAfterMil
   return Math.max(jittered, Math.ceil(retryAfterMillis + policy.jitterRatio * retryAfterMillis * random()));
 }
 
+/** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 export class AbortedError extends Error {
   override readonly name = 'AbortedError';
   constructor() {
