@@ -1,0 +1,348 @@
+/**
+ * The state store on PostgreSQL (`--state postgres://…`), shared by a fleet of sidecars: the
+ * `StateStore` contract of the file store (checked the same way, mutations applied in call order
+ * and durable when resolved), plus leases (`LeasingStateStore`, docs/fleet.md).
+ *
+ * What differs from a local store, and why:
+ * - `load()` reads the database each time, after this store's pending writes: other members write too.
+ * - Writes are retried while the database is unreachable (postgres-writes.ts): their promises
+ *   stay pending meanwhile, and reject only if the store is closed first (`closeTimeoutMillis`).
+ *   Reads (`load`, `loadKeys`, `doneAmong`, `listWatched`) are tried once and reject with a
+ *   `StateStoreUnavailableError` (`transient: true`) for the caller to back off and call again.
+ * - The first `load()` connects and migrates (postgres-schema.ts); when the database cannot be
+ *   reached it rejects with an error naming the redacted URL and where it came from.
+ * - Once joined, a put or removal of a thread, or a put of a run, on a key this member holds (or
+ *   held) is fenced by that lease: skipped if the lease is no longer this member's (see postgres-ops.ts).
+ * - Strings are refused if they hold NUL (`\u0000`), which PostgreSQL text cannot store.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import type { LeaseEvents, LeaseStats, LeasingStateStore, OwnedRun, OwnedThread, WatchListing } from './leasing.js';
+import { emptyModel, ops, type StateOp } from './model.js';
+import { createPool, describeTarget, inTransaction, withConnection, wrapError, type PostgresTarget, StateStoreError, StateStoreUnavailableError } from './postgres-connection.js';
+import { LeaseKeeper } from './postgres-leases.js';
+import { runOp, type Fence, type SqlContext } from './postgres-ops.js';
+import { checkSchemaName, DEFAULT_SCHEMA, migrate } from './postgres-schema.js';
+import { WriteQueue } from './postgres-writes.js';
+import type { StateSnapshot, WatchedRun, WatchedThread } from './store.js';
+import { registerRun, registerThread } from './postgres-register.js';
+
+export interface PostgresStateStoreOptions extends PostgresTarget {
+  /** Where the tables live; created if missing. Several fleets may share a database with a schema each. @default 'assistants_otel' */
+  schema?: string;
+  /** Unique among running members; shown as the owner in listings. @default `<hostname>-<pid>-<6 hex>` */
+  memberId?: string;
+  /** A lease not renewed for this long may be taken by another member. @default 30000 */
+  leaseMillis?: number;
+  /** How often leases are renewed and shares rebalanced. @default leaseMillis / 3 */
+  renewIntervalMillis?: number;
+  /** @default 4 */
+  maxConnections?: number;
+  /** @default 10000 */
+  connectTimeoutMillis?: number;
+  /** Limit on one statement (server side) and on one read or write batch (client side). @default 30000 */
+  statementTimeoutMillis?: number;
+  /** On close, how long to wait for writes the database has not taken yet; then they reject. @default 10000 */
+  closeTimeoutMillis?: number;
+  /** Writes failing and recovering, idle connections breaking, lease rounds failing. Never holds the password. */
+  onWarning?: (message: string) => void;
+}
+
+/** Lower bound on a lease: rounds need time, and a lease shorter than a round is held by nobody. */
+const MIN_LEASE_MILLIS = 500;
+
+function defaultMemberId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Which lease a write depends on: the thread of a thread or run put, or a thread removal. */
+function fenceKeyOf(op: StateOp): string | undefined {
+  switch (op.op) {
+    case 'putThread':
+      return op.thread.threadId;
+    case 'removeThread':
+      return op.threadId;
+    case 'putRun':
+      return op.run.threadId;
+    default:
+      return undefined;
+  }
+}
+
+function refuseNul(what: string, value: unknown): void {
+  // JSON escapes NUL as \u0000 wherever it is in the value.
+  if (JSON.stringify(value).includes('\\u0000')) throw new TypeError(`${what}: PostgreSQL cannot store a NUL character (\\u0000) in text`);
+}
+
+interface ThreadRow {
+  thread_id: string;
+  since: number;
+  run_cursor: string | null;
+  last_activity_at: number;
+  owner?: string | null;
+}
+
+interface RunRow {
+  run_id: string;
+  thread_id: string;
+  traceparent: string | null;
+  exported_step_ids: string[];
+  owner?: string | null;
+}
+
+function threadFromRow(row: ThreadRow): WatchedThread {
+  const thread: WatchedThread = { threadId: row.thread_id, since: row.since, lastActivityAt: row.last_activity_at };
+  return row.run_cursor === null ? thread : { ...thread, cursor: row.run_cursor };
+}
+
+function runFromRow(row: RunRow): WatchedRun {
+  const run: WatchedRun = { threadId: row.thread_id, runId: row.run_id, exportedStepIds: row.exported_step_ids };
+  return row.traceparent === null ? run : { ...run, traceparent: row.traceparent };
+}
+
+const withOwner = <T extends object>(item: T, owner: string | null | undefined): T & { owner?: string } => (owner ? { ...item, owner } : item);
+
+export function createPostgresStateStore(options: PostgresStateStoreOptions): LeasingStateStore {
+  return new PostgresStateStore(options);
+}
+
+class PostgresStateStore implements LeasingStateStore {
+  readonly memberId: string;
+  private readonly target: PostgresTarget;
+  private readonly schemaName: string;
+  private readonly ctx: SqlContext;
+  private readonly name: string;
+  private readonly leaseMillis: number;
+  private readonly timeoutMillis: number;
+  private readonly warn: (message: string) => void;
+  private readonly pool: pg.Pool;
+  private readonly writes: WriteQueue;
+  private opening: Promise<void> | undefined;
+  private opened = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private keeper: LeaseKeeper | undefined;
+  /** This member's running total of set-aside spans (its `set_aside` row). */
+  private setAsideTotal = 0;
+
+  constructor(private readonly options: PostgresStateStoreOptions) {
+    this.target = { url: options.url, ...(options.source ? { source: options.source } : {}) };
+    this.schemaName = options.schema ?? DEFAULT_SCHEMA;
+    this.memberId = options.memberId ?? defaultMemberId();
+    if (this.memberId === '' || this.memberId.length > 200 || this.memberId.includes('\u0000')) throw new TypeError(`memberId must be 1–200 characters without NUL, got ${JSON.stringify(this.memberId)}`);
+    this.ctx = { schema: checkSchemaName(this.schemaName), memberId: this.memberId };
+    this.name = describeTarget(this.target);
+    this.leaseMillis = options.leaseMillis ?? 30_000;
+    if (!(this.leaseMillis >= MIN_LEASE_MILLIS)) throw new TypeError(`leaseMillis must be at least ${MIN_LEASE_MILLIS}, got ${this.leaseMillis}`);
+    const renew = options.renewIntervalMillis ?? this.leaseMillis / 3;
+    if (!(renew > 0 && renew < this.leaseMillis)) throw new TypeError(`renewIntervalMillis must be positive and shorter than the lease (${this.leaseMillis}), got ${renew}`);
+    this.timeoutMillis = options.statementTimeoutMillis ?? 30_000;
+    this.warn = options.onWarning ?? (() => {});
+    this.pool = createPool({
+      target: this.target,
+      applicationName: `assistants-otel ${this.memberId}`.slice(0, 63),
+      ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+      ...(options.connectTimeoutMillis ? { connectTimeoutMillis: options.connectTimeoutMillis } : {}),
+      statementTimeoutMillis: this.timeoutMillis,
+      onIdleError: (error) => this.warn(error.message),
+    });
+    this.writes = new WriteQueue({ pool: this.pool, target: this.target, timeoutMillis: this.timeoutMillis, onWarning: (m) => this.warn(`${this.name}: ${m}`) });
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------------
+
+  async load(): Promise<StateSnapshot> {
+    this.checkNotClosed();
+    // A failed start may be tried again (the database may be up by then).
+    this.opening ??= this.open().catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    await this.opening;
+    await this.writes.idle();
+    this.checkNotClosed();
+    return this.read('reading the state', (client) => this.readSnapshot(client));
+  }
+
+  private async open(): Promise<void> {
+    try {
+      await withConnection(this.pool, this.target, 'starting', this.timeoutMillis, async (client) => {
+        await migrate(client, this.schemaName);
+        const { rows } = await client.query<{ total: string }>(`SELECT total::text FROM ${this.ctx.schema}.set_aside WHERE writer = $1`, [this.memberId]);
+        this.setAsideTotal = Number(rows[0]?.total ?? 0);
+      });
+    } catch (error) {
+      const wrapped = wrapError(error, this.target, 'starting');
+      if (!wrapped.transient) throw wrapped;
+      const where = this.target.source ? `check ${this.target.source}` : 'check the URL';
+      throw new StateStoreUnavailableError(`${wrapped.message} (is the database up and reachable? ${where})`, wrapped.code);
+    }
+    this.opened = true;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true; // before the first await: a mutation called after close() rejects
+      await this.opening?.catch(() => {});
+      await this.keeper?.leave(Math.min(this.timeoutMillis, this.leaseMillis));
+      const closeTimeout = this.options.closeTimeoutMillis ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), closeTimeout);
+      });
+      if (await Promise.race([this.writes.idle().then(() => false), gaveUp])) {
+        this.warn(`${this.name}: closing with writes the database has not taken within ${closeTimeout} ms; they are not durable`);
+        this.writes.abandon(new StateStoreError(`${this.name}: closed before this write was durable (the database did not answer within ${closeTimeout} ms)`));
+        await this.writes.idle();
+      }
+      clearTimeout(timer);
+      await this.pool.end();
+    })();
+    return this.closing;
+  }
+
+  private checkNotClosed(): void {
+    if (this.closed) throw new Error(`${this.name} is closed`);
+  }
+
+  private checkOpen(): void {
+    this.checkNotClosed();
+    if (!this.opened) throw new Error(`${this.name}: call load() before any other call`);
+  }
+
+  private read<T>(doing: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withConnection(this.pool, this.target, doing, this.timeoutMillis, (client) =>
+      inTransaction(client, () => work(client), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'),
+    );
+  }
+
+  private async readSnapshot(client: pg.PoolClient): Promise<StateSnapshot> {
+    const s = this.ctx.schema;
+    const threads = await client.query<ThreadRow>(`SELECT thread_id, since, run_cursor, last_activity_at FROM ${s}.threads ORDER BY seq`);
+    const runs = await client.query<RunRow>(`SELECT run_id, thread_id, traceparent, exported_step_ids FROM ${s}.runs ORDER BY seq`);
+    const done = await client.query<{ run_id: string; done_at: number }>(`SELECT run_id, done_at FROM ${s}.done`);
+    const setAside = await client.query<{ total: string }>(`SELECT coalesce(sum(total), 0)::text AS total FROM ${s}.set_aside`);
+    return {
+      threads: threads.rows.map(threadFromRow),
+      runs: runs.rows.map(runFromRow),
+      // fromEntries defines own properties, so a run id such as "__proto__" stays an entry.
+      done: Object.fromEntries(done.rows.map((row) => [row.run_id, row.done_at])),
+      setAsideSpans: Number(setAside.rows[0]?.total ?? 0),
+    };
+  }
+
+  // ---- StateStore mutations -----------------------------------------------------------------------
+
+  // Each builds and checks its op before the first await, so ops queue in call order and a bad
+  // argument rejects without touching the database.
+  private async mutate(build: () => StateOp): Promise<void> {
+    this.checkOpen();
+    const op = build();
+    refuseNul(op.op, op);
+    const key = fenceKeyOf(op);
+    const epoch = key === undefined ? undefined : this.keeper?.fenceEpoch(key);
+    const fence: Fence | undefined = key !== undefined && epoch !== undefined ? { threadId: key, epoch } : undefined;
+    await this.writes.enqueue(async (client) => {
+      if ((await runOp(client, this.ctx, op, fence)) === 'stale') this.keeper?.countStaleWrite();
+    });
+  }
+
+  putThread = (thread: WatchedThread) => this.mutate(() => ops.putThread(thread));
+  removeThread = (threadId: string) => this.mutate(() => ops.removeThread(threadId));
+  putRun = (run: WatchedRun) => this.mutate(() => ops.putRun(run));
+  markStepsExported = (runId: string, stepIds: readonly string[]) => this.mutate(() => ops.markStepsExported(runId, stepIds));
+  markRunDone = (runId: string, at: number) => this.mutate(() => ops.markRunDone(runId, at));
+  removeRun = (runId: string) => this.mutate(() => ops.removeRun(runId));
+  pruneDone = (before: number) => this.mutate(() => ops.pruneDone(before));
+  addSetAside = (spans: number) =>
+    this.mutate(() => {
+      const op = ops.addSetAside({ ...emptyModel(), setAsideSpans: this.setAsideTotal }, spans);
+      if (op.op === 'setAside') this.setAsideTotal = op.total;
+      return op;
+    });
+
+  // ---- leases -------------------------------------------------------------------------------------
+
+  async join(events: LeaseEvents): Promise<void> {
+    this.checkOpen();
+    if (this.keeper) throw new Error(`${this.name}: join() was already called`);
+    this.keeper = new LeaseKeeper({
+      pool: this.pool,
+      target: this.target,
+      ctx: this.ctx,
+      schemaName: this.schemaName,
+      connection: { target: this.target, applicationName: `assistants-otel ${this.memberId} listener`.slice(0, 63), statementTimeoutMillis: this.timeoutMillis },
+      leaseMillis: this.leaseMillis,
+      renewIntervalMillis: this.options.renewIntervalMillis ?? this.leaseMillis / 3,
+      events: { ...events, onWarning: (m) => events.onWarning?.(`${this.name}: ${m}`) },
+    });
+    await this.keeper.join().catch((error: unknown) => {
+      throw wrapError(error, this.target, 'joining the fleet');
+    });
+  }
+
+  async leave(): Promise<void> {
+    await this.keeper?.leave(Math.min(this.timeoutMillis, this.leaseMillis));
+  }
+
+  holds = (threadId: string): boolean => this.keeper?.holds(threadId) ?? false;
+  heldKeys = (): string[] => this.keeper?.heldKeys() ?? [];
+  requestRound = (): void => this.keeper?.request();
+  leaseStats = (): LeaseStats => this.keeper?.leaseStats() ?? { held: 0, members: 0, share: 0, takeovers: 0, renewalsFailed: 0, lost: 0, staleWrites: 0 };
+
+  async loadKeys(threadIds: readonly string[]): Promise<{ threads: WatchedThread[]; runs: WatchedRun[] }> {
+    this.checkOpen();
+    await this.writes.idle();
+    const keys = [...threadIds];
+    return this.read('loading leased threads', async (client) => {
+      const s = this.ctx.schema;
+      const threads = await client.query<ThreadRow>(`SELECT thread_id, since, run_cursor, last_activity_at FROM ${s}.threads WHERE thread_id = ANY($1) ORDER BY seq`, [keys]);
+      const runs = await client.query<RunRow>(`SELECT run_id, thread_id, traceparent, exported_step_ids FROM ${s}.runs WHERE thread_id = ANY($1) ORDER BY seq`, [keys]);
+      return { threads: threads.rows.map(threadFromRow), runs: runs.rows.map(runFromRow) };
+    });
+  }
+
+  async doneAmong(runIds: readonly string[]): Promise<Set<string>> {
+    this.checkOpen();
+    await this.writes.idle();
+    const ids = [...runIds];
+    const rows = await this.read('reading done marks', async (client) =>
+      (await client.query<{ run_id: string }>(`SELECT run_id FROM ${this.ctx.schema}.done WHERE run_id = ANY($1)`, [ids])).rows,
+    );
+    return new Set(rows.map((row) => row.run_id));
+  }
+
+  async registerThread(thread: WatchedThread): Promise<'added' | 'already'> {
+    this.checkOpen();
+    const op = ops.putThread(thread);
+    refuseNul('registerThread', op);
+    return this.writes.enqueue((client) => registerThread(client, this.ctx, op.op === 'putThread' ? op.thread : thread));
+  }
+
+  async registerRun(run: WatchedRun): Promise<'added' | 'updated' | 'already' | 'exported'> {
+    this.checkOpen();
+    const op = ops.putRun(run);
+    refuseNul('registerRun', op);
+    return this.writes.enqueue((client) => registerRun(client, this.ctx, op.op === 'putRun' ? op.run : run));
+  }
+
+  async listWatched(): Promise<WatchListing> {
+    this.checkOpen();
+    await this.writes.idle();
+    return this.read('listing the watch set', async (client) => {
+      const s = this.ctx.schema;
+      const owner = `CASE WHEN l.expires_at > now() THEN l.owner END AS owner`;
+      const threads = await client.query<ThreadRow>(
+        `SELECT t.thread_id, t.since, t.run_cursor, t.last_activity_at, ${owner} FROM ${s}.threads AS t LEFT JOIN ${s}.leases AS l USING (thread_id) ORDER BY t.seq`,
+      );
+      const runs = await client.query<RunRow>(
+        `SELECT r.run_id, r.thread_id, r.traceparent, r.exported_step_ids, ${owner} FROM ${s}.runs AS r LEFT JOIN ${s}.leases AS l USING (thread_id) ORDER BY r.seq`,
+      );
+      return {
+        threads: threads.rows.map((row): OwnedThread => withOwner(threadFromRow(row), row.owner)),
+        runs: runs.rows.map((row): OwnedRun => withOwner(runFromRow(row), row.owner)),
+      };
+    });
+  }
+}
