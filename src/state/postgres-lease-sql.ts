@@ -10,7 +10,8 @@
  * 5. above its share: release the surplus (`owner = NULL`, free at once);
  *    below it: claim free or expired rows up to its share (`FOR UPDATE SKIP LOCKED`, so members
  *    claiming at once never wait for nor take the same row), each claim bumping the row's `epoch`;
- * 6. tell the others (`pg_notify`) when it joined or released something, so they rebalance now;
+ * 6. tell the others (`pg_notify`) when it joined (or came back after its row expired) or released
+ *    something, so they rebalance now;
  * 7. report when the next lease or member of another member expires, to wake up then and take over.
  */
 import type pg from 'pg';
@@ -55,18 +56,21 @@ async function notify(client: pg.ClientBase, input: RoundInput): Promise<void> {
   await client.query('SELECT pg_notify($1, $2)', [LEASE_CHANNEL, `${input.schemaName}:${input.ctx.memberId}`]);
 }
 
-async function heartbeat(client: pg.ClientBase, input: RoundInput): Promise<void> {
+/** Upserts this member's row; true when it was not there (first round, or forgotten after an outage). */
+async function heartbeat(client: pg.ClientBase, input: RoundInput): Promise<boolean> {
   const s = input.ctx.schema;
-  const { rowCount } = await client.query(
+  const { rows } = await client.query<{ inserted: boolean }>(
     `INSERT INTO ${s}.members AS m (member_id, session, joined_at, heartbeat_at, expires_at)
      VALUES ($1, $2, now(), now(), now() + ${interval('$3')})
      ON CONFLICT (member_id) DO UPDATE SET session = EXCLUDED.session, heartbeat_at = now(), expires_at = EXCLUDED.expires_at
-       WHERE m.session = EXCLUDED.session OR m.expires_at <= now()`,
+       WHERE m.session = EXCLUDED.session OR m.expires_at <= now()
+     RETURNING (xmax = 0) AS inserted`,
     [input.ctx.memberId, input.session, input.leaseMillis],
   );
-  if (rowCount === 0) {
+  if (rows.length === 0) {
     throw new StateStoreError(`member id ${JSON.stringify(input.ctx.memberId)} is in use by another running member: give each sidecar its own member id`);
   }
+  return rows[0]?.inserted === true;
 }
 
 async function upkeep(client: pg.ClientBase, input: RoundInput): Promise<void> {
@@ -101,7 +105,7 @@ export async function leaseRound(client: pg.ClientBase, input: RoundInput, previ
   const me = input.ctx.memberId;
   await client.query('BEGIN');
   try {
-    await heartbeat(client, input);
+    const arrived = await heartbeat(client, input);
     await upkeep(client, input);
     const renewed = await client.query<{ thread_id: string; epoch: number }>(
       `UPDATE ${s}.leases SET expires_at = now() + ${interval('$2')} WHERE owner = $1 RETURNING thread_id, epoch::float8 AS epoch`,
@@ -143,7 +147,7 @@ export async function leaseRound(client: pg.ClientBase, input: RoundInput, previ
         if (row.previous_owner !== null && row.previous_owner !== me) takeovers++;
       }
     }
-    if (input.joining || released.length > 0) await notify(client, input);
+    if (input.joining || arrived || released.length > 0) await notify(client, input);
 
     const after = await client.query<{ free: number; next_ms: number | null }>(
       `SELECT (SELECT count(*) FROM ${s}.leases WHERE owner IS NULL OR expires_at <= now())::int AS free,
