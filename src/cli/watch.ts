@@ -5,11 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { apiConfigFromEnv, ConfigError, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, type Env } from '../config.js';
+import { apiConfigFromEnv, ConfigError, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, stateConfigFromEnv, type Env } from '../config.js';
 import { startWatch } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
+import { createPostgresStateStore } from '../state/postgres-store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
+import { connectionUrlSecrets, redactConnectionUrl } from '../util/redact.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
@@ -37,6 +39,8 @@ State and endpoint:
   --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
                              or ~/.local/state/assistants-otel/state.json); refused spans go to
                              rejected/ next to it
+  --state postgres://…       state in PostgreSQL instead (or ASSISTANTS_OTEL_STATE_URL), shared by
+                             a fleet; refused spans go to rejected/ in the default state directory
   --memory-state             keep state in memory only (nothing survives a restart)
   --listen [HOST:]PORT       serve POST/DELETE /v1/watch, GET /healthz and /metrics (host defaults
                              to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN requires a bearer token
@@ -120,13 +124,21 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const otlp = otlpOptionsFromEnv(io.env, otlpFlags(values));
   const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
   const listenToken = io.env['ASSISTANTS_OTEL_LISTEN_TOKEN']?.trim() || undefined;
-  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken];
+  const state = stateConfigFromEnv(io.env, { state: values.state, memoryState: values['memory-state'] }, defaultStatePath(io.env));
+  const stateSecrets = state.kind === 'postgres' ? connectionUrlSecrets(state.url) : [];
+  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
 
   const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
-  const statePath = values.state ?? defaultStatePath(io.env);
-  const store = values['memory-state'] ? createMemoryStateStore() : createFileStateStore(statePath);
+  const store =
+    state.kind === 'memory'
+      ? createMemoryStateStore()
+      : state.kind === 'postgres'
+        ? createPostgresStateStore({ url: state.url, source: state.source, onWarning: (message) => logger.warn(message) })
+        : createFileStateStore(state.path);
+  // Refused spans are files: next to the state file, or in the default state directory.
+  const rejectedDirectory = state.kind === 'memory' ? undefined : join(dirname(state.kind === 'file' ? state.path : defaultStatePath(io.env)), 'rejected');
   const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
 
   const handle = await startWatch({
@@ -136,7 +148,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     resource: resourceOptionsFromEnv(io.env),
     mapping,
     store,
-    ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
+    ...(rejectedDirectory ? { rejectedDirectory } : {}),
     live: values.live ?? false,
     pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
     maxIdleIntervalMillis: parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
@@ -151,7 +163,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     threads: threads.length,
     runs: runs.length,
     mode: values.live ? 'live' : 'batch',
-    state: values['memory-state'] ? 'memory' : statePath,
+    state: state.kind === 'memory' ? 'memory' : state.kind === 'file' ? state.path : redactConnectionUrl(state.url),
   });
 
   // The poller's timers are unref'd (a library must not keep its host alive); the command must.
