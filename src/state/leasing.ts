@@ -50,6 +50,8 @@ export interface LeaseStats {
   lost: number;
   /** Writes skipped because they were made under a lease this member had lost (see docs/fleet.md). */
   staleWrites: number;
+  /** Whether the notification listener is connected (without it, rebalancing waits for the next renewal). */
+  listening: boolean;
 }
 
 export interface OwnedThread extends WatchedThread {

@@ -24,8 +24,6 @@ export const LEASE_CHANNEL = 'assistants_otel_leases';
 
 export interface RoundInput {
   ctx: SqlContext;
-  /** The schema name, unquoted (for lock keys and notification payloads). */
-  schemaName: string;
   session: string;
   leaseMillis: number;
   /** First round of this membership: announce it. */
@@ -53,7 +51,7 @@ export interface RoundResult {
 const interval = (param: string) => `${param} * interval '1 millisecond'`;
 
 async function notify(client: pg.ClientBase, input: RoundInput): Promise<void> {
-  await client.query('SELECT pg_notify($1, $2)', [LEASE_CHANNEL, `${input.schemaName}:${input.ctx.memberId}`]);
+  await client.query('SELECT pg_notify($1, $2)', [LEASE_CHANNEL, `${input.ctx.schemaName}:${input.ctx.memberId}`]);
 }
 
 /** Upserts this member's row; true when it was not there (first round, or forgotten after an outage). */
@@ -75,7 +73,7 @@ async function heartbeat(client: pg.ClientBase, input: RoundInput): Promise<bool
 
 async function upkeep(client: pg.ClientBase, input: RoundInput): Promise<void> {
   const s = input.ctx.schema;
-  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS locked', advisoryLockKeys('upkeep', input.schemaName));
+  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS locked', advisoryLockKeys('upkeep', input.ctx.schemaName));
   if (!rows[0]?.locked) return; // another member is doing it right now
   await client.query(`DELETE FROM ${s}.members WHERE expires_at <= now()`);
   // In key order, so two inserts (this and a registration) never wait for each other in a cycle.

@@ -26,7 +26,6 @@ export interface LeaseKeeperOptions {
   pool: pg.Pool;
   target: PostgresTarget;
   ctx: SqlContext;
-  schemaName: string;
   /** For the notification listener's own connection. */
   connection: Omit<PoolOptions, 'onIdleError' | 'maxConnections'>;
   leaseMillis: number;
@@ -57,15 +56,20 @@ export class LeaseKeeper {
   private roundTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** When the next round is due after the current one (set by each round). */
+  private nextDelay = 0;
   private lastRoundEndedAt = Number.NEGATIVE_INFINITY;
   private leaving: Promise<void> | undefined;
   private listener: pg.Client | undefined;
-  private listening = false;
-  private readonly stats: LeaseStats = { held: 0, members: 0, share: 0, takeovers: 0, renewalsFailed: 0, lost: 0, staleWrites: 0 };
+  private listenTimer: NodeJS.Timeout | undefined;
+  private listenFailures = 0;
+  /** True once LISTEN succeeded on the current listener connection. */
+  private listeningNow = false;
+  private readonly stats: Omit<LeaseStats, 'held' | 'listening'> = { members: 0, share: 0, takeovers: 0, renewalsFailed: 0, lost: 0, staleWrites: 0 };
 
   constructor(private readonly options: LeaseKeeperOptions) {
     this.now = options.now ?? (() => performance.now());
-    this.input = { ctx: options.ctx, schemaName: options.schemaName, session: this.session, leaseMillis: options.leaseMillis, joining: true };
+    this.input = { ctx: options.ctx, session: this.session, leaseMillis: options.leaseMillis, joining: true };
     this.backoff = { initialDelayMillis: Math.min(500, options.renewIntervalMillis / 4), maxDelayMillis: options.renewIntervalMillis, multiplier: 2, jitterRatio: 0.2 };
     this.minGapMillis = Math.min(200, options.leaseMillis / 20);
   }
@@ -103,7 +107,7 @@ export class LeaseKeeper {
   }
 
   leaseStats(): LeaseStats {
-    return { ...this.stats, held: this.held.size };
+    return { ...this.stats, held: this.held.size, listening: this.listeningNow };
   }
 
   /** A round soon (coalesced with one in flight). */
@@ -162,10 +166,7 @@ export class LeaseKeeper {
       return;
     }
     this.schedule(this.nextDelay);
-    if (!this.listening) this.listen(); // the listener broke: try again after each round
   }
-
-  private nextDelay: number = 0;
 
   /** Runs one round; returns its error instead of throwing. */
   private async runRound(): Promise<Error | undefined> {
@@ -285,13 +286,17 @@ export class LeaseKeeper {
 
   // ---- notifications ---------------------------------------------------------------------------
 
-  /** Best effort: without notifications, rounds still come every renewal interval. */
+  /**
+   * Best effort: without notifications, rounds still come every renewal interval. A broken listener
+   * (a database restart) reconnects with backoff; once listening, a round runs at once, for what
+   * was missed meanwhile.
+   */
   private listen(): void {
-    if (this.listening || this.state !== 'joined') return;
-    this.listening = true;
+    if (this.listener || this.state !== 'joined') return;
+    clearTimeout(this.listenTimer);
     const client = new pg.Client(connectionConfig(this.options.connection));
     this.listener = client;
-    const prefix = `${this.options.schemaName}:`;
+    const prefix = `${this.options.ctx.schemaName}:`;
     const self = `${prefix}${this.options.ctx.memberId}`;
     client.on('notification', (message) => {
       if (message.channel === LEASE_CHANNEL && message.payload?.startsWith(prefix) && message.payload !== self) this.request();
@@ -299,8 +304,12 @@ export class LeaseKeeper {
     const broke = () => {
       if (this.listener !== client) return;
       this.listener = undefined;
-      this.listening = false;
+      this.listeningNow = false;
       client.end().catch(() => {});
+      if (this.state !== 'joined') return;
+      this.listenFailures++;
+      this.listenTimer = setTimeout(() => this.listen(), backoffDelay(this.backoff, this.listenFailures));
+      this.listenTimer.unref();
     };
     client.on('error', broke);
     client.on('end', broke);
@@ -308,15 +317,19 @@ export class LeaseKeeper {
       .connect()
       .then(() => client.query(`LISTEN ${LEASE_CHANNEL}`))
       .then(() => {
-        if (this.state !== 'joined') broke();
+        if (this.listener !== client) return;
+        this.listenFailures = 0;
+        this.listeningNow = true;
+        this.request();
       })
       .catch(broke);
   }
 
   private stopListening(): void {
+    clearTimeout(this.listenTimer);
     const client = this.listener;
     this.listener = undefined;
-    this.listening = false;
+    this.listeningNow = false;
     client?.end().catch(() => {});
   }
 }

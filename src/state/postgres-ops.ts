@@ -18,6 +18,8 @@ import type { StateOp } from './model.js';
 export interface SqlContext {
   /** The quoted schema name. */
   schema: string;
+  /** The schema name as given (for lock keys and notification payloads). */
+  schemaName: string;
   memberId: string;
 }
 

@@ -4,11 +4,14 @@
  * the lease row at once so that a member can claim the new work in its next round.
  */
 import type pg from 'pg';
+import { LEASE_CHANNEL } from './postgres-lease-sql.js';
 import type { SqlContext } from './postgres-ops.js';
 import type { WatchedRun, WatchedThread } from './store.js';
 
+/** A new lease row wakes every member (at commit), so that one with room claims it now. */
 async function ensureLeaseRow(client: pg.ClientBase, ctx: SqlContext, threadId: string): Promise<void> {
-  await client.query(`INSERT INTO ${ctx.schema}.leases (thread_id) VALUES ($1) ON CONFLICT DO NOTHING`, [threadId]);
+  const { rowCount } = await client.query(`INSERT INTO ${ctx.schema}.leases (thread_id) VALUES ($1) ON CONFLICT DO NOTHING`, [threadId]);
+  if (rowCount === 1) await client.query('SELECT pg_notify($1, $2)', [LEASE_CHANNEL, `${ctx.schemaName}:registration`]);
 }
 
 export async function registerThread(client: pg.ClientBase, ctx: SqlContext, thread: WatchedThread): Promise<'added' | 'already'> {

@@ -131,7 +131,7 @@ class PostgresStateStore implements LeasingStateStore {
     this.schemaName = options.schema ?? DEFAULT_SCHEMA;
     this.memberId = options.memberId ?? defaultMemberId();
     if (this.memberId === '' || this.memberId.length > 200 || this.memberId.includes('\u0000')) throw new TypeError(`memberId must be 1–200 characters without NUL, got ${JSON.stringify(this.memberId)}`);
-    this.ctx = { schema: checkSchemaName(this.schemaName), memberId: this.memberId };
+    this.ctx = { schema: checkSchemaName(this.schemaName), schemaName: this.schemaName, memberId: this.memberId };
     this.name = describeTarget(this.target);
     this.leaseMillis = options.leaseMillis ?? 30_000;
     if (!(this.leaseMillis >= MIN_LEASE_MILLIS)) throw new TypeError(`leaseMillis must be at least ${MIN_LEASE_MILLIS}, got ${this.leaseMillis}`);
@@ -271,7 +271,6 @@ class PostgresStateStore implements LeasingStateStore {
       pool: this.pool,
       target: this.target,
       ctx: this.ctx,
-      schemaName: this.schemaName,
       connection: { target: this.target, applicationName: `assistants-otel ${this.memberId} listener`.slice(0, 63), statementTimeoutMillis: this.timeoutMillis },
       leaseMillis: this.leaseMillis,
       renewIntervalMillis: this.options.renewIntervalMillis ?? this.leaseMillis / 3,
@@ -289,7 +288,7 @@ class PostgresStateStore implements LeasingStateStore {
   holds = (threadId: string): boolean => this.keeper?.holds(threadId) ?? false;
   heldKeys = (): string[] => this.keeper?.heldKeys() ?? [];
   requestRound = (): void => this.keeper?.request();
-  leaseStats = (): LeaseStats => this.keeper?.leaseStats() ?? { held: 0, members: 0, share: 0, takeovers: 0, renewalsFailed: 0, lost: 0, staleWrites: 0 };
+  leaseStats = (): LeaseStats => this.keeper?.leaseStats() ?? { held: 0, members: 0, share: 0, takeovers: 0, renewalsFailed: 0, lost: 0, staleWrites: 0, listening: false };
 
   async loadKeys(threadIds: readonly string[]): Promise<{ threads: WatchedThread[]; runs: WatchedRun[] }> {
     this.checkOpen();
