@@ -15,11 +15,12 @@
  * nothing; the deadline alone ends the leases (`onLost(…, 'expired')`).
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { backoffDelay, type BackoffPolicy } from '../util/backoff.js';
 import type { LeaseEvents, LeaseLossReason, LeaseStats } from './leasing.js';
 import { connectionConfig, describeError, withConnection, type PoolOptions, type PostgresTarget } from './postgres-connection.js';
-import { LEASE_CHANNEL, leaseRound, leaveFleet, type RoundInput, type RoundResult } from './postgres-lease-sql.js';
+import { leaseRound, leaveFleet, type RoundInput, type RoundResult } from './postgres-lease-sql.js';
+import { LeaseNotifications } from './postgres-notifications.js';
 import type { SqlContext } from './postgres-ops.js';
 
 export interface LeaseKeeperOptions {
@@ -60,11 +61,7 @@ export class LeaseKeeper {
   private nextDelay = 0;
   private lastRoundEndedAt = Number.NEGATIVE_INFINITY;
   private leaving: Promise<void> | undefined;
-  private listener: pg.Client | undefined;
-  private listenTimer: NodeJS.Timeout | undefined;
-  private listenFailures = 0;
-  /** True once LISTEN succeeded on the current listener connection. */
-  private listeningNow = false;
+  private readonly notifications: LeaseNotifications;
   private readonly stats: Omit<LeaseStats, 'held' | 'listening'> = { members: 0, share: 0, takeovers: 0, renewalsFailed: 0, lost: 0, staleWrites: 0 };
 
   constructor(private readonly options: LeaseKeeperOptions) {
@@ -72,6 +69,7 @@ export class LeaseKeeper {
     this.input = { ctx: options.ctx, session: this.session, leaseMillis: options.leaseMillis, joining: true };
     this.backoff = { initialDelayMillis: Math.min(500, options.renewIntervalMillis / 4), maxDelayMillis: options.renewIntervalMillis, multiplier: 2, jitterRatio: 0.2 };
     this.minGapMillis = Math.min(200, options.leaseMillis / 20);
+    this.notifications = new LeaseNotifications({ config: connectionConfig(options.connection), ctx: options.ctx, backoff: this.backoff, onNotice: () => this.request() });
   }
 
   /** The first round; rejects if it fails (then nothing is held and nothing runs). */
@@ -83,7 +81,7 @@ export class LeaseKeeper {
     }
     this.joined = true;
     this.scheduleNext();
-    this.listen();
+    this.notifications.start();
   }
 
   holds(key: string): boolean {
@@ -107,7 +105,7 @@ export class LeaseKeeper {
   }
 
   leaseStats(): LeaseStats {
-    return { ...this.stats, held: this.held.size, listening: this.listeningNow };
+    return { ...this.stats, held: this.held.size, listening: this.notifications.listening };
   }
 
   /** A round soon (coalesced with one in flight). */
@@ -128,7 +126,7 @@ export class LeaseKeeper {
       await this.round;
       clearTimeout(this.deadlineTimer);
       this.dropAll('leaving');
-      this.stopListening();
+      this.notifications.stop();
       if (this.joined) {
         try {
           await withConnection(this.options.pool, this.options.target, 'leaving the fleet', timeoutMillis, (client) => leaveFleet(client, this.input));
@@ -282,54 +280,5 @@ export class LeaseKeeper {
     } catch {
       // a logger that throws is not our problem to report
     }
-  }
-
-  // ---- notifications ---------------------------------------------------------------------------
-
-  /**
-   * Best effort: without notifications, rounds still come every renewal interval. A broken listener
-   * (a database restart) reconnects with backoff; once listening, a round runs at once, for what
-   * was missed meanwhile.
-   */
-  private listen(): void {
-    if (this.listener || this.state !== 'joined') return;
-    clearTimeout(this.listenTimer);
-    const client = new pg.Client(connectionConfig(this.options.connection));
-    this.listener = client;
-    const prefix = `${this.options.ctx.schemaName}:`;
-    const self = `${prefix}${this.options.ctx.memberId}`;
-    client.on('notification', (message) => {
-      if (message.channel === LEASE_CHANNEL && message.payload?.startsWith(prefix) && message.payload !== self) this.request();
-    });
-    const broke = () => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      this.listeningNow = false;
-      client.end().catch(() => {});
-      if (this.state !== 'joined') return;
-      this.listenFailures++;
-      this.listenTimer = setTimeout(() => this.listen(), backoffDelay(this.backoff, this.listenFailures));
-      this.listenTimer.unref();
-    };
-    client.on('error', broke);
-    client.on('end', broke);
-    client
-      .connect()
-      .then(() => client.query(`LISTEN ${LEASE_CHANNEL}`))
-      .then(() => {
-        if (this.listener !== client) return;
-        this.listenFailures = 0;
-        this.listeningNow = true;
-        this.request();
-      })
-      .catch(broke);
-  }
-
-  private stopListening(): void {
-    clearTimeout(this.listenTimer);
-    const client = this.listener;
-    this.listener = undefined;
-    this.listeningNow = false;
-    client?.end().catch(() => {});
   }
 }

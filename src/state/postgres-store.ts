@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import type { LeaseEvents, LeaseStats, LeasingStateStore, OwnedRun, OwnedThread, WatchListing } from './leasing.js';
+import type { LeaseEvents, LeaseStats, LeasingStateStore, WatchListing } from './leasing.js';
 import { emptyModel, ops, type StateOp } from './model.js';
 import { createPool, describeTarget, inTransaction, withConnection, wrapError, type PostgresTarget, StateStoreError, StateStoreUnavailableError } from './postgres-connection.js';
 import { LeaseKeeper } from './postgres-leases.js';
@@ -26,6 +26,7 @@ import { runOp, type Fence, type SqlContext } from './postgres-ops.js';
 import { checkSchemaName, DEFAULT_SCHEMA, migrate } from './postgres-schema.js';
 import { WriteQueue } from './postgres-writes.js';
 import type { StateSnapshot, WatchedRun, WatchedThread } from './store.js';
+import { readDone, readKeys, readListing, readSnapshot } from './postgres-reads.js';
 import { registerRun, registerThread } from './postgres-register.js';
 
 export interface PostgresStateStoreOptions extends PostgresTarget {
@@ -75,34 +76,6 @@ function refuseNul(what: string, value: unknown): void {
   if (JSON.stringify(value).includes('\\u0000')) throw new TypeError(`${what}: PostgreSQL cannot store a NUL character (\\u0000) in text`);
 }
 
-interface ThreadRow {
-  thread_id: string;
-  since: number;
-  run_cursor: string | null;
-  last_activity_at: number;
-  owner?: string | null;
-}
-
-interface RunRow {
-  run_id: string;
-  thread_id: string;
-  traceparent: string | null;
-  exported_step_ids: string[];
-  owner?: string | null;
-}
-
-function threadFromRow(row: ThreadRow): WatchedThread {
-  const thread: WatchedThread = { threadId: row.thread_id, since: row.since, lastActivityAt: row.last_activity_at };
-  return row.run_cursor === null ? thread : { ...thread, cursor: row.run_cursor };
-}
-
-function runFromRow(row: RunRow): WatchedRun {
-  const run: WatchedRun = { threadId: row.thread_id, runId: row.run_id, exportedStepIds: row.exported_step_ids };
-  return row.traceparent === null ? run : { ...run, traceparent: row.traceparent };
-}
-
-const withOwner = <T extends object>(item: T, owner: string | null | undefined): T & { owner?: string } => (owner ? { ...item, owner } : item);
-
 export function createPostgresStateStore(options: PostgresStateStoreOptions): LeasingStateStore {
   return new PostgresStateStore(options);
 }
@@ -123,6 +96,8 @@ class PostgresStateStore implements LeasingStateStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private keeper: LeaseKeeper | undefined;
+  /** The keeper's own connection: lease rounds never wait behind writes or reads for one of the pool's. */
+  private leasePool: pg.Pool | undefined;
   /** This member's running total of set-aside spans (its `set_aside` row). */
   private setAsideTotal = 0;
 
@@ -162,7 +137,7 @@ class PostgresStateStore implements LeasingStateStore {
     await this.opening;
     await this.writes.idle();
     this.checkNotClosed();
-    return this.read('reading the state', (client) => this.readSnapshot(client));
+    return this.read('reading the state', (client) => readSnapshot(client, this.ctx));
   }
 
   private async open(): Promise<void> {
@@ -186,6 +161,7 @@ class PostgresStateStore implements LeasingStateStore {
       this.closed = true; // before the first await: a mutation called after close() rejects
       await this.opening?.catch(() => {});
       await this.keeper?.leave(Math.min(this.timeoutMillis, this.leaseMillis));
+      await this.leasePool?.end();
       const closeTimeout = this.options.closeTimeoutMillis ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<boolean>((resolve) => {
@@ -215,21 +191,6 @@ class PostgresStateStore implements LeasingStateStore {
     return withConnection(this.pool, this.target, doing, this.timeoutMillis, (client) =>
       inTransaction(client, () => work(client), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'),
     );
-  }
-
-  private async readSnapshot(client: pg.PoolClient): Promise<StateSnapshot> {
-    const s = this.ctx.schema;
-    const threads = await client.query<ThreadRow>(`SELECT thread_id, since, run_cursor, last_activity_at FROM ${s}.threads ORDER BY seq`);
-    const runs = await client.query<RunRow>(`SELECT run_id, thread_id, traceparent, exported_step_ids FROM ${s}.runs ORDER BY seq`);
-    const done = await client.query<{ run_id: string; done_at: number }>(`SELECT run_id, done_at FROM ${s}.done`);
-    const setAside = await client.query<{ total: string }>(`SELECT coalesce(sum(total), 0)::text AS total FROM ${s}.set_aside`);
-    return {
-      threads: threads.rows.map(threadFromRow),
-      runs: runs.rows.map(runFromRow),
-      // fromEntries defines own properties, so a run id such as "__proto__" stays an entry.
-      done: Object.fromEntries(done.rows.map((row) => [row.run_id, row.done_at])),
-      setAsideSpans: Number(setAside.rows[0]?.total ?? 0),
-    };
   }
 
   // ---- StateStore mutations -----------------------------------------------------------------------
@@ -267,18 +228,37 @@ class PostgresStateStore implements LeasingStateStore {
   async join(events: LeaseEvents): Promise<void> {
     this.checkOpen();
     if (this.keeper) throw new Error(`${this.name}: join() was already called`);
+    this.leasePool = createPool({
+      target: this.target,
+      applicationName: `assistants-otel ${this.memberId} leases`.slice(0, 63),
+      maxConnections: 1,
+      ...(this.options.connectTimeoutMillis ? { connectTimeoutMillis: this.options.connectTimeoutMillis } : {}),
+      statementTimeoutMillis: this.timeoutMillis,
+      onIdleError: (error) => this.warn(error.message),
+    });
     this.keeper = new LeaseKeeper({
-      pool: this.pool,
+      pool: this.leasePool,
       target: this.target,
       ctx: this.ctx,
-      connection: { target: this.target, applicationName: `assistants-otel ${this.memberId} listener`.slice(0, 63), statementTimeoutMillis: this.timeoutMillis },
+      connection: {
+        target: this.target,
+        applicationName: `assistants-otel ${this.memberId} listener`.slice(0, 63),
+        ...(this.options.connectTimeoutMillis ? { connectTimeoutMillis: this.options.connectTimeoutMillis } : {}),
+        statementTimeoutMillis: this.timeoutMillis,
+      },
       leaseMillis: this.leaseMillis,
       renewIntervalMillis: this.options.renewIntervalMillis ?? this.leaseMillis / 3,
       events: { ...events, onWarning: (m) => events.onWarning?.(`${this.name}: ${m}`) },
     });
-    await this.keeper.join().catch((error: unknown) => {
+    try {
+      await this.keeper.join();
+    } catch (error) {
+      // Not joined: a later join() may try again.
+      this.keeper = undefined;
+      await this.leasePool.end();
+      this.leasePool = undefined;
       throw wrapError(error, this.target, 'joining the fleet');
-    });
+    }
   }
 
   async leave(): Promise<void> {
@@ -294,22 +274,14 @@ class PostgresStateStore implements LeasingStateStore {
     this.checkOpen();
     await this.writes.idle();
     const keys = [...threadIds];
-    return this.read('loading leased threads', async (client) => {
-      const s = this.ctx.schema;
-      const threads = await client.query<ThreadRow>(`SELECT thread_id, since, run_cursor, last_activity_at FROM ${s}.threads WHERE thread_id = ANY($1) ORDER BY seq`, [keys]);
-      const runs = await client.query<RunRow>(`SELECT run_id, thread_id, traceparent, exported_step_ids FROM ${s}.runs WHERE thread_id = ANY($1) ORDER BY seq`, [keys]);
-      return { threads: threads.rows.map(threadFromRow), runs: runs.rows.map(runFromRow) };
-    });
+    return this.read('loading leased threads', (client) => readKeys(client, this.ctx, keys));
   }
 
   async doneAmong(runIds: readonly string[]): Promise<Set<string>> {
     this.checkOpen();
     await this.writes.idle();
     const ids = [...runIds];
-    const rows = await this.read('reading done marks', async (client) =>
-      (await client.query<{ run_id: string }>(`SELECT run_id FROM ${this.ctx.schema}.done WHERE run_id = ANY($1)`, [ids])).rows,
-    );
-    return new Set(rows.map((row) => row.run_id));
+    return this.read('reading done marks', (client) => readDone(client, this.ctx, ids));
   }
 
   async registerThread(thread: WatchedThread): Promise<'added' | 'already'> {
@@ -329,19 +301,6 @@ class PostgresStateStore implements LeasingStateStore {
   async listWatched(): Promise<WatchListing> {
     this.checkOpen();
     await this.writes.idle();
-    return this.read('listing the watch set', async (client) => {
-      const s = this.ctx.schema;
-      const owner = `CASE WHEN l.expires_at > now() THEN l.owner END AS owner`;
-      const threads = await client.query<ThreadRow>(
-        `SELECT t.thread_id, t.since, t.run_cursor, t.last_activity_at, ${owner} FROM ${s}.threads AS t LEFT JOIN ${s}.leases AS l USING (thread_id) ORDER BY t.seq`,
-      );
-      const runs = await client.query<RunRow>(
-        `SELECT r.run_id, r.thread_id, r.traceparent, r.exported_step_ids, ${owner} FROM ${s}.runs AS r LEFT JOIN ${s}.leases AS l USING (thread_id) ORDER BY r.seq`,
-      );
-      return {
-        threads: threads.rows.map((row): OwnedThread => withOwner(threadFromRow(row), row.owner)),
-        runs: runs.rows.map((row): OwnedRun => withOwner(runFromRow(row), row.owner)),
-      };
-    });
+    return this.read('listing the watch set', (client) => readListing(client, this.ctx));
   }
 }
