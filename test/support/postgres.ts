@@ -181,8 +181,10 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
 export interface TestDatabase {
   /** The database's URL (with the password). */
   url: string;
-  /** The password in `url`, for leak checks. */
+  /** The password in `url` ('' when an external URL has none). */
   password: string;
+  /** Whether `text` holds the password (never, when there is none). */
+  leaks(text: string): boolean;
   /** The cluster, when this file started its own. */
   cluster?: PostgresCluster;
   destroy(): Promise<void>;
@@ -195,11 +197,12 @@ export interface TestDatabase {
 export async function testDatabase(label: string): Promise<TestDatabase> {
   if (EXTERNAL_URL) {
     const url = await createDatabaseAt(EXTERNAL_URL, databaseName(label));
-    return { url, password: decodeURIComponent(new URL(url).password), destroy: async () => {} };
+    const password = decodeURIComponent(new URL(url).password);
+    return { url, password, leaks: (text) => password !== '' && text.includes(password), destroy: async () => {} };
   }
   const cluster = await startPostgresCluster();
   const url = await cluster.createDatabase(databaseName(label));
-  return { url, password: cluster.password, cluster, destroy: () => cluster.destroy() };
+  return { url, password: cluster.password, leaks: (text) => text.includes(cluster.password), cluster, destroy: () => cluster.destroy() };
 }
 
 /** Waits until `check` returns a truthy value (polling), or fails naming `what`. */

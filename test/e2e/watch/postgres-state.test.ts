@@ -95,7 +95,7 @@ describe.runIf(canRunPostgresTests(import.meta.url))('watch with its state in Po
     expect(world.receiver.spans().length).toBe(before);
     expect([...countById(world.receiver.spans()).values()].every((n) => n === 1)).toBe(true);
 
-    for (const text of [first.stderr(), first.stdout(), second.stderr(), second.stdout(), metrics]) expect(text).not.toContain(db.password);
-    expect(first.stderr()).toMatch(/"state":"postgres:\/\/postgres:<redacted>@127\.0\.0\.1:\d+\/\S+"/);
+    for (const text of [first.stderr(), first.stdout(), second.stderr(), second.stdout(), metrics]) expect(db.leaks(text)).toBe(false);
+    expect(first.stderr()).toMatch(/"state":"postgres:\/\/postgres(:<redacted>)?@[^"]+"/);
   });
 });
