@@ -14,7 +14,8 @@ import { createPostgresStateStore, type PostgresStateStoreOptions } from '../../
 import { canRunPostgresTests, testDatabase, waitFor, type TestDatabase } from '../../support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 
-const LEASE_MILLIS = 2_000;
+// Short, so takeovers happen within the test, and long enough that a slow round on a busy machine loses nothing.
+const LEASE_MILLIS = 3_000;
 
 interface Member {
   name: string;
