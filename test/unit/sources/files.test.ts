@@ -69,7 +69,7 @@ describe('JSONL', () => {
   });
 
   it('locates a record inside a list envelope on a line by file:line and JSON path', async () => {
-    const noCreatedAt = without(step({ id: 'step_x' }), 'created_at');
+    const noCreatedAt = without(step({ id: 'step_x' }), 'created_at', 'completed_at');
     const path = await file('lists.jsonl', jsonl(run(), list([step(), noCreatedAt])));
     const collected = await read([path]);
     expect(rejectedAt(collected)).toEqual([`${path}:2 $.data[1]`]);
