@@ -293,7 +293,7 @@ describe('a server that sends malformed records (malformed)', () => {
   const T = 'thread_malformed';
   const R = 'run_malformed';
 
-  it.each(['json', 'table'])('--output %s: the bad items on stderr with their paths, the good ones printed, exit 1', async (format) => {
+  it.each(['json', 'table'])('--output %s: every item printed as sent, the bad ones named on stderr with their paths, exit 1', async (format) => {
     const s = await simulator('malformed');
     const raw = s.steps(R);
     const result = await cli(['steps', 'list', '--thread', T, '--run', R, '-o', format], openaiEnv(s));
@@ -304,26 +304,27 @@ describe('a server that sends malformed records (malformed)', () => {
       expect.stringMatching(/^error: step item 2: \$: expected an object, got a string/),
       expect.stringMatching(new RegExp(`^warning: step item 3 \\(${raw[3]?.id}\\): step_details\\.tool_calls\\[0\\]\\.function\\.name: `)),
     ]);
-    const good = [raw[0], raw[3], raw[4], raw[5]] as ApiStep[];
-    if (format === 'json') expect(json<ApiStep[]>(result)).toEqual(good);
-    else expect(table(result.stdout).slice(1).map((r) => r[0])).toEqual(good.map((st) => st.id));
+    if (format === 'json') expect(json<unknown[]>(result)).toEqual(raw);
+    else expect(table(result.stdout).slice(1).map((r) => r[0])).toEqual(raw.map((st) => (typeof st === 'string' ? `(not an object: "${st}")` : st.id)));
   });
 
-  it('a record injected into an otherwise good page is reported the same way', async () => {
+  it('a record injected into an otherwise good page is reported the same way, and shown', async () => {
     const s = await simulator('every-type', { faults: [{ kind: 'inject-record', record: 'step-missing-created-at', position: 'start', match: { operation: 'listRunSteps' } }] });
     const result = await cli(['steps', 'list', '--thread', A, '--run', EVERY_TOOL, '-o', 'json'], openaiEnv(s));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: step item 0 \(step_injected_step_missing_created_at\): created_at: /);
-    expect(json<ApiStep[]>(result)).toEqual(s.steps(EVERY_TOOL));
+    const shown = json<ApiStep[]>(result);
+    expect(shown[0]?.id).toBe('step_injected_step_missing_created_at');
+    expect(shown.slice(1)).toEqual(s.steps(EVERY_TOOL));
   });
 
-  it('steps get of a record that cannot be placed fails with the field on stderr', async () => {
+  it('steps get of a record that cannot be placed shows it, with the field on stderr, and exits 1', async () => {
     const s = await simulator('malformed');
     const broken = s.steps(R)[1] as ApiStep;
     const result = await cli(['steps', 'get', '--thread', T, '--run', R, '--step', broken.id, '-o', 'json'], openaiEnv(s));
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/created_at/);
+    expect(json<ApiStep>(result)).toEqual(broken);
+    expect(result.stderr).toMatch(/^error: step item 0 \(step_[^)]+\): created_at: required to place the record in a trace/);
   });
 });
 
