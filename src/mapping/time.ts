@@ -20,15 +20,17 @@ export const QUIRK_CONFLICTING_ENDS = 'conflicting_end_times';
 export { QUIRK_START_MISSING };
 
 /**
- * Seconds (possibly fractional) as `[seconds, nanoseconds]`. A value outside [0, 2100-01-01) is
- * clamped into it (it cannot come from a validated record; this is the last guard before OTLP's
- * unsigned 64-bit nanoseconds).
+ * Seconds (possibly fractional) as `[seconds, nanoseconds]`, to the microsecond: a double holding
+ * today's epoch seconds resolves about a quarter of a microsecond, so finer digits are noise (and
+ * rounding to whole microseconds makes a millisecond time exact: 1733050000.123 → 123000000 ns).
+ * A value outside [0, 2100-01-01) is clamped into it (it cannot come from a validated record; this
+ * is the last guard before OTLP's unsigned 64-bit nanoseconds).
  */
 export function toHrTime(unixSeconds: number): HrTime {
   const safe = Number.isFinite(unixSeconds) ? Math.min(Math.max(unixSeconds, 0), LATEST_PLAUSIBLE_SECONDS) : 0;
   const seconds = Math.floor(safe);
-  const nanos = Math.round((safe - seconds) * 1e9);
-  return nanos >= 1e9 ? [seconds + 1, 0] : [seconds, nanos];
+  const micros = Math.round((safe - seconds) * 1e6);
+  return micros >= 1e6 ? [seconds + 1, 0] : [seconds, micros * 1000];
 }
 
 export interface Bounds {
