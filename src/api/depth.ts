@@ -34,13 +34,18 @@ function isContainer(value: unknown): value is object {
 /** True when some value inside `value` lies deeper than `limit` levels. Iterative. */
 export function deeperThan(value: unknown, limit: number = MAX_NESTING_DEPTH): boolean {
   if (!isContainer(value)) return false;
-  const stack: Array<[object, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop() as [object, number];
-    for (const child of Object.values(current)) {
-      if (!isContainer(child)) continue;
+  // Two parallel stacks rather than tuples: this runs on every record, so it allocates little.
+  const objects: object[] = [value];
+  const depths: number[] = [0];
+  while (objects.length > 0) {
+    const current = objects.pop() as Record<string, unknown>;
+    const depth = depths.pop() as number;
+    for (const key in current) {
+      const child = current[key];
+      if (typeof child !== 'object' || child === null) continue;
       if (depth + 1 > limit) return true;
-      stack.push([child, depth + 1]);
+      objects.push(child);
+      depths.push(depth + 1);
     }
   }
   return false;

@@ -99,9 +99,16 @@ function unitOf(quirks: readonly string[]): string {
   return 'milliseconds';
 }
 
+/** A number that is already plausible seconds: the common case, read without allocating. */
+export function isPlainSeconds(value: unknown): value is number {
+  return typeof value === 'number' && value >= EARLIEST_PLAUSIBLE_SECONDS && value < LATEST_PLAUSIBLE_SECONDS;
+}
+
+const ABSENT: TimestampReading = { kind: 'absent' };
+
 /** Reads one timestamp field's value by the rules above. Never throws. */
 export function readTimestamp(value: unknown): TimestampReading {
-  if (value === undefined || value === null) return { kind: 'absent' };
+  if (value === undefined || value === null) return ABSENT;
   if (typeof value === 'number') return fromNumber(value, [], value);
   if (typeof value === 'string') {
     if (NUMERIC_TEXT.test(value)) return fromNumber(Number(value), [QUIRK_TIMESTAMP_STRING], value);

@@ -12,7 +12,7 @@ import {
   ToolCallsDetailsSchema,
   knownToolCallSchema,
 } from './schemas.js';
-import { readTimestamp } from './timestamps.js';
+import { isPlainSeconds, readTimestamp } from './timestamps.js';
 
 /** A problem with one field of a record, located by its path inside the record. */
 export interface Issue {
@@ -183,6 +183,7 @@ export function prepareTimestamps(
   const quirks: string[] = [];
   let createdProblem: string | undefined;
   for (const field of fields) {
+    if (isPlainSeconds(record[field])) continue;
     const reading = readTimestamp(record[field]);
     if (reading.kind === 'absent') continue;
     quirks.push(...reading.quirks);

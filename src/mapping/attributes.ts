@@ -76,18 +76,16 @@ function putUsage(attrs: Attributes, usage: Usage | null | undefined): void {
   put(attrs, sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cached);
   put(attrs, sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning);
 
-  const read = new Map<string, number | undefined>([
-    ['input', input],
-    ['output', output],
-  ]);
   const extra: Array<[string, number]> = [];
-  for (const key of Object.keys(raw).sort()) {
+  const keys = Object.keys(raw);
+  // The common case, the spec's three counts as they are: nothing else to record.
+  if (keys.every((k) => SPEC_USAGE_KEYS.includes(k)) && (raw['input_tokens'] === undefined || raw['prompt_tokens'] === undefined) && (raw['output_tokens'] === undefined || raw['completion_tokens'] === undefined) && (raw['total_tokens'] === undefined || raw['total_tokens'] === total)) return;
+  for (const key of keys.sort()) {
     const value = raw[key];
     if (SPEC_USAGE_KEYS.includes(key)) {
       const n = count(value);
-      const role = key === 'prompt_tokens' || key === 'input_tokens' ? 'input' : key === 'total_tokens' ? 'total' : 'output';
-      const same = role === 'total' ? n === total : n === read.get(role);
-      if (n !== undefined && !same) extra.push([key, n]);
+      const role = key === 'prompt_tokens' || key === 'input_tokens' ? input : key === 'total_tokens' ? total : output;
+      if (n !== undefined && n !== role) extra.push([key, n]);
       continue;
     }
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {

@@ -15,8 +15,20 @@ function numberOk(value: unknown): boolean {
   return Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value));
 }
 
-/** A copy of `attributes` fit for OTLP, and the quirks met on the way. */
+function allFit(attributes: Attributes): boolean {
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (typeof value === 'number' ? !numberOk(value) : Array.isArray(value) && !(value as unknown[]).every(numberOk)) return false;
+  }
+  return true;
+}
+
+const NO_QUIRKS: string[] = [];
+
+/** `attributes` fit for OTLP (a copy when something had to change), and the quirks met on the way. */
 export function sanitizeAttributes(attributes: Attributes, lengthLimit: number): { attributes: Attributes; quirks: string[] } {
+  // The common case: nothing to cut, nothing to drop.
+  if (!Number.isFinite(lengthLimit) && allFit(attributes)) return { attributes, quirks: NO_QUIRKS };
   const out: Attributes = {};
   const quirks: string[] = [];
   const cut = (v: unknown) => (typeof v === 'string' && Number.isFinite(lengthLimit) ? cutTo(v, lengthLimit) : v);

@@ -9,7 +9,7 @@
  * `toHrTime` is therefore a time OTLP can carry: never a wrapped or overflowing nanosecond count.
  */
 import { endTimestamps, type EndTimestamps } from '../api/lifecycle.js';
-import { LATEST_PLAUSIBLE_SECONDS, readTimestamp } from '../api/timestamps.js';
+import { isPlainSeconds, LATEST_PLAUSIBLE_SECONDS, readTimestamp } from '../api/timestamps.js';
 import { QUIRK_START_MISSING } from '../api/validate-parts.js';
 import { MappingError } from './errors.js';
 import type { HrTime } from './types.js';
@@ -41,6 +41,7 @@ export interface Bounds {
 
 /** A timestamp read by the rules of `api/timestamps.ts`; its quirks are added to `quirks`. */
 export function secondsOf(value: unknown, quirks: string[]): number | undefined {
+  if (isPlainSeconds(value)) return value;
   const reading = readTimestamp(value);
   if (reading.kind === 'absent') return undefined;
   quirks.push(...reading.quirks);
@@ -55,7 +56,11 @@ export function secondsOf(value: unknown, quirks: string[]): number | undefined 
  */
 export function boundsOf(createdAt: unknown, record: EndTimestamps, fallbackEnd?: number, recordId = ''): Bounds {
   const quirks: string[] = [];
-  const ends = endTimestamps(record).flatMap((t) => secondsOf(t, quirks) ?? []);
+  const ends: number[] = [];
+  for (const t of endTimestamps(record)) {
+    const seconds = secondsOf(t, quirks);
+    if (seconds !== undefined) ends.push(seconds);
+  }
   let start = secondsOf(createdAt, quirks);
   if (start === undefined) {
     if (ends.length === 0) throw new MappingError(`${recordId || 'a record'} has no usable timestamp (created_at: ${String(createdAt)})`, recordId);
