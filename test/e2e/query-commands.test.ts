@@ -328,6 +328,58 @@ describe('a server that sends malformed records (malformed)', () => {
   });
 });
 
+describe('records with times as real servers send them', () => {
+  it('steps list shows every step whatever its times: dates, the unit they came in, and what is not a time', async () => {
+    const s = await simulator({
+      name: 'odd-times',
+      threads: [
+        {
+          id: 'thread_times',
+          runs: [
+            {
+              id: 'run_times',
+              steps: [
+                { type: 'message_creation', text: 'fine' },
+                // The Prism mock's kind: a negative created_at; placed (and shown) by its completed_at.
+                { type: 'message_creation', text: 'negative', patch: { set: { created_at: -28450271, completed_at: 1733050005 } } },
+                { type: 'message_creation', text: 'millis', patch: { set: { created_at: 1733050000250, completed_at: 9e12 } } },
+                { type: 'message_creation', text: 'absurd', patch: { set: { created_at: 1e300, completed_at: null } } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const steps = s.steps('run_times');
+    const result = await cli(['steps', 'list', '--thread', 'thread_times', '--run', 'run_times', '--fields', 'id,created_at,completed_at'], openaiEnv(s));
+    expect(result.code).toBe(1); // the absurd one has no usable time at all: it cannot be placed (but is shown)
+    const rows = table(result.stdout).slice(1);
+    expect(rows.map((r) => r[0])).toEqual(steps.map((st) => st.id));
+    expect(rows.slice(1).map((r) => r.slice(1))).toEqual([
+      ['-28450271 (negative)', '2024-12-01T10:46:45Z'],
+      ['2024-12-01T10:46:40.250Z (ms)', '9000000000000 (out of range)'],
+      ['1e+300 (out of range)', '-'],
+    ]);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `error: step item 3 (${steps[3]?.id}): created_at: required to place the record in a trace, but 1e+300 is too large for any time unit, and no other usable timestamp`,
+      `warning: step item 1 (${steps[1]?.id}): created_at: -28450271 is negative: the record is placed at its completed_at instead`,
+      `warning: step item 2 (${steps[2]?.id}): completed_at: 9000000000000 is outside 2015-01-01..2100-01-01 even read as milliseconds (field dropped)`,
+    ]);
+    const asJson = await cli(['steps', 'list', '--thread', 'thread_times', '--run', 'run_times', '-o', 'json'], openaiEnv(s));
+    expect(json<unknown[]>(asJson)).toEqual(steps);
+  });
+
+  it('runs list prints a run whose times are past what a Date can hold', async () => {
+    const s = await simulator('every-type', {
+      faults: [{ kind: 'inject-record', record: { value: { id: 'run_far', object: 'thread.run', thread_id: A, status: 'completed', created_at: 1733050000, completed_at: 8.64e12 + 1 } }, position: 'end', match: { operation: 'listRuns' } }],
+    });
+    const result = await cli(['runs', 'list', '--thread', A, '--fields', 'id,created_at,completed_at'], openaiEnv(s));
+    expect(result.code, result.stderr).toBe(0);
+    expect(table(result.stdout).find((r) => r[0] === 'run_far')).toEqual(['run_far', '2024-12-01T10:46:40Z', '8640000000001 (out of range)']);
+    expect(result.stderr).toMatch(/warning: run item \d+ \(run_far\): completed_at: 8640000000001 is outside/);
+  });
+});
+
 describe('providers from the environment', () => {
   it('OpenAI-compatible: OPENAI_ORG_ID and OPENAI_PROJECT_ID become headers', async () => {
     const s = await simulator('every-type');
