@@ -69,7 +69,7 @@ export function mapRuns(runs: readonly RunRecord[], mapping: MappingOptions = {}
   return runs.map((record) => mapRunContained(record, mapping));
 }
 
-/** Runs whose run record says they are still going: their finished steps are exported, the run span is not. */
+/** Runs whose run record says they are still going (one-shot exports give them an unfinished run span). */
 export function unfinishedRuns(runs: readonly RunRecord[]): RunRecord[] {
   return runs.filter((r) => r.run !== undefined && !isRunTerminal(r.run));
 }
