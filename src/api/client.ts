@@ -97,6 +97,8 @@ export interface Page<T> {
   hasMore: boolean;
   /** The id of the last raw item, to pass as `after` for the next page. */
   lastId: string | undefined;
+  /** The server's clock when it answered (its `Date` header, Unix seconds), when it sent one. */
+  serverTimeSeconds?: number;
 }
 
 export interface Fetched<T> {
@@ -104,6 +106,14 @@ export interface Fetched<T> {
   warnings: Issue[];
   /** The record as the server sent it (values nested past the depth bound cut). */
   raw?: unknown;
+  /** The server's clock when it answered (its `Date` header, Unix seconds), when it sent one. */
+  serverTimeSeconds?: number;
+}
+
+/** A parsed JSON body and the server's clock, from its `Date` header. */
+interface Answer {
+  body: unknown;
+  serverTimeSeconds: number | undefined;
 }
 
 type RequestQuery = Record<string, string | number | undefined>;
@@ -132,6 +142,18 @@ async function apiErrorBody(response: Response): Promise<{ code?: string; messag
   }
 }
 
+/** An HTTP date (`Date: Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds; undefined when absent or unreadable. */
+export function parseHttpDate(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const millis = Date.parse(value);
+  return Number.isFinite(millis) && millis > 0 ? Math.floor(millis / 1000) : undefined;
+}
+
+/** The reason an attempt's own timer gives when it aborts the request: read as "timed out". */
+class RequestTimeout extends Error {
+  override readonly name = 'TimeoutError';
+}
+
 function transportReason(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -158,7 +180,7 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
 
   /** What one attempt came to. Fatal answers are thrown as `ApiError`; everything else is a value. */
   type Attempt =
-    | { kind: 'ok'; body: unknown }
+    | { kind: 'ok'; answer: Answer }
     | { kind: 'retry'; reason: string; retryAfter?: number }
     /** A 401 while holding a refreshable token: fetch a new one and try again, once. */
     | { kind: 'refresh' };
@@ -169,16 +191,23 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
     const release = await budget.acquire(signal).catch((error: unknown) => {
       throw error instanceof AbortedError ? aborted() : error;
     });
+    // One controller per attempt, aborted by its own timer or by the caller's signal, both undone
+    // when the attempt ends: no timer or listener outlives the request (`AbortSignal.timeout` keeps
+    // its timer, and `AbortSignal.any` its bookkeeping, alive long after; with thousands of requests
+    // a minute that is memory the sidecar does not need).
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(new RequestTimeout(`${operation}: timed out after ${timeoutMillis} ms`)), timeoutMillis);
     try {
       let response: Response;
       try {
         const headers = { Accept: 'application/json', 'User-Agent': userAgent, ...provider.headers, ...(await provider.credentials.headers(signal)) };
-        const timeout = AbortSignal.timeout(timeoutMillis);
-        response = await doFetch(url(path, query), { method: 'GET', headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        response = await doFetch(url(path, query), { method: 'GET', headers, signal: controller.signal });
       } catch (error) {
         if (signal?.aborted) throw aborted();
         options.onResponse?.({ operation, status: 0, outcome: 'retry' });
-        return { kind: 'retry', reason: transportReason(error) };
+        return { kind: 'retry', reason: transportReason(controller.signal.reason instanceof RequestTimeout ? controller.signal.reason : error) };
       }
       const status = response.status;
       const requestId = response.headers.get('x-request-id') ?? response.headers.get('apim-request-id') ?? undefined;
@@ -193,12 +222,12 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
           // The body stalled (timeout) or the connection dropped mid-body: a transport failure.
           if (signal?.aborted) throw aborted();
           report('retry');
-          return { kind: 'retry', reason: `${transportReason(error)} while reading the response` };
+          return { kind: 'retry', reason: `${transportReason(controller.signal.reason instanceof RequestTimeout ? controller.signal.reason : error)} while reading the response` };
         }
         try {
           const body: unknown = JSON.parse(text);
           report('ok');
-          return { kind: 'ok', body };
+          return { kind: 'ok', answer: { body, serverTimeSeconds: parseHttpDate(response.headers.get('date')) } };
         } catch {
           report('error');
           throw new ApiError('invalid_payload', `${operation}: the response is not valid JSON`, { status, ...ids });
@@ -234,18 +263,20 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         ...ids,
       });
     } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       release();
     }
   }
 
-  /** GET `path` and return the parsed JSON body, retrying what is worth retrying. */
-  async function getJson(operation: string, path: string, query: RequestQuery, signal?: AbortSignal): Promise<unknown> {
+  /** GET `path` and return the parsed JSON body (and the server's clock), retrying what is worth retrying. */
+  async function getJson(operation: string, path: string, query: RequestQuery, signal?: AbortSignal): Promise<Answer> {
     let mayRefresh = true;
     let lastReason = '';
     for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
       if (signal?.aborted) throw new ApiError('aborted', `${operation}: aborted`);
       const outcome = await attemptOnce(operation, path, query, mayRefresh, signal);
-      if (outcome.kind === 'ok') return outcome.body;
+      if (outcome.kind === 'ok') return outcome.answer;
       if (outcome.kind === 'refresh') {
         // Tokens expire: a fresh one gets one more try, not counted as an attempt.
         mayRefresh = false;
@@ -270,14 +301,22 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
     }
   }
 
-  function validatedPage<T>(operation: string, body: unknown, validate: (raw: unknown) => Validated<T>): Page<T> {
+  function validatedPage<T>(operation: string, { body, serverTimeSeconds }: Answer, validate: (raw: unknown) => Validated<T>): Page<T> {
     const envelope = validateListEnvelope(body);
     if (!envelope.ok) {
       throw new ApiError('invalid_payload', `${operation}: the response is not a list envelope (${envelope.issues.map((i) => `${i.path || '$'}: ${i.message}`).join('; ')})`, {
         issues: envelope.issues,
       });
     }
-    const page: Page<T> = { items: [], rejected: [], warnings: [], records: [], hasMore: envelope.value.has_more === true, lastId: undefined };
+    const page: Page<T> = {
+      items: [],
+      rejected: [],
+      warnings: [],
+      records: [],
+      hasMore: envelope.value.has_more === true,
+      lastId: undefined,
+      ...(serverTimeSeconds !== undefined ? { serverTimeSeconds } : {}),
+    };
     envelope.value.data.forEach((raw, index) => {
       page.records?.push(boundDepth(raw).value);
       const id = itemId(raw);
@@ -295,7 +334,7 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
     return page;
   }
 
-  function validatedOne<T>(operation: string, body: unknown, validate: (raw: unknown) => Validated<T>): Fetched<T> {
+  function validatedOne<T>(operation: string, { body, serverTimeSeconds }: Answer, validate: (raw: unknown) => Validated<T>): Fetched<T> {
     const result = validate(body);
     const raw = boundDepth(body).value;
     if (!result.ok) {
@@ -304,7 +343,7 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         body: raw,
       });
     }
-    return { value: result.value, warnings: result.warnings, raw };
+    return { value: result.value, warnings: result.warnings, raw, ...(serverTimeSeconds !== undefined ? { serverTimeSeconds } : {}) };
   }
 
   const seg = encodeURIComponent;

@@ -32,6 +32,7 @@ Pace and delivery:
   --poll-interval DUR        how often active runs are read (default 2s; e.g. 500ms, 2s, 1m)
   --max-idle-interval DUR    discovery on an idle thread slows down to this (default 60s)
   --idle-ttl DUR             stop watching a thread idle this long (default 24h)
+  --request-timeout DUR      give up on an API request unanswered this long (default 30s)
   --live                     export each finished step at once, not the whole run at its end
   --drain-timeout DUR        on SIGTERM, wait this long for the collector (default 20s)
 
@@ -62,6 +63,7 @@ const FLAGS = {
   'poll-interval': { type: 'string' },
   'max-idle-interval': { type: 'string' },
   'idle-ttl': { type: 'string' },
+  'request-timeout': { type: 'string' },
   live: { type: 'boolean' },
   'drain-timeout': { type: 'string' },
   state: { type: 'string' },
@@ -153,6 +155,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
     maxIdleIntervalMillis: parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
     idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
+    requestTimeoutMillis: parseDuration(values['request-timeout'] ?? '30s', '--request-timeout'),
     backfill: values.backfill ?? false,
     threads,
     runs,

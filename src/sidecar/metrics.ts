@@ -12,6 +12,10 @@ export interface GaugeSources {
   watched: () => { threads: number; runs: number; paused: boolean };
   /** A fleet member's leases (a PostgreSQL store): adds the lease metrics. */
   leases?: () => LeaseStats;
+  /** How polling keeps up: the oldest due key's wait, keys due and not started, the effective interval. */
+  polling?: () => { overdueMillis: number; dueNow: number; effectiveIntervalMillis: number };
+  /** API requests in flight past the stuck threshold (no longer holding a concurrency slot). */
+  stuckRequests?: () => number;
 }
 
 /** The lease metrics of a fleet member, read from the store's totals when scraped. */
@@ -109,6 +113,50 @@ export function createWatchMetrics(sources: GaugeSources) {
       this.set({ kind: 'run' }, w.runs);
     },
   });
+  const dropped = new Counter({
+    name: `${prefix}watch_dropped_total`,
+    help: 'Threads and runs no longer watched, by kind and reason (not_found: the API answered 404; idle: past --idle-ttl; malformed).',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [registry],
+  });
+  if (sources.polling) {
+    const polling = sources.polling;
+    new Gauge({
+      name: `${prefix}poll_effective_interval_seconds`,
+      help: 'How often active threads and runs are really read: the poll interval plus the mean delay before due work started, over the last minute.',
+      registers: [registry],
+      collect() {
+        this.set(polling().effectiveIntervalMillis / 1000);
+      },
+    });
+    new Gauge({
+      name: `${prefix}poll_overdue_seconds`,
+      help: 'How long the earliest due poll has been waiting to start (0 when the request budget keeps up).',
+      registers: [registry],
+      collect() {
+        this.set(polling().overdueMillis / 1000);
+      },
+    });
+    new Gauge({
+      name: `${prefix}poll_overdue`,
+      help: 'Polls (thread listings, run reads) due and not started yet: waiting for the request budget, or paused.',
+      registers: [registry],
+      collect() {
+        this.set(polling().dueNow);
+      },
+    });
+  }
+  if (sources.stuckRequests) {
+    const stuck = sources.stuckRequests;
+    new Gauge({
+      name: `${prefix}api_stuck_requests`,
+      help: 'API requests unanswered past the stuck threshold: they keep their connection until the request timeout, but no longer a concurrency slot.',
+      registers: [registry],
+      collect() {
+        this.set(stuck());
+      },
+    });
+  }
   new Gauge({
     name: `${prefix}polling_paused`,
     help: '1 while polling is paused because delivery is behind.',
@@ -134,6 +182,7 @@ export function createWatchMetrics(sources: GaugeSources) {
     retry: () => retries.inc(),
     setAside: (n: number) => setAside.inc(n),
     rejected: (kind: 'run' | 'step', n: number) => rejected.inc({ kind }, n),
+    dropped: (kind: 'thread' | 'run', reason: string) => dropped.inc({ kind, reason }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };

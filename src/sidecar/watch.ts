@@ -17,9 +17,16 @@ import { createWatchMetrics } from './metrics.js';
 import { startRegistrationServer } from './registration.js';
 import { directorySetAside } from './set-aside.js';
 
+/** A request unanswered this long no longer holds a concurrency slot (it keeps its connection until the timeout). */
+export const DEFAULT_STUCK_REQUEST_MILLIS = 5_000;
+
 export interface WatchOptions {
   provider: ProviderProfile;
   budget?: { maxConcurrency: number; requestsPerSecond: number };
+  /** Per-request timeout of API requests (body included). @default 30000 */
+  requestTimeoutMillis?: number;
+  /** See `DEFAULT_STUCK_REQUEST_MILLIS`. @default 5000 */
+  stuckRequestMillis?: number;
   otlp: OtlpExporterOptions;
   resource?: ResourceOptions;
   mapping?: MappingOptions;
@@ -67,9 +74,11 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   });
 
   // The hooks below run later, once `metrics` exists; the gauges read the pipeline and poller when scraped.
+  const budget = new RequestBudget({ ...options.budget, stuckAfterMillis: options.stuckRequestMillis ?? DEFAULT_STUCK_REQUEST_MILLIS });
   const client = createAssistantsClient({
     provider: options.provider,
-    budget: new RequestBudget(options.budget),
+    budget,
+    ...(options.requestTimeoutMillis ? { timeoutMillis: options.requestTimeoutMillis } : {}),
     logger: logger.child({ component: 'api' }),
     onResponse: (event) => metrics.apiResponse(event),
   });
@@ -94,9 +103,11 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     ...(options.maxIdleIntervalMillis ? { maxIdleIntervalMillis: options.maxIdleIntervalMillis } : {}),
     ...(options.idleTtlMillis ? { idleTtlMillis: options.idleTtlMillis } : {}),
     ...(options.backfill ? { backfill: true } : {}),
+    budget,
     logger: logger.child({ component: 'poller' }),
     hooks: {
       onRejected: (kind, n) => metrics.rejected(kind, n),
+      onDropped: (kind, reason) => metrics.dropped(kind, reason),
       onExported: (counts, latency) => {
         metrics.exported(counts, latency);
         options.onExported?.(counts);
@@ -109,6 +120,8 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     queue: () => pipeline.depth(),
     lagMillis: () => pipeline.lagMillis(),
     watched: () => poller.stats(),
+    polling: () => poller.stats(),
+    stuckRequests: () => budget.stats().stuck,
   });
 
   await poller.start();

@@ -1,44 +1,44 @@
 /**
- * The sidecar's source: polls the API for the runs of watched threads and single watched runs, and
- * hands each finished run (or, in live mode, each finished step) to the delivery pipeline.
+ * The sidecar's source: polls the API for the runs of watched threads and for single watched runs,
+ * and hands each finished run (or, in live mode, each finished step) to the delivery pipeline.
  *
- * Polls only what can still change, at a pace that fits:
- * - an active run: its status once per poll interval; a terminal run is never polled again;
- * - a thread: discovery of new runs at the poll interval while it is active and for a grace period
- *   after, then less and less often (doubling up to `maxIdleIntervalMillis`); dropped after
- *   `idleTtlMillis` without activity. While a run is active the API accepts no other on its thread,
- *   so discovery waits for it to end;
- * - when a run ends, its steps are listed (100 per page) once and the run is exported.
- * Keys are dispatched by a due-time scheduler, so the work of a tick is what is due, not what is
- * watched. When delivery is behind, polling pauses: nothing is dropped, the API keeps the records.
+ * One request per active thread per interval: a watched thread is read with one listing, newest
+ * first (`discovery.ts`), which gives both the status of the run being followed and any run started
+ * since; `getRun` is only for runs watched alone (registered without their thread). A terminal run
+ * is never read again: its steps are listed (100 per page) once and it is exported.
+ *
+ * Pace (`pace.ts`): an active thread or run at the poll interval; a thread without a run at the
+ * poll interval through a grace period after its last activity, then slower and slower (doubling,
+ * jittered) up to `maxIdleIntervalMillis`; dropped after `idleTtlMillis`. Failures back off (doubling,
+ * jittered). Keys are dispatched earliest due first, one at a time per key, only while the request
+ * budget has a free slot (`scheduler.ts`): when the budget cannot serve everything in its interval,
+ * every key is late by about the same time, the lag is measured, and a warning names the effective
+ * interval. When delivery is behind, polling pauses: nothing is dropped, the API keeps the records.
  */
 import { setMaxListeners } from 'node:events';
+import type { RequestBudget } from '../api/budget.js';
 import type { AssistantsClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { isRunTerminal } from '../api/lifecycle.js';
 import type { Run } from '../api/schemas.js';
-import type { ExportJob } from '../delivery/pipeline.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { discoverRuns } from './discovery.js';
-import { exportSpansForFinishedSteps, exportSpansForRun, RunMappingError, type RunFollowup } from './run-export.js';
+import { firstPageSize, listThreadRuns, sinceOnServerClock } from './discovery.js';
+import { failureBackoff, idleInterval, jittered, PollLag } from './pace.js';
+import { RunMappingError } from './run-export.js';
+import { RunExporter, type DeliverySink, type ExportHooks } from './run-exports.js';
 import { Scheduler } from './scheduler.js';
+import { WatchSet, type RunState, type ThreadState } from './watch-set.js';
 
-/** What the poller needs from delivery. */
-export interface DeliverySink {
-  enqueue(job: ExportJob): void;
-  isBehind(): boolean;
-}
+export type { DeliverySink } from './run-exports.js';
 
-export interface PollerHooks {
-  /** Records the API sent that could not be placed. */
-  onRejected?: (kind: 'run' | 'step', count: number) => void;
-  /** A run (or live steps) acknowledged: spans by kind, and ms from "seen finished" to acknowledged. */
-  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number) => void;
+export interface PollerHooks extends ExportHooks {
   onPausedChange?: (paused: boolean) => void;
   /** An authentication failure: the sidecar cannot go on. */
   onFatal?: (error: ApiError) => void;
+  /** A thread or run no longer watched, and why (not found, idle past its TTL, malformed). */
+  onDropped?: (kind: 'thread' | 'run', reason: 'not_found' | 'idle' | 'malformed') => void;
 }
 
 export interface PollerOptions {
@@ -48,9 +48,9 @@ export interface PollerOptions {
   mapping: MappingOptions;
   /** Export each finished step as soon as it is seen, instead of the whole run at its end. */
   live: boolean;
-  /** Active runs are read this often; discovery starts at this pace. */
+  /** Active threads and runs are read this often; discovery starts at this pace. */
   pollIntervalMillis: number;
-  /** Discovery on an idle thread slows down to this. @default 60000 */
+  /** Discovery on an idle thread slows down to this; failures back off up to it. @default 60000 */
   maxIdleIntervalMillis?: number;
   /**
    * Discovery keeps the poll interval this long after a thread's last activity (a conversation's
@@ -61,56 +61,65 @@ export interface PollerOptions {
   idleTtlMillis?: number;
   /** Trace every run of a thread, not only those created since it was first watched. @default false */
   backfill?: boolean;
+  /** The API budget: work starts only while it has a free slot, earliest due first. @default the client's */
+  budget?: Pick<RequestBudget, 'spare' | 'maxConcurrency' | 'requestsPerSecond'>;
   logger?: Logger;
   hooks?: PollerHooks;
   now?: () => number;
+  /** For the jitter of idle and backoff intervals. @default Math.random */
+  random?: () => number;
 }
 
-/** Runs newer than registration minus this many seconds are traced even if already finished (clock skew). */
+/** Runs newer than registration minus this many seconds (server clock) are traced even if already finished. */
 export const REGISTRATION_GRACE_SECONDS = 60;
 const PRUNE_EVERY_MILLIS = 10 * 60_000;
 const DONE_RETENTION_MILLIS = 24 * 3600_000;
+/** How often the poller checks whether it keeps up with the poll interval. */
+const LAG_CHECK_MILLIS = 15_000;
+/** While it does not keep up, the warning is repeated this often. */
+const LAG_WARN_EVERY_MILLIS = 5 * 60_000;
 
-type Key = `thread:${string}` | `run:${string}` | 'prune';
+type Key = `thread:${string}` | `run:${string}`;
 
-interface ThreadState {
-  watched: WatchedThread;
-  /** Current discovery interval; doubles once idle past the grace period. */
-  intervalMillis: number;
-  /** Consecutive failed discoveries, for error backoff. */
-  failures: number;
-}
-
-interface RunState {
-  watched: WatchedRun;
-  /** Handed to delivery and not yet acknowledged: not polled meanwhile. */
-  exporting: boolean;
-  /** Live mode: steps handed to delivery and not yet acknowledged. */
-  pendingStepIds: Set<string>;
-  /** Live mode: steps acknowledged (the same ids as `watched.exportedStepIds`, for lookups). */
-  exportedStepIds: Set<string>;
-  /** When the run was first seen finished, for the export latency. */
-  finishedSeenAt?: number;
-  /** Consecutive failed polls, for error backoff. */
-  failures: number;
+export interface PollerStats {
+  threads: number;
+  runs: number;
+  paused: boolean;
+  /** Keys queued or in flight. */
+  due: number;
+  /** Keys due now and not started yet. */
+  dueNow: number;
+  /** How long the earliest due key has waited to start, ms. */
+  overdueMillis: number;
+  /** The poll interval plus the mean start delay over the last minute, ms. */
+  effectiveIntervalMillis: number;
 }
 
 export class Poller {
-  private readonly threads = new Map<string, ThreadState>();
-  private readonly runs = new Map<string, RunState>();
-  /** Runs followed per thread, kept with `runs` so a thread poll need not scan every run. */
-  private readonly runsPerThread = new Map<string, number>();
+  private readonly watch = new WatchSet();
   private readonly done = new Map<string, number>();
   private readonly scheduler: Scheduler<Key>;
+  private readonly exporter: RunExporter;
+  private readonly lag: PollLag;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly random: () => number;
   private readonly stopController = new AbortController();
+  private readonly maxIdleMillis: number;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private behindSince: number | undefined;
+  private lastLagWarning = 0;
+  private warnedNoDate = false;
 
   constructor(private readonly options: PollerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.maxIdleMillis = options.maxIdleIntervalMillis ?? 60_000;
     // Every request waiting for the budget listens to this signal: many listeners are expected.
     setMaxListeners(0, this.stopController.signal);
+    this.lag = new PollLag(options.pollIntervalMillis, this.now);
+    const budget = options.budget ?? options.client.budget;
     this.scheduler = new Scheduler<Key>({
       process: (key) => this.process(key),
       shouldPause: () => options.delivery.isBehind(),
@@ -118,12 +127,40 @@ export class Poller {
         this.logger[paused ? 'warn' : 'info'](paused ? 'delivery is behind: polling paused' : 'delivery caught up: polling resumed');
         options.hooks?.onPausedChange?.(paused);
       },
+      ...(budget ? { capacity: () => budget.spare() } : {}),
+      onDispatch: (_key, late) => this.lag.record(late),
       now: this.now,
+    });
+    this.exporter = new RunExporter({
+      client: options.client,
+      store: options.store,
+      delivery: options.delivery,
+      mapping: options.mapping,
+      live: options.live,
+      watch: this.watch,
+      done: this.done,
+      logger: this.logger,
+      hooks: options.hooks ?? {},
+      now: this.now,
+      signal: this.stopController.signal,
     });
   }
 
-  stats(): { threads: number; runs: number; paused: boolean; due: number } {
-    return { threads: this.threads.size, runs: this.runs.size, paused: this.scheduler.isPaused(), due: this.scheduler.size };
+  stats(): PollerStats {
+    return {
+      threads: this.watch.threads.size,
+      runs: this.watch.runs.size,
+      paused: this.scheduler.isPaused(),
+      due: this.scheduler.size,
+      dueNow: this.scheduler.dueCount(),
+      overdueMillis: this.scheduler.overdueMillis(),
+      effectiveIntervalMillis: this.lag.effectiveIntervalMillis(),
+    };
+  }
+
+  /** What is watched now. */
+  watched(): { threads: WatchedThread[]; runs: WatchedRun[] } {
+    return { threads: [...this.watch.threads.values()].map((t) => t.watched), runs: [...this.watch.runs.values()].map((r) => r.watched) };
   }
 
   /** Loads the persisted watch set and starts polling it. */
@@ -132,25 +169,26 @@ export class Poller {
     for (const thread of snapshot.threads) this.addThread(thread);
     for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
-    this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
-    this.logger.info('watching', { threads: this.threads.size, runs: this.runs.size });
+    this.every(PRUNE_EVERY_MILLIS, () => this.prune());
+    this.every(LAG_CHECK_MILLIS, () => this.checkLag());
+    this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size });
   }
 
   /** Starts watching a thread (idempotent). Resolves once the registration is durable. */
   async watchThread(threadId: string): Promise<'added' | 'already'> {
-    if (this.threads.has(threadId)) return 'already';
+    if (this.watch.threads.has(threadId)) return 'already';
+    // On this host's clock for now; the first listing moves it to the server's (`sinceOnServerClock`).
     const since = this.options.backfill ? 0 : Math.floor(this.now() / 1000) - REGISTRATION_GRACE_SECONDS;
     const watched: WatchedThread = { threadId, since, lastActivityAt: this.now() };
     await this.options.store.putThread(watched);
-    if (this.threads.has(threadId)) return 'already'; // registered twice at once
+    if (this.watch.threads.has(threadId)) return 'already'; // registered twice at once
     this.addThread(watched);
     return 'added';
   }
 
   async unwatchThread(threadId: string): Promise<boolean> {
-    if (!this.threads.has(threadId)) return false;
-    this.threads.delete(threadId);
-    this.scheduler.cancel(`thread:${threadId}`);
+    if (!this.watch.threads.has(threadId)) return false;
+    this.forgetThread(threadId);
     await this.options.store.removeThread(threadId);
     return true;
   }
@@ -158,12 +196,12 @@ export class Poller {
   /** Starts following one run (idempotent; a new traceparent replaces the old). */
   async watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'> {
     if (this.done.has(runId)) return 'exported';
-    const existing = this.runs.get(runId);
+    const existing = this.watch.runs.get(runId);
     if (existing && (traceparent === undefined || existing.watched.traceparent === traceparent)) return 'already';
     const kept = traceparent ?? existing?.watched.traceparent;
     const watched: WatchedRun = { threadId, runId, exportedStepIds: existing?.watched.exportedStepIds ?? [], ...(kept ? { traceparent: kept } : {}) };
     await this.options.store.putRun(watched);
-    const current = this.runs.get(runId);
+    const current = this.watch.runs.get(runId);
     if (current) {
       current.watched = { ...current.watched, ...(kept ? { traceparent: kept } : {}) };
       return existing ? 'updated' : 'already';
@@ -174,8 +212,8 @@ export class Poller {
   }
 
   async unwatchRun(runId: string): Promise<boolean> {
-    if (!this.runs.has(runId)) return false;
-    this.deleteRun(runId);
+    if (!this.watch.runs.has(runId)) return false;
+    this.watch.deleteRun(runId);
     this.scheduler.cancel(`run:${runId}`);
     await this.options.store.removeRun(runId);
     return true;
@@ -184,66 +222,110 @@ export class Poller {
   /** Stops polling and waits for the work in flight. Idempotent. */
   async stop(): Promise<void> {
     this.stopController.abort();
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
     await this.scheduler.stop();
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------------
 
+  private every(millis: number, task: () => void | Promise<void>): void {
+    const timer = setInterval(() => void Promise.resolve(task()).catch(() => {}), millis);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
   private addThread(watched: WatchedThread): void {
-    this.threads.set(watched.threadId, { watched, intervalMillis: this.options.pollIntervalMillis, failures: 0 });
+    this.watch.addThread(watched, this.options.pollIntervalMillis);
+    // Its runs followed alone until now are read through its listing from here on.
+    for (const run of this.watch.runsOf(watched.threadId)) this.scheduler.cancel(`run:${run.watched.runId}`);
     this.scheduler.schedule(`thread:${watched.threadId}`);
   }
 
-  /**
-   * Follows a run; its first read is due after `firstReadInMillis`, or, when that is not given, the
-   * caller handles the run now and schedules what comes next itself (one path at a time per run).
-   */
-  private addRun(watched: WatchedRun, firstReadInMillis?: number): RunState {
-    const state: RunState = { watched, exporting: false, pendingStepIds: new Set(), exportedStepIds: new Set(watched.exportedStepIds), failures: 0 };
-    this.runs.set(watched.runId, state);
-    this.runsPerThread.set(watched.threadId, (this.runsPerThread.get(watched.threadId) ?? 0) + 1);
-    if (firstReadInMillis !== undefined) this.scheduler.schedule(`run:${watched.runId}`, this.now() + firstReadInMillis);
-    return state;
+  private forgetThread(threadId: string): void {
+    this.scheduler.cancel(`thread:${threadId}`);
+    // Runs read through its listing are still followed, alone, from the next interval.
+    for (const orphan of this.watch.removeThread(threadId)) {
+      if (!orphan.exporting) this.scheduler.schedule(`run:${orphan.watched.runId}`, this.now() + this.options.pollIntervalMillis);
+    }
   }
 
-  private deleteRun(runId: string): void {
-    const state = this.runs.get(runId);
-    if (!state) return;
-    this.runs.delete(runId);
-    const left = (this.runsPerThread.get(state.watched.threadId) ?? 1) - 1;
-    if (left > 0) this.runsPerThread.set(state.watched.threadId, left);
-    else this.runsPerThread.delete(state.watched.threadId);
+  /**
+   * Follows a run. Read through its thread when the thread is watched (which is then looked at
+   * within `firstReadInMillis`); alone otherwise, first after `firstReadInMillis`. Without it, the
+   * caller handles the run now (it came in a listing) and the run's next read is the next listing.
+   */
+  private addRun(watched: WatchedRun, firstReadInMillis?: number): RunState {
+    const state = this.watch.addRun(watched);
+    if (firstReadInMillis !== undefined) {
+      const at = this.now() + firstReadInMillis;
+      if (state.viaThread) this.scheduler.scheduleNoLaterThan(`thread:${watched.threadId}`, at);
+      else this.scheduler.schedule(`run:${watched.runId}`, at);
+    }
+    return state;
   }
 
   private async prune(): Promise<void> {
     const before = this.now() - DONE_RETENTION_MILLIS;
     for (const [runId, at] of this.done) if (at < before) this.done.delete(runId);
     await this.options.store.pruneDone(before).catch((error: Error) => this.logger.warn('could not prune the state', { error: error.message }));
-    this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
+  }
+
+  /** Says so when polling does not keep up with the interval: once, then every few minutes, and when it recovers. */
+  private checkLag(): void {
+    if (this.stopController.signal.aborted) return;
+    const stats = this.stats();
+    const behind = !stats.paused && this.lag.isBehind(stats.overdueMillis);
+    const now = this.now();
+    const budget = this.options.budget ?? this.options.client.budget;
+    if (behind) {
+      this.behindSince ??= now;
+      if (now - this.lastLagWarning < LAG_WARN_EVERY_MILLIS) return;
+      this.lastLagWarning = now;
+      this.logger.warn(
+        `polling falls behind: active threads and runs are read every ${(stats.effectiveIntervalMillis / 1000).toFixed(1)}s, not every ${(this.options.pollIntervalMillis / 1000).toFixed(1)}s; ` +
+          'runs are exported late, none is lost. Raise --max-rps (within the API\'s rate limit) or --poll-interval, or watch fewer threads',
+        {
+          effective_interval_ms: Math.round(stats.effectiveIntervalMillis),
+          poll_interval_ms: this.options.pollIntervalMillis,
+          overdue_ms: Math.round(stats.overdueMillis),
+          due_now: stats.dueNow,
+          threads: stats.threads,
+          runs: stats.runs,
+          ...(budget ? { max_rps: budget.requestsPerSecond, max_concurrency: budget.maxConcurrency } : {}),
+        },
+      );
+    } else if (this.behindSince !== undefined) {
+      this.logger.info('polling keeps up with the poll interval again', { behind_for_ms: now - this.behindSince, effective_interval_ms: Math.round(stats.effectiveIntervalMillis) });
+      this.behindSince = undefined;
+      this.lastLagWarning = 0;
+    }
   }
 
   /** Never rejects: every failure is logged, counted and rescheduled (or fatal, via the hook). */
   private async process(key: Key): Promise<void> {
-    if (key === 'prune') return this.prune();
-    const [kind, id] = key.startsWith('thread:') ? (['thread', key.slice(7)] as const) : (['run', key.slice(4)] as const);
+    const thread = key.startsWith('thread:');
+    const id = key.slice(thread ? 7 : 4);
     try {
-      if (kind === 'thread') await this.pollThread(id);
+      if (thread) await this.pollThread(id);
       else await this.pollRun(id);
     } catch (error) {
-      this.handleFailure(kind, id, error);
+      this.handleFailure(thread ? 'thread' : 'run', id, error);
     }
   }
 
   private handleFailure(kind: 'thread' | 'run', id: string, error: unknown): void {
     if (this.stopController.signal.aborted) return;
-    const threadId = kind === 'thread' ? id : this.runs.get(id)?.watched.threadId;
-    const where = { [`${kind}_id`]: id, ...(kind === 'run' && threadId ? { thread_id: threadId } : {}) };
-    const forget = () => void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
+    const run = kind === 'run' ? this.watch.runs.get(id) : undefined;
+    const where = kind === 'thread' ? { thread_id: id } : { run_id: id, ...(run ? { thread_id: run.watched.threadId } : {}) };
+    const forget = (reason: 'not_found' | 'malformed') => {
+      this.options.hooks?.onDropped?.(kind, reason);
+      void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
+    };
     if (error instanceof RunMappingError && kind === 'run') {
       // Mapping the same records again would fail again: once reported and counted, the run is dropped.
       this.logger.error('run cannot be mapped: reported once and no longer watched', { ...where, error: error.reason });
       this.options.hooks?.onRejected?.('run', 1);
-      forget();
+      forget('malformed');
       return;
     }
     if (error instanceof ApiError) {
@@ -254,170 +336,175 @@ export class Poller {
         return;
       }
       if (error.kind === 'not_found') {
-        this.logger.warn(`${kind} is gone; no longer watched`, where);
-        forget();
+        this.logger.warn(`${kind} not found (HTTP 404): reported and no longer watched`, { ...where, error: error.message });
+        forget('not_found');
         return;
       }
       if (error.kind === 'invalid_payload' && kind === 'run') {
         // A run record that cannot be placed will not get better by polling it every second.
         this.logger.error('malformed run record: reported and no longer watched', { ...where, issues: error.details.issues ?? [], error: error.message });
         this.options.hooks?.onRejected?.('run', 1);
-        forget();
+        forget('malformed');
         return;
       }
     }
-    const state = kind === 'run' ? this.runs.get(id) : this.threads.get(id);
-    const failures = state ? ++state.failures : 1;
-    const delay = Math.min(this.options.maxIdleIntervalMillis ?? 60_000, this.options.pollIntervalMillis * 2 ** Math.min(failures, 6));
+    const state = kind === 'run' ? run : this.watch.threads.get(id);
+    if (!state) return;
+    const failures = ++state.failures;
+    const delay = failureBackoff(failures, this.options.pollIntervalMillis, this.maxIdleMillis, this.random);
     this.logger.warn(`${kind} poll failed; will try again`, { ...where, error: (error as Error).message, retry_in_ms: delay });
-    if (kind === 'thread' ? this.threads.has(id) : this.runs.has(id)) this.scheduler.schedule(`${kind}:${id}`, this.now() + delay);
+    if (kind === 'thread') this.scheduler.schedule(`thread:${id}`, this.now() + delay);
+    else if (run?.viaThread) run.retryAt = this.now() + delay; // its thread's listing reads it; no export attempt before then
+    else this.scheduler.schedule(`run:${id}`, this.now() + delay);
   }
 
   // ---- threads ----------------------------------------------------------------------------------
 
   private async pollThread(threadId: string): Promise<void> {
-    const state = this.threads.get(threadId);
-    if (!state) return;
-    const found = await discoverRuns(this.options.client, state.watched, this.stopController.signal);
+    const thread = this.watch.threads.get(threadId);
+    if (!thread) return;
+    const followedBefore = this.watch.runCountOf(threadId);
+    const listing = await listThreadRuns(
+      this.options.client,
+      { threadId, cursor: thread.watched.cursor, cursorCreatedAt: thread.cursorCreatedAt, since: thread.watched.since, firstPageSize: firstPageSize(followedBefore) },
+      this.stopController.signal,
+    );
     // Unwatched while the request was out: leave it so (do not write it back to the store).
-    if (this.threads.get(threadId) !== state) return;
-    if (found.rejected > 0) this.options.hooks?.onRejected?.('run', found.rejected);
-    for (const issue of found.issues) this.logger.error('malformed run in a list page: skipped', { thread_id: threadId, ...issue });
+    if (this.watch.threads.get(threadId) !== thread) return;
+    const firstLook = thread.watched.cursor === undefined;
+    if (firstLook) await this.moveSinceToServerClock(thread, listing);
+    if (listing.rejected > 0) this.options.hooks?.onRejected?.('run', listing.rejected);
+    for (const issue of listing.issues) this.logger.error('malformed run in a list page: skipped', { thread_id: threadId, ...issue });
 
+    // Oldest first, so runs are exported in the order they ran.
     let newRuns = 0;
-    for (const run of found.runs) {
-      if (this.done.has(run.id) || this.runs.has(run.id)) continue;
-      if (isRunTerminal(run) && run.created_at < state.watched.since) continue; // history before we watched
+    const seen = new Set<string>();
+    const newer = listing.newerThanCursor;
+    for (let i = listing.runs.length - 1; i >= 0; i--) {
+      const run = listing.runs[i] as Run;
+      seen.add(run.id);
+      if (this.done.has(run.id)) continue;
+      const followed = this.watch.runs.get(run.id);
+      if (followed) {
+        await this.readThrough(followed, run);
+        continue;
+      }
+      // Runs newer than the cursor started after the last look: new, whatever the clocks say; the
+      // cursor and older ones were seen then. Where the cursor cannot place it (a first look, a
+      // cursor run deleted), a run that already finished before `since` is history.
+      if (newer !== undefined && i >= newer) continue;
+      if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at < thread.watched.since) continue;
       newRuns++;
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.
       await this.options.store.putRun(watched);
-      // The list page just gave its status: handle it now (this also schedules its next read).
-      const runState = this.addRun(watched);
-      try {
-        await this.afterRunRead(runState, run);
-      } catch (error) {
-        this.handleFailure('run', run.id, error);
-      }
+      if (this.watch.runs.has(run.id)) continue; // registered meanwhile
+      await this.readThrough(this.addRun(watched), run);
     }
-    if (this.threads.get(threadId) !== state) return;
+    if (this.watch.threads.get(threadId) !== thread) return;
+    // A followed run the listing did not reach (registered by id, or older than the newest few): read alone.
+    for (const state of this.watch.runsOf(threadId)) {
+      if (!seen.has(state.watched.runId) && state.viaThread && !state.exporting) await this.readAlone(state);
+    }
+    if (this.watch.threads.get(threadId) !== thread) return;
+    if (firstLook && listing.runs.length === 0 && listing.serverTimeSeconds === undefined) thread.seenEmpty = true;
 
     const now = this.now();
-    const active = this.runsPerThread.get(threadId) ?? 0;
-    const cursorMoved = found.cursor !== undefined && found.cursor !== state.watched.cursor;
+    const active = this.watch.runCountOf(threadId);
+    const cursorMoved = listing.newest !== undefined && listing.newest !== thread.watched.cursor;
     if (newRuns > 0 || active > 0) {
-      state.watched = { ...state.watched, lastActivityAt: now };
-      state.intervalMillis = this.options.pollIntervalMillis;
-    } else if (now - state.watched.lastActivityAt >= (this.options.idleGraceMillis ?? 60_000)) {
-      state.intervalMillis = Math.min(this.options.maxIdleIntervalMillis ?? 60_000, state.intervalMillis * 2);
+      thread.watched = { ...thread.watched, lastActivityAt: now };
+      thread.intervalMillis = this.options.pollIntervalMillis;
+    } else if (now - thread.watched.lastActivityAt >= (this.options.idleGraceMillis ?? 60_000)) {
+      thread.intervalMillis = idleInterval(thread.intervalMillis, this.maxIdleMillis);
     }
-    if (cursorMoved) state.watched = { ...state.watched, cursor: found.cursor as string };
-    if (cursorMoved || newRuns > 0) await this.options.store.putThread(state.watched);
-    state.failures = 0;
-    this.logger.debug('discovery', { thread_id: threadId, new_runs: newRuns, active_runs: active, next_in_ms: state.intervalMillis });
+    if (cursorMoved) {
+      thread.watched = { ...thread.watched, cursor: listing.newest as string };
+      if (listing.newestCreatedAt !== undefined) thread.cursorCreatedAt = listing.newestCreatedAt;
+    }
+    if (cursorMoved || newRuns > 0) await this.options.store.putThread(thread.watched);
+    thread.failures = 0;
+    this.logger.debug('thread listing', { thread_id: threadId, pages: listing.pages, new_runs: newRuns, followed_runs: active, next_in_ms: thread.intervalMillis });
 
-    if (active === 0 && now - state.watched.lastActivityAt > (this.options.idleTtlMillis ?? 86_400_000)) {
+    if (active === 0 && now - thread.watched.lastActivityAt > (this.options.idleTtlMillis ?? 86_400_000)) {
       this.logger.info('thread idle past its TTL: no longer watched', { thread_id: threadId });
+      this.options.hooks?.onDropped?.('thread', 'idle');
       await this.unwatchThread(threadId);
       return;
     }
-    // Counted again: a run may have ended (and asked for a look at once) while the state was written.
-    // With a run active, look again when it ends (its export reschedules this), or at the latest after the max idle interval.
-    const activeNow = this.runsPerThread.get(threadId) ?? 0;
-    const interval = activeNow > 0 ? (this.options.maxIdleIntervalMillis ?? 60_000) : state.intervalMillis;
-    this.scheduler.schedule(`thread:${threadId}`, this.now() + interval);
+    if (this.watch.threads.get(threadId) !== thread) return;
+    this.scheduler.schedule(`thread:${threadId}`, this.now() + this.nextListingIn(thread));
   }
 
-  /** A thread's run ended: it had activity, and a new run may start on it now. */
-  private threadRunEnded(threadId: string): void {
-    const thread = this.threads.get(threadId);
-    if (!thread) return;
-    thread.watched = { ...thread.watched, lastActivityAt: this.now() };
-    thread.intervalMillis = this.options.pollIntervalMillis;
-    this.scheduler.schedule(`thread:${threadId}`);
+  /**
+   * With a run followed, its status is in the next listing: the poll interval. Idle within the
+   * grace period: the poll interval too. Idle past it: the slowed-down interval, jittered, so that
+   * threads that went idle together drift apart.
+   */
+  private nextListingIn(thread: ThreadState): number {
+    const poll = this.options.pollIntervalMillis;
+    if (this.watch.runCountOf(thread.watched.threadId) > 0 || thread.intervalMillis === poll) return poll;
+    return jittered(thread.intervalMillis, this.random);
   }
 
-  // ---- runs -------------------------------------------------------------------------------------
+  /** At a look without a cursor: `since` on the server's clock (persisted when it moved). */
+  private async moveSinceToServerClock(thread: ThreadState, listing: Parameters<typeof sinceOnServerClock>[0]): Promise<void> {
+    if (listing.serverTimeSeconds === undefined && !this.warnedNoDate) {
+      this.warnedNoDate = true;
+      this.logger.warn(
+        'the API sent no Date header: a thread\'s "since" (runs created before it that already finished are history) is taken from its records, ' +
+          'or, for a thread with no runs yet, from this host\'s clock (if it runs ahead of the API\'s, a run that finishes before the sidecar restarts and first sees it may be skipped)',
+        { thread_id: thread.watched.threadId },
+      );
+    }
+    if (this.options.backfill) return;
+    const since = sinceOnServerClock(listing, thread.watched.since, REGISTRATION_GRACE_SECONDS);
+    if (since === undefined || since === thread.watched.since) return;
+    thread.watched = { ...thread.watched, since };
+    await this.options.store.putThread(thread.watched);
+  }
+
+  /** A followed run's status from its thread's listing. Its failures are its own, not the thread's. */
+  private async readThrough(state: RunState, run: Run): Promise<void> {
+    if (state.exporting || (state.retryAt !== undefined && this.now() < state.retryAt)) return;
+    try {
+      await this.exporter.afterStatus(state, run);
+      state.failures = 0;
+      delete state.retryAt;
+    } catch (error) {
+      this.handleFailure('run', state.watched.runId, error);
+    }
+  }
+
+  /** A run its thread's listing did not show: read alone, once, this round. */
+  private async readAlone(state: RunState): Promise<void> {
+    if (state.retryAt !== undefined && this.now() < state.retryAt) return;
+    try {
+      await this.readRun(state);
+      delete state.retryAt;
+    } catch (error) {
+      this.handleFailure('run', state.watched.runId, error);
+    }
+  }
+
+  // ---- runs watched alone ---------------------------------------------------------------------------
 
   private async pollRun(runId: string): Promise<void> {
-    const state = this.runs.get(runId);
-    if (!state || state.exporting) return;
+    const state = this.watch.runs.get(runId);
+    if (!state || state.exporting || state.viaThread) return;
+    const outcome = await this.readRun(state);
+    if (outcome === 'active' && this.watch.runs.get(runId) === state && !state.viaThread) {
+      this.scheduler.schedule(`run:${runId}`, this.now() + this.options.pollIntervalMillis);
+    }
+  }
+
+  private async readRun(state: RunState): Promise<'active' | 'finished'> {
+    const runId = state.watched.runId;
     const { value: run, warnings } = await this.options.client.getRun(state.watched.threadId, runId, this.stopController.signal);
     if (warnings.length > 0) this.logger.warn('run record has malformed fields (dropped)', { run_id: runId, issues: warnings });
-    state.failures = 0;
     this.logger.debug('run status', { run_id: runId, status: run.status });
-    await this.afterRunRead(state, run);
-  }
-
-  /** After reading a run's status: export it if finished, else (live mode) its finished steps, and reschedule. */
-  private async afterRunRead(state: RunState, run: Run): Promise<void> {
-    const runId = state.watched.runId;
-    if (!isRunTerminal(run)) {
-      if (this.options.live) await this.exportFinishedSteps(state, run);
-      if (this.runs.get(runId) === state) this.scheduler.schedule(`run:${runId}`, this.now() + this.options.pollIntervalMillis);
-      return;
-    }
-    state.finishedSeenAt ??= this.now();
-    // From here the run is being exported: no other read of it may start another export.
-    state.exporting = true;
-    let followup: RunFollowup;
-    try {
-      followup = await exportSpansForRun(this.options.client, run, state.watched, (id) => this.stepAlreadySent(state, id), this.options.mapping, this.stopController.signal);
-    } catch (error) {
-      state.exporting = false;
-      throw error;
-    }
-    if (this.runs.get(runId) !== state) return; // unwatched meanwhile
-    this.reportFollowup(runId, followup);
-    this.options.delivery.enqueue({
-      runId,
-      spans: followup.spans,
-      onSettled: async () => {
-        const at = this.now();
-        await this.options.store.markRunDone(runId, at);
-        this.done.set(runId, at);
-        this.deleteRun(runId);
-        this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
-        this.logger.debug('run exported', { run_id: runId, spans: followup.counts.spans });
-        this.threadRunEnded(state.watched.threadId);
-      },
-    });
-  }
-
-  private async exportFinishedSteps(state: RunState, run: Run): Promise<void> {
-    const runId = state.watched.runId;
-    const followup = await exportSpansForFinishedSteps(this.options.client, run, state.watched, (id) => this.stepAlreadySent(state, id), this.options.mapping, this.stopController.signal);
-    this.reportFollowup(runId, followup);
-    if (followup.stepIds.length === 0 || this.runs.get(runId) !== state) return;
-    const seenAt = this.now();
-    for (const id of followup.stepIds) state.pendingStepIds.add(id);
-    this.options.delivery.enqueue({
-      runId,
-      spans: followup.spans,
-      onSettled: async () => {
-        await this.options.store.markStepsExported(runId, followup.stepIds);
-        state.watched = { ...state.watched, exportedStepIds: [...state.watched.exportedStepIds, ...followup.stepIds] };
-        for (const id of followup.stepIds) {
-          state.exportedStepIds.add(id);
-          state.pendingStepIds.delete(id);
-        }
-        this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt);
-      },
-    });
-  }
-
-  /** Live mode: a step acknowledged or on its way. Reads the current state, not a copy. */
-  private stepAlreadySent(state: RunState, stepId: string): boolean {
-    return state.pendingStepIds.has(stepId) || state.exportedStepIds.has(stepId);
-  }
-
-  private reportFollowup(runId: string, followup: RunFollowup): void {
-    if (followup.rejected.length > 0) {
-      this.options.hooks?.onRejected?.('step', followup.rejected.length);
-      for (const r of followup.rejected) {
-        this.logger.error('malformed step record: not exported', { run_id: runId, index: r.index, ...(r.id ? { step_id: r.id } : {}), issues: r.issues });
-      }
-    }
-    for (const w of followup.warnings) this.logger.warn('step record has malformed fields (dropped)', { run_id: runId, step_id: w.id, issues: w.issues });
+    const outcome = await this.exporter.afterStatus(state, run);
+    state.failures = 0;
+    return outcome;
   }
 }

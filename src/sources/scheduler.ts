@@ -1,8 +1,14 @@
 /**
- * When to poll what: keys (a thread's discovery, a run's status) in a due-time queue, dispatched by
- * a timer as they come due. A key's work runs in the background, so one slow request (a long
- * `Retry-After`, a timeout) does not hold up every other key; at most `maxInFlight` keys are worked
- * on at once, and never the same key twice at once.
+ * When to poll what: keys (a thread's listing, a lone run's status) in a due-time queue, dispatched
+ * by a timer as they come due, earliest due first. A key's work runs in the background, so one slow
+ * request does not hold up every other key; never the same key twice at once (per-key concurrency
+ * of one: a thread's work is one request after another, whatever else is going on).
+ *
+ * Fair under a budget that cannot serve everything: with `capacity` (the request budget's spare
+ * slots), a key starts only when a request could start at once, so work waits here, in due order,
+ * rather than in the budget's queue in arrival order. When every key cannot be served in its
+ * interval, every key is then late by about the same time (oldest due first) instead of some
+ * starving, and `overdueMillis()` says how late.
  *
  * Timers are `unref()`'d: the scheduler never keeps a process alive on its own.
  */
@@ -14,10 +20,16 @@ export interface SchedulerOptions<K> {
   /** True while no new work should start (delivery is behind). */
   shouldPause: () => boolean;
   onPausedChange?: (paused: boolean) => void;
+  /** How many more keys may start now (e.g. the request budget's spare slots). @default unlimited (up to maxInFlight) */
+  capacity?: () => number;
+  /** Called as each key starts, with how late it starts (ms after it was due). */
+  onDispatch?: (key: K, lateMillis: number) => void;
   /** @default 256 */
   maxInFlight?: number;
   /** While paused, check again this often. @default 250 */
   pauseRecheckMillis?: number;
+  /** While due keys wait for capacity, check again this often (a completion also re-checks). @default 20 */
+  capacityRecheckMillis?: number;
   now?: () => number;
 }
 
@@ -41,6 +53,10 @@ export class Scheduler<K> {
     return this.queue.size + this.inFlight.size;
   }
 
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
   isPaused(): boolean {
     return this.paused;
   }
@@ -51,9 +67,27 @@ export class Scheduler<K> {
     this.arm();
   }
 
+  /** Schedules `key` at `at` unless it is already due sooner. */
+  scheduleNoLaterThan(key: K, at: number): void {
+    const current = this.queue.dueAt(key);
+    if (current !== undefined && current <= at) return;
+    this.schedule(key, at);
+  }
+
   cancel(key: K): void {
     this.queue.cancel(key);
     this.again.delete(key);
+  }
+
+  /** How long the earliest due key has been waiting to start (0 when nothing is due). */
+  overdueMillis(): number {
+    const next = this.queue.nextDueAt();
+    return next === undefined ? 0 : Math.max(0, this.now() - next);
+  }
+
+  /** Keys due now and not started yet (waiting for capacity, or paused). */
+  dueCount(): number {
+    return this.queue.countDue(this.now());
   }
 
   /** Stops dispatching and waits for the work in flight. Idempotent. */
@@ -62,6 +96,11 @@ export class Scheduler<K> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.all(this.inFlight.values());
+  }
+
+  private capacityNow(): number {
+    const slots = this.maxInFlight - this.inFlight.size;
+    return this.options.capacity ? Math.min(slots, this.options.capacity()) : slots;
   }
 
   private arm(delayOverride?: number): void {
@@ -73,7 +112,11 @@ export class Scheduler<K> {
     if (delayOverride === undefined && this.inFlight.size >= this.maxInFlight) return; // a completion re-arms
     const next = this.queue.nextDueAt();
     if (next === undefined && delayOverride === undefined) return;
-    const delay = delayOverride ?? Math.max(0, (next as number) - this.now());
+    let delay = delayOverride ?? Math.max(0, (next as number) - this.now());
+    // Due now but no capacity: look again shortly (a completion also re-arms).
+    if (delayOverride === undefined && delay === 0 && this.options.capacity && this.capacityNow() <= 0) {
+      delay = this.options.capacityRecheckMillis ?? 20;
+    }
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.dispatch();
@@ -95,19 +138,24 @@ export class Scheduler<K> {
       return;
     }
     this.setPaused(false);
-    const due = this.queue.popDue(this.now(), this.maxInFlight - this.inFlight.size);
-    for (const key of due) {
-      if (this.inFlight.has(key)) {
-        this.again.add(key);
-        continue;
-      }
-      const work = this.options.process(key).finally(() => {
-        this.inFlight.delete(key);
-        if (this.again.delete(key)) this.queue.schedule(key, this.now());
-        this.arm();
-      });
-      this.inFlight.set(key, work);
-    }
+    const now = this.now();
+    // As many as there is capacity for now: a key started here may reach the budget only after an
+    // await, so the capacity is read once per dispatch, not after each start.
+    this.queue.popDueEach(now, Math.max(0, this.capacityNow()), (key, dueAt) => this.start(key, now - dueAt));
     this.arm();
+  }
+
+  private start(key: K, lateMillis: number): void {
+    if (this.inFlight.has(key)) {
+      this.again.add(key);
+      return;
+    }
+    this.options.onDispatch?.(key, Math.max(0, lateMillis));
+    const work = this.options.process(key).finally(() => {
+      this.inFlight.delete(key);
+      if (this.again.delete(key)) this.queue.schedule(key, this.now());
+      this.arm();
+    });
+    this.inFlight.set(key, work);
   }
 }

@@ -49,15 +49,37 @@ export class DueQueue<K> {
   /** Removes and returns up to `max` keys due at or before `now`, earliest first. */
   popDue(now: number, max = Infinity): K[] {
     const out: K[] = [];
-    while (out.length < max) {
+    this.popDueEach(now, max, (key) => out.push(key));
+    return out;
+  }
+
+  /** Like `popDue`, handing each key with the time it was due to `each` (no array on the way). */
+  popDueEach(now: number, max: number, each: (key: K, dueAt: number) => void): number {
+    let popped = 0;
+    while (popped < max) {
       this.dropStale();
       const top = this.heap[0];
       if (!top || top.dueAt > now) break;
       this.pop();
       this.versions.delete(top.key);
-      out.push(top.key);
+      popped++;
+      each(top.key, top.dueAt);
     }
-    return out;
+    return popped;
+  }
+
+  /** How many keys are due at or before `now`: costs what is due, not what is queued. */
+  countDue(now: number): number {
+    let count = 0;
+    const stack = this.heap.length > 0 ? [0] : [];
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      const entry = this.heap[i];
+      if (!entry || entry.dueAt > now) continue; // a heap: nothing below is due either
+      if (!this.isStale(entry)) count++;
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    return count;
   }
 
   private isStale(entry: Entry<K>): boolean {

@@ -1,325 +1,39 @@
 /**
- * `Poller` (src/sources/poller.ts), the sidecar's source, as a loop under fake timers: a fake API
- * client (only `getRun`, `listRuns`, `listRunSteps`, answering `Page`/`Fetched` shapes with records
- * that went through the validation boundary), the memory state store, a fake delivery sink and the
- * clock of vitest's fake timers (`now` is injected as the faked `Date.now`).
+ * `Poller` (src/sources/poller.ts), the sidecar's source, as a loop under fake timers (the rig:
+ * poller-rig.ts).
  *
- * The contract (file comment, README "watch"): a thread's runs created since it was watched are
- * discovered, followed while active, and exported once when terminal with all their steps; a
- * terminal run is never polled again; discovery keeps the poll interval through an idle grace
- * period, then slows down, resets on activity, waits while a run is active, and drops a thread idle
- * past its TTL; failures are values (gone → unwatched, malformed run → reported and unwatched,
- * auth → fatal, the rest → retried with backoff); live mode exports each finished step once; the
- * state store always holds what a restart needs; delivery behind pauses polling.
+ * The contract (file comment, README "watch"): a watched thread is read with one listing per
+ * interval, newest first, which gives both the status of its run being followed and any new run
+ * (no `getRun` for it); runs watched alone are read with `getRun`; a terminal run is exported once
+ * with all its steps and never read again; "since" is on the server's clock; a run id answering 404
+ * is reported and dropped while its thread goes on; discovery keeps the poll interval through an
+ * idle grace period, then slows down (jittered), resets on activity, and drops a thread idle past
+ * its TTL; failures are values (gone → unwatched, malformed run → reported and unwatched, auth →
+ * fatal, the rest → retried with backoff); live mode exports each finished step once; the state
+ * store always holds what a restart needs; delivery behind pauses polling, and its room is checked
+ * before each run is exported.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AssistantsClient, Fetched, ListQuery, Page, StepQuery } from '../../../src/api/client.js';
 import { ApiError } from '../../../src/api/errors.js';
-import type { Run, RunStep } from '../../../src/api/schemas.js';
-import { validateRun, validateRunStep } from '../../../src/api/validate.js';
-import type { ExportJob } from '../../../src/delivery/pipeline.js';
-import type { SpanData } from '../../../src/mapping/types.js';
-import { Poller, type DeliverySink, type PollerOptions } from '../../../src/sources/poller.js';
-import { createMemoryStateStore } from '../../../src/state/memory-store.js';
-import type { StateSnapshot, StateStore } from '../../../src/state/store.js';
-import { run as rawRun, step as rawStep, TRACEPARENT, type Json } from '../../fixtures/records.js';
-import { recordingLogger } from '../../support/recording-logger.js';
-
-// ---- the clock -----------------------------------------------------------------------------------------
-
-/** Start of each test (a whole second, so API seconds and ms line up). */
-const START = 1_763_700_000_000;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-/** Ms since START. */
-const elapsed = () => Date.now() - START;
-
-// ---- the fake API ------------------------------------------------------------------------------------
-
-type Op = 'getRun' | 'listRuns' | 'listRunSteps';
-
-interface Call {
-  op: Op;
-  at: number;
-  threadId: string;
-  runId?: string;
-  query?: ListQuery | StepQuery;
-}
-
-interface Hold {
-  op: Op;
-  id: string | undefined;
-  release: () => void;
-  started: boolean;
-}
-
-/**
- * A thread's runs and each run's steps, as raw records the test changes between ticks. Lists follow
- * the API's cursor rules (`order`, `after`, `limit`, `has_more`). Failures and held answers are
- * queued per operation (optionally per thread or run id). A held call rejects with an `aborted`
- * `ApiError` when its signal aborts, as the real client does.
- */
-class FakeApi {
-  readonly calls: Call[] = [];
-  private readonly runsByThread = new Map<string, Json[]>();
-  private readonly stepsByRun = new Map<string, Json[]>();
-  private readonly failures: Array<{ op: Op; id: string | undefined; error: Error }> = [];
-  private readonly holds: Hold[] = [];
-
-  addRun(threadId: string, id: string, overrides: Json = {}): Json {
-    const record = rawRun({ id, thread_id: threadId, created_at: nowSeconds(), started_at: nowSeconds(), completed_at: null, status: 'in_progress', usage: null, ...overrides });
-    this.runsByThread.set(threadId, [...(this.runsByThread.get(threadId) ?? []), record]);
-    return record;
-  }
-
-  /** Ends a run: `completed` now (or another terminal status given in `overrides`). */
-  finishRun(id: string, overrides: Json = {}): void {
-    this.updateRun(id, { status: 'completed', completed_at: nowSeconds(), usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, ...overrides });
-  }
-
-  updateRun(id: string, overrides: Json): void {
-    for (const list of this.runsByThread.values()) {
-      const index = list.findIndex((r) => r['id'] === id);
-      if (index >= 0) list[index] = { ...list[index], ...overrides };
-    }
-  }
-
-  addStep(runId: string, id: string, overrides: Json = {}): void {
-    const run = this.findRun(runId);
-    const record = rawStep({ id, run_id: runId, thread_id: run?.['thread_id'], created_at: nowSeconds(), completed_at: nowSeconds(), ...overrides });
-    this.stepsByRun.set(runId, [...(this.stepsByRun.get(runId) ?? []), record]);
-  }
-
-  updateStep(runId: string, id: string, overrides: Json): void {
-    const list = this.stepsByRun.get(runId) ?? [];
-    const index = list.findIndex((s) => s['id'] === id);
-    if (index >= 0) list[index] = { ...list[index], ...overrides };
-  }
-
-  /** The next call of `op` (for `id`: the run, or the thread for `listRuns`) throws `error`. */
-  failNext(op: Op, error: Error, id?: string): void {
-    this.failures.push({ op, id, error });
-  }
-
-  /** The next call of `op` (for `id`) waits until the returned function is called. */
-  holdNext(op: Op, id?: string): Hold {
-    const hold: Hold = { op, id, release: () => {}, started: false };
-    this.holds.push(hold);
-    return hold;
-  }
-
-  count(op: Op, id?: string): number {
-    return this.calls.filter((c) => c.op === op && (id === undefined || (c.runId ?? c.threadId) === id)).length;
-  }
-
-  times(op: Op, id?: string): number[] {
-    return this.calls.filter((c) => c.op === op && (id === undefined || (c.runId ?? c.threadId) === id)).map((c) => c.at);
-  }
-
-  private findRun(runId: string): Json | undefined {
-    for (const list of this.runsByThread.values()) {
-      const found = list.find((r) => r['id'] === runId);
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  /** Records the call, then throws a queued failure or waits for a hold, as asked. */
-  private async enter(call: Omit<Call, 'at'>, signal: AbortSignal | undefined): Promise<void> {
-    this.calls.push({ ...call, at: elapsed() });
-    const id = call.runId ?? call.threadId;
-    const matches = (x: { op: Op; id: string | undefined }) => x.op === call.op && (x.id === undefined || x.id === id);
-    const failure = this.failures.findIndex(matches);
-    if (failure >= 0) {
-      const [f] = this.failures.splice(failure, 1);
-      throw f?.error;
-    }
-    const holdIndex = this.holds.findIndex((h) => !h.started && matches(h));
-    if (holdIndex >= 0) {
-      const hold = this.holds[holdIndex] as Hold;
-      hold.started = true;
-      await new Promise<void>((resolve, reject) => {
-        hold.release = () => {
-          this.holds.splice(this.holds.indexOf(hold), 1);
-          resolve();
-        };
-        signal?.addEventListener('abort', () => reject(new ApiError('aborted', `${call.op}: aborted`)), { once: true });
-      });
-    }
-    if (signal?.aborted) throw new ApiError('aborted', `${call.op}: aborted`);
-  }
-
-  private page<T>(records: Json[], query: ListQuery, validate: (raw: unknown) => { ok: true; value: T } | { ok: false }): Page<T> {
-    let ordered = query.order === 'asc' ? [...records] : [...records].reverse();
-    if (query.after !== undefined) {
-      const index = ordered.findIndex((r) => r['id'] === query.after);
-      if (index < 0) throw new ApiError('invalid_request', `after: no such object ${query.after}`, { status: 400 });
-      ordered = ordered.slice(index + 1);
-    }
-    const limit = query.limit ?? 20;
-    const data = ordered.slice(0, limit);
-    const items: T[] = [];
-    for (const raw of data) {
-      const result = validate(raw);
-      if (!result.ok) throw new Error(`fake API: a test record is invalid: ${JSON.stringify(raw)}`);
-      items.push(result.value);
-    }
-    return { items, rejected: [], warnings: [], hasMore: ordered.length > limit, lastId: data.at(-1)?.['id'] as string | undefined };
-  }
-
-  readonly client = {
-    getRun: async (threadId: string, runId: string, signal?: AbortSignal): Promise<Fetched<Run>> => {
-      await this.enter({ op: 'getRun', threadId, runId }, signal);
-      const raw = this.findRun(runId);
-      if (!raw) throw new ApiError('not_found', `get run ${runId}: HTTP 404`, { status: 404 });
-      const result = validateRun(raw);
-      if (!result.ok) throw new Error('fake API: invalid run record');
-      return { value: result.value, warnings: [] };
-    },
-    listRuns: async (threadId: string, query: ListQuery = {}, signal?: AbortSignal): Promise<Page<Run>> => {
-      await this.enter({ op: 'listRuns', threadId, query }, signal);
-      return this.page(this.runsByThread.get(threadId) ?? [], query, validateRun);
-    },
-    listRunSteps: async (threadId: string, runId: string, query: StepQuery = {}, signal?: AbortSignal): Promise<Page<RunStep>> => {
-      await this.enter({ op: 'listRunSteps', threadId, runId, query }, signal);
-      return this.page(this.stepsByRun.get(runId) ?? [], query, validateRunStep);
-    },
-  };
-}
-
-// ---- the fake delivery ---------------------------------------------------------------------------
-
-/**
- * Records jobs, and acknowledges each on the next timer tick (as a collector's answer arrives on a
- * later turn of the event loop), unless `autoSettle` is off and the test settles them itself.
- */
-class FakeDelivery implements DeliverySink {
-  readonly jobs: ExportJob[] = [];
-  readonly settledJobs = new Set<ExportJob>();
-  autoSettle = true;
-  /** `microtask`: acknowledged before the poller's next await resumes (a very fast sink). */
-  ackOn: 'timer' | 'microtask' = 'timer';
-  behind = false;
-
-  enqueue(job: ExportJob): void {
-    this.jobs.push(job);
-    if (!this.autoSettle) return;
-    if (this.ackOn === 'microtask') queueMicrotask(() => void this.settle(job));
-    else setTimeout(() => void this.settle(job), 0);
-  }
-
-  isBehind(): boolean {
-    return this.behind;
-  }
-
-  async settle(job: ExportJob | undefined = this.jobs.find((j) => !this.settledJobs.has(j))): Promise<void> {
-    if (!job) throw new Error('no job to settle');
-    this.settledJobs.add(job);
-    await job.onSettled({ delivered: job.spans.length, setAside: 0 });
-  }
-
-  /** Every span handed over, by subject: `run:<id>`, `step:<id>`, `tool:<id>`. */
-  subjects(): string[] {
-    return this.jobs.flatMap((j) => j.spans.map(subjectOf));
-  }
-}
-
-function subjectOf(span: SpanData): string {
-  const s = span.subject;
-  return s.kind === 'run' ? `run:${s.runId}` : s.kind === 'step' ? `step:${s.stepId}` : `tool:${s.toolCallKey}`;
-}
-
-/** Every store mutation, in call order, for "persisted before" checks. */
-function recordingStore(inner: StateStore) {
-  const ops: string[] = [];
-  const store: StateStore = {
-    load: () => inner.load(),
-    putThread: (t) => (ops.push(`putThread ${t.threadId}${t.cursor ? ` cursor=${t.cursor}` : ''}`), inner.putThread(t)),
-    removeThread: (id) => (ops.push(`removeThread ${id}`), inner.removeThread(id)),
-    putRun: (r) => (ops.push(`putRun ${r.runId}`), inner.putRun(r)),
-    markStepsExported: (runId, ids) => (ops.push(`markStepsExported ${runId} ${ids.join(',')}`), inner.markStepsExported(runId, ids)),
-    markRunDone: (runId, at) => (ops.push(`markRunDone ${runId}`), inner.markRunDone(runId, at)),
-    removeRun: (runId) => (ops.push(`removeRun ${runId}`), inner.removeRun(runId)),
-    pruneDone: (before) => (ops.push('pruneDone'), inner.pruneDone(before)),
-    addSetAside: (n) => inner.addSetAside(n),
-    close: () => inner.close(),
-  };
-  return { store, ops };
-}
-
-// ---- the rig -------------------------------------------------------------------------------------
-
-const THREAD = 'thread_1';
-const POLL = 1_000;
-
-interface Rig {
-  api: FakeApi;
-  delivery: FakeDelivery;
-  store: StateStore;
-  ops: string[];
-  poller: Poller;
-  lines: ReturnType<typeof recordingLogger>['lines'];
-  rejected: Array<[string, number]>;
-  exported: Array<{ runs: number; steps: number; spans: number }>;
-  paused: boolean[];
-  fatal: ApiError[];
-  state: () => Promise<StateSnapshot>;
-}
-
-const rigs: Rig[] = [];
-
-async function rig(options: Partial<Omit<PollerOptions, 'client' | 'store' | 'delivery' | 'hooks'>> & { api?: FakeApi; snapshot?: StateSnapshot } = {}): Promise<Rig> {
-  const { api = new FakeApi(), snapshot, ...pollerOptions } = options;
-  const memory = createMemoryStateStore(snapshot);
-  const { store, ops } = recordingStore(memory);
-  const delivery = new FakeDelivery();
-  const { logger, lines } = recordingLogger();
-  const rejected: Array<[string, number]> = [];
-  const exported: Array<{ runs: number; steps: number; spans: number }> = [];
-  const paused: boolean[] = [];
-  const fatal: ApiError[] = [];
-  const poller = new Poller({
-    client: api.client as unknown as AssistantsClient,
-    store,
-    delivery,
-    mapping: {},
-    live: false,
-    pollIntervalMillis: POLL,
-    logger,
-    now: () => Date.now(),
-    hooks: {
-      onRejected: (kind, n) => rejected.push([kind, n]),
-      onExported: (counts) => exported.push(counts),
-      onPausedChange: (p) => paused.push(p),
-      onFatal: (error) => fatal.push(error),
-    },
-    ...pollerOptions,
-  });
-  await poller.start();
-  const r: Rig = { api, delivery, store, ops, poller, lines, rejected, exported, paused, fatal, state: () => memory.load() };
-  rigs.push(r);
-  return r;
-}
-
-/** Advances the fake clock, running every timer and promise callback on the way. */
-const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
-/** Runs what is due now (and the promise callbacks it starts). */
-const settleNow = () => vi.advanceTimersByTimeAsync(0);
-/** Lets the fake delivery's acknowledgements (one timer tick after the hand-over) land. */
-const acked = () => vi.advanceTimersByTimeAsync(1);
+import type { RunStep } from '../../../src/api/schemas.js';
+import { validateRunStep } from '../../../src/api/validate.js';
+import type { StateSnapshot } from '../../../src/state/store.js';
+import { step as rawStep, TRACEPARENT } from '../../fixtures/records.js';
+import { acked, advance, elapsed, FakeApi, POLL, rig, settleNow, START, stopRigs, subjectOf, THREAD } from './poller-rig.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: START });
 });
 
 afterEach(async () => {
-  for (const r of rigs.splice(0)) await r.poller.stop();
+  await stopRigs();
   vi.useRealTimers();
 });
 
-// ---- discovery and following -----------------------------------------------------------------------
+// ---- a watched thread ----------------------------------------------------------------------------
 
-describe('Poller: a watched thread\'s new run', () => {
-  it('is discovered, followed while active, and exported once when terminal, with all its steps', async () => {
+describe('Poller: a watched thread\'s runs', () => {
+  it('are discovered and followed through one listing per interval (no getRun), and exported once when terminal, with all their steps', async () => {
     const { api, poller, delivery, exported, state } = await rig();
     expect(await poller.watchThread(THREAD)).toBe('added');
     expect(await poller.watchThread(THREAD)).toBe('already');
@@ -329,51 +43,112 @@ describe('Poller: a watched thread\'s new run', () => {
     await advance(500);
     api.addRun(THREAD, 'run_1');
     api.addStep('run_1', 'step_1');
-    await advance(500); // discovery at 1 s finds the run
-    expect(api.count('listRuns')).toBe(2);
+    await advance(500); // the listing at 1 s finds the run
     expect(poller.stats()).toMatchObject({ threads: 1, runs: 1 });
     expect(delivery.jobs).toEqual([]); // active: nothing exported
 
-    await advance(POLL); // its status, one interval later
-    expect(api.times('getRun', 'run_1')).toEqual([2_000]);
+    await advance(POLL); // its status, from the next listing
     expect(delivery.jobs).toEqual([]);
 
     api.addStep('run_1', 'step_2', { type: 'tool_calls', step_details: { type: 'tool_calls', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}', output: '1' } }] } });
     api.finishRun('run_1');
     await advance(POLL);
     await acked();
-    expect(api.times('getRun', 'run_1')).toEqual([2_000, 3_000]);
+    expect(api.times('listRuns')).toEqual([0, 1_000, 2_000, 3_000]);
+    expect(api.count('getRun')).toBe(0);
     expect(api.count('listRunSteps', 'run_1')).toBe(1);
-    expect(delivery.jobs).toHaveLength(1);
-    expect(delivery.jobs[0]?.runId).toBe('run_1');
+    expect(delivery.runIds()).toEqual(['run_1']);
     expect(delivery.subjects().sort()).toEqual(['run:run_1', 'step:step_1', 'step:step_2', 'tool:id:call_1'].sort());
     expect(exported).toEqual([{ runs: 1, steps: 2, toolCalls: 1, spans: 4 }]);
     expect((await state()).done).toHaveProperty('run_1');
     expect(poller.stats().runs).toBe(0);
 
-    // A terminal run is never polled again, and never exported twice, however long we watch.
+    // A terminal run is never read again, and never exported twice, however long we watch.
     await advance(10 * 60_000);
-    expect(api.count('getRun', 'run_1')).toBe(2);
+    expect(api.count('getRun')).toBe(0);
     expect(api.count('listRunSteps', 'run_1')).toBe(1);
     expect(delivery.jobs).toHaveLength(1);
   });
 
-  it('lists the steps 100 per page, following every page', async () => {
+  it('back to back: the listing that sees a run end also finds the next one, so each interval costs one request', async () => {
     const { api, poller, delivery } = await rig();
-    await poller.watchRun(THREAD, 'run_1');
+    await poller.watchThread(THREAD);
+    await settleNow();
+    await advance(500);
     api.addRun(THREAD, 'run_1');
-    for (let i = 0; i < 150; i++) api.addStep('run_1', `step_${String(i).padStart(3, '0')}`);
-    api.finishRun('run_1');
-    await advance(POLL);
-    const queries = api.calls.filter((c) => c.op === 'listRunSteps').map((c) => c.query);
-    expect(queries).toEqual([
-      { order: 'asc', limit: 100 },
-      { order: 'asc', limit: 100, after: 'step_099' },
-    ]);
-    expect(delivery.subjects().filter((s) => s.startsWith('step:'))).toHaveLength(150);
+    await advance(500); // 1 s: run_1 found
+    for (const [ended, next] of [['run_1', 'run_2'], ['run_2', 'run_3'], ['run_3', 'run_4']] as const) {
+      await advance(500);
+      api.finishRun(ended);
+      api.addRun(THREAD, next);
+      await advance(500);
+      await acked();
+    }
+    expect(delivery.runIds()).toEqual(['run_1', 'run_2', 'run_3']);
+    expect(api.times('listRuns')).toEqual([0, 1_000, 2_000, 3_000, 4_000]);
+    expect(api.count('listRunSteps')).toBe(3);
+    expect(api.count('getRun')).toBe(0);
+    expect(poller.stats().runs).toBe(1); // run_4, active
   });
 
-  it('a run found already terminal by discovery is exported at once, without a status read', async () => {
+  it('lists newest first: the first look 100 per page, then a page just big enough for the followed run, a new one and the newest seen', async () => {
+    const { api, poller } = await rig();
+    await poller.watchThread(THREAD);
+    api.addRun(THREAD, 'run_1');
+    await settleNow(); // first look: run_1 followed, the cursor
+    await advance(POLL);
+    api.finishRun('run_1');
+    await advance(POLL);
+    await acked();
+    await advance(POLL); // nothing followed now
+    expect(api.queries('listRuns')).toEqual([
+      { order: 'desc', limit: 100 },
+      { order: 'desc', limit: 3 },
+      { order: 'desc', limit: 3 },
+      { order: 'desc', limit: 2 },
+    ]);
+  });
+
+  it('more new runs than the first page holds: pages on from its last item until the newest run seen before, and exports them oldest first', async () => {
+    const { api, poller, delivery } = await rig();
+    api.addRun(THREAD, 'run_0');
+    api.finishRun('run_0');
+    await poller.watchThread(THREAD);
+    await settleNow(); // run_0: finished within the grace, exported; the cursor
+    await acked();
+    for (let i = 1; i <= 5; i++) {
+      api.addRun(THREAD, `run_${i}`);
+      api.finishRun(`run_${i}`);
+    }
+    await advance(POLL);
+    await acked();
+    expect(api.queries('listRuns').slice(1)).toEqual([
+      { order: 'desc', limit: 2 },
+      { order: 'desc', limit: 100, after: 'run_4' },
+    ]);
+    expect(delivery.runIds()).toEqual(['run_0', 'run_1', 'run_2', 'run_3', 'run_4', 'run_5']);
+  });
+
+  it('a cursor run deleted from the API: the listing pages on below it, and nothing is lost or exported twice', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchThread(THREAD);
+    api.addRun(THREAD, 'run_1');
+    api.finishRun('run_1');
+    await settleNow();
+    await acked(); // run_1 exported, the cursor
+    api.deleteRun('run_1');
+    api.addRun(THREAD, 'run_2');
+    api.addRun(THREAD, 'run_3');
+    api.finishRun('run_2');
+    api.finishRun('run_3');
+    await advance(POLL);
+    await acked();
+    expect(delivery.runIds()).toEqual(['run_1', 'run_2', 'run_3']);
+    await advance(5 * POLL);
+    expect(delivery.runIds()).toEqual(['run_1', 'run_2', 'run_3']);
+  });
+
+  it('a run found already terminal is exported at once, without a status read', async () => {
     const { api, poller, delivery } = await rig();
     await poller.watchThread(THREAD);
     await settleNow();
@@ -385,64 +160,85 @@ describe('Poller: a watched thread\'s new run', () => {
     expect(api.count('getRun')).toBe(0);
   });
 
-  it('while a run is active, discovery waits for it to end, then looks again at once', async () => {
-    const { api, poller } = await rig({ maxIdleIntervalMillis: 30_000 });
+  it('a run registered on a watched thread is read through the thread\'s listing, within one interval, with its traceparent', async () => {
+    const { api, poller, delivery } = await rig({ idleGraceMillis: 1_000, maxIdleIntervalMillis: 30_000 });
     await poller.watchThread(THREAD);
-    api.addRun(THREAD, 'run_1');
-    await settleNow(); // discovery finds it active
-    await advance(20_000);
-    expect(api.times('listRuns')).toEqual([0]); // not at the poll interval while a run is active
-    api.finishRun('run_1');
-    await advance(POLL); // the run's read sees it finished…
-    await advance(5); // …its export is acknowledged (21,001), and discovery looks again at once
-    expect(api.times('listRuns')).toEqual([0, 21_002]); // a timer set for "now" fires 1 ms later
- // discovery right after the run ended
-  });
-
-  it('a run found finished by discovery and acknowledged before that discovery ends: the thread is looked at again at the poll interval', async () => {
-    // README: discovery "runs at the poll interval while the thread is active and for a minute
-    // after". Here the acknowledgement lands while discovery awaits the store (between counting the
-    // thread's active runs and scheduling its next look): the run's end asks for a look "now", and
-    // the discovery then overwrites it with the "a run is active" wait of maxIdleIntervalMillis.
-    const { api, poller, delivery } = await rig({ maxIdleIntervalMillis: 30_000 });
-    delivery.ackOn = 'microtask';
-    await poller.watchThread(THREAD);
-    await settleNow();
-    api.addRun(THREAD, 'run_1');
-    api.finishRun('run_1');
+    await advance(10_000); // idle: the next listing is far off
+    api.addRun(THREAD, 'run_tp');
+    api.addStep('run_tp', 'step_1');
+    expect(await poller.watchRun(THREAD, 'run_tp', TRACEPARENT.header)).toBe('added');
+    const registeredAt = Date.now() - START;
     await advance(POLL);
-    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_1']);
-    expect(poller.stats().runs).toBe(0); // acknowledged and done
-    await advance(30_000);
-    const next = api.times('listRuns').find((t) => t > POLL);
-    expect({ nextDiscoveryAt: next }).toEqual({ nextDiscoveryAt: expect.toSatisfy((t: number) => t <= 2 * POLL + 2) });
+    expect(api.times('listRuns').filter((t) => t > registeredAt)).toEqual([registeredAt + POLL]);
+    api.finishRun('run_tp');
+    await advance(POLL);
+    expect(api.count('getRun')).toBe(0);
+    const spans = delivery.jobs.flatMap((j) => j.spans);
+    expect(spans.map(subjectOf).sort()).toEqual(['run:run_tp', 'step:step_1']);
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([TRACEPARENT.traceId]));
+    expect(spans.find((s) => s.subject.kind === 'run')?.parentSpanId).toBe(TRACEPARENT.spanId);
   });
 
-  it('with a run active for long, discovery still looks after the max idle interval', async () => {
-    const { api, poller } = await rig({ maxIdleIntervalMillis: 30_000 });
-    await poller.watchThread(THREAD);
-    api.addRun(THREAD, 'run_1');
-    await settleNow();
-    await advance(65_000);
-    expect(api.times('listRuns')).toEqual([0, 30_000, 60_000]);
-  });
-
-  it('discovery lists runs after the newest one seen', async () => {
+  it('a followed run the first page does not reach (older than the newest runs) is read alone', async () => {
     const { api, poller, delivery } = await rig();
+    api.addRun(THREAD, 'run_old');
+    for (let i = 1; i <= 4; i++) {
+      api.addRun(THREAD, `run_${i}`);
+      api.finishRun(`run_${i}`);
+    }
     await poller.watchThread(THREAD);
-    api.addRun(THREAD, 'run_1');
-    api.finishRun('run_1');
+    await poller.watchRun(THREAD, 'run_old');
     await settleNow();
+    await acked();
     await advance(POLL);
-    api.addRun(THREAD, 'run_2');
-    api.finishRun('run_2');
+    expect(api.count('getRun', 'run_old')).toBeGreaterThanOrEqual(1);
+    api.finishRun('run_old');
     await advance(POLL);
-    const queries = api.calls.filter((c) => c.op === 'listRuns').map((c) => c.query);
-    expect(queries[0]).toEqual({ order: 'desc', limit: 100 }); // first look: newest first
-    expect(queries.slice(1)).toContainEqual({ order: 'asc', limit: 100, after: 'run_1' });
-    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_1', 'run_2']);
+    await acked();
+    expect(delivery.runIds().sort()).toEqual(['run_1', 'run_2', 'run_3', 'run_4', 'run_old']);
   });
 });
+
+describe('Poller: a run id that answers 404', () => {
+  it('on a watched thread: reported and dropped, and the thread goes on (both of its runs exported)', async () => {
+    const { api, poller, delivery, dropped, lines, state } = await rig();
+    await poller.watchThread(THREAD);
+    await poller.watchRun(THREAD, 'run_missing');
+    api.addRun(THREAD, 'run_1');
+    await settleNow();
+    await advance(POLL); // the listing does not show run_missing: read alone, 404
+    expect(dropped).toEqual([['run', 'not_found']]);
+    const line = lines.find((l) => l.level === 'warn' && /not found/.test(l.message));
+    expect(line?.fields).toMatchObject({ run_id: 'run_missing', thread_id: THREAD });
+    expect((await state()).runs.map((r) => r.runId)).toEqual(['run_1']);
+
+    api.finishRun('run_1');
+    await advance(POLL);
+    api.addRun(THREAD, 'run_2');
+    await advance(POLL);
+    api.finishRun('run_2');
+    await advance(POLL);
+    await acked();
+    expect(delivery.runIds()).toEqual(['run_1', 'run_2']);
+    expect(api.count('getRun', 'run_missing')).toBe(1);
+    expect(api.times('listRuns').slice(0, 5)).toEqual([0, 1_000, 2_000, 3_000, 4_000]);
+  });
+
+  it('watched alone: reported, dropped and forgotten in the store', async () => {
+    const { api, poller, state, dropped } = await rig();
+    await poller.watchRun(THREAD, 'run_gone');
+    await advance(POLL);
+    expect(api.count('getRun')).toBe(1);
+    expect(poller.stats().runs).toBe(0);
+    expect(dropped).toEqual([['run', 'not_found']]);
+    await settleNow();
+    expect((await state()).runs).toEqual([]);
+    await advance(60_000);
+    expect(api.count('getRun')).toBe(1);
+  });
+});
+
+// ---- history and clocks --------------------------------------------------------------------------
 
 describe('Poller: history', () => {
   function history(api: FakeApi): void {
@@ -463,11 +259,11 @@ describe('Poller: history', () => {
     await poller.watchThread(THREAD);
     await settleNow();
     await acked();
-    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_recent_done']);
+    expect(delivery.runIds()).toEqual(['run_recent_done']);
     expect(poller.stats().runs).toBe(1); // run_old_active is followed
     api.finishRun('run_old_active');
     await advance(POLL);
-    expect(delivery.jobs.map((j) => j.runId).sort()).toEqual(['run_old_active', 'run_recent_done']);
+    expect(delivery.runIds().sort()).toEqual(['run_old_active', 'run_recent_done']);
   });
 
   it('backfill traces the thread\'s history too', async () => {
@@ -476,11 +272,64 @@ describe('Poller: history', () => {
     const { poller, delivery } = await rig({ api, backfill: true });
     await poller.watchThread(THREAD);
     await settleNow();
-    expect(delivery.jobs.map((j) => j.runId).sort()).toEqual(['run_old_done', 'run_recent_done']);
+    expect(delivery.runIds().sort()).toEqual(['run_old_done', 'run_recent_done']);
   });
 });
 
-describe('Poller: single runs', () => {
+describe('Poller: the API\'s clock, not this host\'s', () => {
+  it('API clock 5 minutes behind: "since" comes from its Date header, and every short run is exported', async () => {
+    const api = new FakeApi();
+    api.clockOffsetSeconds = -300;
+    vi.setSystemTime(START - 30_000);
+    api.addRun(THREAD, 'run_before'); // finished 20 s before the thread was watched: within the grace
+    vi.setSystemTime(START - 20_000);
+    api.finishRun('run_before');
+    vi.setSystemTime(START);
+    const { poller, delivery, state } = await rig({ api });
+    await poller.watchThread(THREAD);
+    await settleNow();
+    await acked();
+    expect((await state()).threads[0]?.since).toBe(api.nowSeconds() - 60);
+    // Three short runs, each started and finished between two listings.
+    for (const id of ['run_a', 'run_b', 'run_c']) {
+      await advance(300);
+      api.addRun(THREAD, id);
+      api.finishRun(id);
+      await advance(POLL - 300);
+      await acked();
+    }
+    expect(delivery.runIds()).toEqual(['run_before', 'run_a', 'run_b', 'run_c']);
+  });
+
+  it('no Date header: "since" from the records; runs on a thread seen empty are all new; the warning is logged once', async () => {
+    const api = new FakeApi();
+    api.clockOffsetSeconds = -300;
+    api.sendsDate = false;
+    api.addRun('thread_busy', 'run_history');
+    api.finishRun('run_history');
+    const { poller, delivery, lines, state } = await rig({ api });
+    await poller.watchThread('thread_busy');
+    await poller.watchThread('thread_empty');
+    await settleNow();
+    await acked();
+    // Finished when first seen, on an unknown clock: history (it could be from any time).
+    expect(delivery.runIds()).toEqual([]);
+    expect((await state()).threads.find((t) => t.threadId === 'thread_busy')?.since).toBe(api.nowSeconds() + 1);
+    await advance(300);
+    api.addRun('thread_empty', 'run_short');
+    api.finishRun('run_short');
+    api.addRun('thread_busy', 'run_next');
+    api.finishRun('run_next');
+    await advance(POLL);
+    await acked();
+    expect(delivery.runIds().sort()).toEqual(['run_next', 'run_short']);
+    expect(lines.filter((l) => l.level === 'warn' && /no Date header/.test(l.message))).toHaveLength(1);
+  });
+});
+
+// ---- runs watched alone --------------------------------------------------------------------------
+
+describe('Poller: runs watched alone', () => {
   it('a run registered as it is created is first read one interval later, and each interval while active', async () => {
     const { api, poller } = await rig();
     api.addRun(THREAD, 'run_1');
@@ -490,6 +339,7 @@ describe('Poller: single runs', () => {
     await advance(1);
     await advance(2 * POLL);
     expect(api.times('getRun', 'run_1')).toEqual([1_000, 2_000, 3_000]);
+    expect(api.count('listRuns')).toBe(0);
   });
 
   it('answers already, updated and exported as the README says', async () => {
@@ -532,6 +382,20 @@ describe('Poller: single runs', () => {
     expect(runSpan?.traceId).not.toBe(TRACEPARENT.traceId);
   });
 
+  it('lists the steps 100 per page, following every page', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchRun(THREAD, 'run_1');
+    api.addRun(THREAD, 'run_1');
+    for (let i = 0; i < 150; i++) api.addStep('run_1', `step_${String(i).padStart(3, '0')}`);
+    api.finishRun('run_1');
+    await advance(POLL);
+    expect(api.queries('listRunSteps')).toEqual([
+      { order: 'asc', limit: 100 },
+      { order: 'asc', limit: 100, after: 'step_099' },
+    ]);
+    expect(delivery.subjects().filter((s) => s.startsWith('step:'))).toHaveLength(150);
+  });
+
   it('unwatchRun stops following a run and forgets it in the store', async () => {
     const { api, poller, state } = await rig();
     api.addRun(THREAD, 'run_1');
@@ -542,9 +406,28 @@ describe('Poller: single runs', () => {
     expect(api.count('getRun')).toBe(0);
     expect((await state()).runs).toEqual([]);
   });
+
+  it('watching its thread moves a run from getRun to the thread\'s listing; unwatching the thread moves it back', async () => {
+    const { api, poller, delivery } = await rig();
+    api.addRun(THREAD, 'run_1');
+    await poller.watchRun(THREAD, 'run_1');
+    await advance(2 * POLL);
+    expect(api.count('getRun')).toBe(2);
+    await poller.watchThread(THREAD);
+    await advance(3 * POLL);
+    expect(api.count('getRun')).toBe(2);
+    expect(api.count('listRuns')).toBe(4);
+    await poller.unwatchThread(THREAD);
+    await advance(2 * POLL);
+    expect(api.count('listRuns')).toBe(4);
+    expect(api.count('getRun')).toBe(4);
+    api.finishRun('run_1');
+    await advance(POLL);
+    expect(delivery.runIds()).toEqual(['run_1']);
+  });
 });
 
-// ---- the pace of discovery ---------------------------------------------------------------------------
+// ---- the pace of discovery -------------------------------------------------------------------------
 
 describe('Poller: discovery pace', () => {
   it('keeps the poll interval through the idle grace, then doubles up to the max idle interval', async () => {
@@ -554,6 +437,25 @@ describe('Poller: discovery pace', () => {
     expect(api.times('listRuns')).toEqual([0, 1_000, 2_000, 3_000, 4_000, 5_000, 7_000, 11_000, 19_000, 27_000, 35_000]);
   });
 
+  it('idle intervals are jittered (±20 %): threads that went idle together drift apart', async () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const { api, poller } = await rig({ idleGraceMillis: 2_000, maxIdleIntervalMillis: 8_000, random });
+    await poller.watchThread('thread_a');
+    await poller.watchThread('thread_b');
+    await advance(120_000);
+    const gaps = (id: string) => {
+      const t = api.times('listRuns', id);
+      return t.slice(1).map((x, i) => x - (t[i] as number));
+    };
+    for (const id of ['thread_a', 'thread_b']) {
+      const idle = gaps(id).slice(4); // past the grace and the doubling: around 8 s each
+      expect(idle.every((g) => g >= 6_400 && g <= 9_600), `${id}: ${idle.join(', ')}`).toBe(true);
+      expect(new Set(idle).size).toBeGreaterThan(1);
+    }
+    expect(api.times('listRuns', 'thread_a').slice(-3)).not.toEqual(api.times('listRuns', 'thread_b').slice(-3));
+  });
+
   it('activity (a new run) resets the pace to the poll interval', async () => {
     const { api, poller, delivery } = await rig({ idleGraceMillis: 5_000, maxIdleIntervalMillis: 8_000 });
     await poller.watchThread(THREAD);
@@ -561,10 +463,9 @@ describe('Poller: discovery pace', () => {
     api.addRun(THREAD, 'run_1');
     api.finishRun('run_1');
     await advance(7_000);
-    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_1']);
+    expect(delivery.runIds()).toEqual(['run_1']);
     await advance(5_000);
-    // The export acknowledged (43,001), discovery looks again at once, then at the poll interval.
-    expect(api.times('listRuns').filter((t) => t > 43_000)).toEqual([43_002, 44_002, 45_002, 46_002, 47_002]);
+    expect(api.times('listRuns').filter((t) => t > 43_000)).toEqual([44_000, 45_000, 46_000, 47_000, 48_000]);
   });
 
   it('defaults: a 60 s grace at the poll interval, then slower, up to 60 s', async () => {
@@ -578,25 +479,26 @@ describe('Poller: discovery pace', () => {
     expect(gaps.slice(60)).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]); // 60 s, 62, 66, 74, 90, 122, 182, 242
   });
 
-  it('a thread idle past idleTtlMillis is dropped, and persisted as removed', async () => {
-    const { api, poller, state, lines } = await rig({ idleGraceMillis: 1_000, maxIdleIntervalMillis: 4_000, idleTtlMillis: 10_000 });
+  it('a thread idle past idleTtlMillis is dropped, reported, and persisted as removed', async () => {
+    const { api, poller, state, lines, dropped } = await rig({ idleGraceMillis: 1_000, maxIdleIntervalMillis: 4_000, idleTtlMillis: 10_000 });
     await poller.watchThread(THREAD);
     expect((await state()).threads.map((t) => t.threadId)).toEqual([THREAD]);
     await advance(60_000);
     expect(api.times('listRuns')).toEqual([0, 1_000, 3_000, 7_000, 11_000]);
     expect(poller.stats().threads).toBe(0);
     expect((await state()).threads).toEqual([]);
+    expect(dropped).toEqual([['thread', 'idle']]);
     expect(lines.some((l) => /idle past its TTL/.test(l.message) && l.fields['thread_id'] === THREAD)).toBe(true);
   });
 
-  it('a thread with a run active is not dropped, however long the run', async () => {
+  it('a thread with a run active is not dropped, and is read at the poll interval however long the run', async () => {
     const { api, poller, state } = await rig({ idleGraceMillis: 1_000, maxIdleIntervalMillis: 4_000, idleTtlMillis: 10_000 });
     await poller.watchThread(THREAD);
     api.addRun(THREAD, 'run_1');
     await advance(60_000);
     expect(poller.stats().threads).toBe(1);
     expect((await state()).threads).toHaveLength(1);
-    expect(api.times('listRuns').at(-1)).toBeGreaterThan(50_000);
+    expect(api.count('listRuns')).toBe(61);
   });
 
   it('unwatchThread stops discovery and forgets the thread', async () => {
@@ -614,24 +516,13 @@ describe('Poller: discovery pace', () => {
 // ---- failures ----------------------------------------------------------------------------------------
 
 describe('Poller: failures', () => {
-  it('not_found on a run: no longer watched, and forgotten in the store', async () => {
-    const { api, poller, state } = await rig();
-    await poller.watchRun(THREAD, 'run_gone'); // the API has no such run
-    await advance(POLL);
-    expect(api.count('getRun')).toBe(1);
-    expect(poller.stats().runs).toBe(0);
-    await settleNow();
-    expect((await state()).runs).toEqual([]);
-    await advance(60_000);
-    expect(api.count('getRun')).toBe(1);
-  });
-
-  it('not_found on a thread: no longer watched, and forgotten in the store', async () => {
-    const { api, poller, state } = await rig();
+  it('not_found on a thread: no longer watched, reported, and forgotten in the store', async () => {
+    const { api, poller, state, dropped } = await rig();
     api.failNext('listRuns', new ApiError('not_found', 'list runs of thread_1: HTTP 404', { status: 404 }));
     await poller.watchThread(THREAD);
     await settleNow();
     expect(poller.stats().threads).toBe(0);
+    expect(dropped).toEqual([['thread', 'not_found']]);
     expect((await state()).threads).toEqual([]);
     await advance(60_000);
     expect(api.count('listRuns')).toBe(1);
@@ -677,7 +568,7 @@ describe('Poller: failures', () => {
     expect([api.count('getRun'), api.count('listRunSteps'), rejected.length, delivery.jobs.length]).toEqual([1, 1, 1, 0]);
   });
 
-  it('auth: onFatal, with the error', async () => {
+  it('auth on a run read: onFatal, with the error', async () => {
     const { api, poller, fatal } = await rig();
     api.addRun(THREAD, 'run_1');
     const error = new ApiError('auth', 'get run run_1: the API refused the credentials (HTTP 401). Check: OPENAI_API_KEY', { status: 401 });
@@ -687,7 +578,7 @@ describe('Poller: failures', () => {
     expect(fatal).toEqual([error]);
   });
 
-  it('auth on discovery: onFatal too', async () => {
+  it('auth on a listing: onFatal too', async () => {
     const { api, poller, fatal } = await rig();
     const error = new ApiError('auth', 'list runs: the API denied access (HTTP 403)', { status: 403 });
     api.failNext('listRuns', error);
@@ -723,20 +614,19 @@ describe('Poller: failures', () => {
     expect(gaps.slice(0, 6)).toEqual([2_000, 4_000, 5_000, 5_000, 5_000, 5_000]);
   });
 
-  it('a discovery that fails is tried again later, not at once, and the thread stays watched', async () => {
+  it('a listing that fails is tried again later, not at once, and the thread stays watched', async () => {
     const { api, poller, state } = await rig();
     api.failNext('listRuns', new ApiError('retries_exhausted', 'list runs: gave up', { attempts: 6 }));
     await poller.watchThread(THREAD);
     await settleNow();
     await advance(5_000);
     const times = api.times('listRuns');
-    expect(times[0]).toBe(0);
-    expect(times[1]).toBeGreaterThanOrEqual(2 * POLL);
+    expect(times.slice(0, 2)).toEqual([0, 2 * POLL]);
     expect(poller.stats().threads).toBe(1);
     expect((await state()).threads).toHaveLength(1);
   });
 
-  it('a failed step listing of a finished run is retried, and the run is exported once', async () => {
+  it('a failed step listing of a finished run watched alone is retried, and the run is exported once', async () => {
     const { api, poller, delivery } = await rig();
     api.addRun(THREAD, 'run_1');
     api.addStep('run_1', 'step_1');
@@ -747,6 +637,24 @@ describe('Poller: failures', () => {
     expect(api.count('listRunSteps')).toBe(2);
     expect(delivery.jobs).toHaveLength(1);
     expect(delivery.subjects().sort()).toEqual(['run:run_1', 'step:step_1']);
+  });
+
+  it('a failed step listing of a run read through its thread: retried after a backoff, exported once; the thread keeps its pace', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchThread(THREAD);
+    api.addRun(THREAD, 'run_1');
+    api.addStep('run_1', 'step_1');
+    await settleNow();
+    api.finishRun('run_1');
+    api.failNext('listRunSteps', new ApiError('retries_exhausted', 'list steps: gave up', { attempts: 6 }));
+    await advance(POLL); // 1 s: finished, steps fail → no attempt before 3 s
+    await advance(POLL); // 2 s: listed, not retried yet
+    expect(api.count('listRunSteps')).toBe(1);
+    await advance(POLL); // 3 s: retried
+    await acked();
+    expect(api.count('listRunSteps')).toBe(2);
+    expect(delivery.subjects().sort()).toEqual(['run:run_1', 'step:step_1']);
+    expect(api.times('listRuns')).toEqual([0, 1_000, 2_000, 3_000]);
   });
 });
 
@@ -768,12 +676,11 @@ describe('Poller: live mode', () => {
     await acked();
     expect(delivery.jobs).toHaveLength(1);
 
-    api.updateStep('run_1', 'step_2', { status: 'completed', completed_at: nowSeconds() });
+    api.updateStep('run_1', 'step_2', { status: 'completed', completed_at: api.nowSeconds() });
     await advance(POLL);
     await acked();
     expect(delivery.jobs.map((j) => j.spans.map(subjectOf))).toEqual([['step:step_1'], ['step:step_2']]);
-    const listings = api.calls.filter((c) => c.op === 'listRunSteps').map((c) => c.query);
-    expect(listings.at(-1)).toMatchObject({ order: 'asc', after: 'step_1' }); // from the last exported step on
+    expect(api.queries('listRunSteps').at(-1)).toMatchObject({ order: 'asc', after: 'step_1' }); // from the last exported step on
 
     api.addStep('run_1', 'step_3');
     api.finishRun('run_1');
@@ -783,6 +690,25 @@ describe('Poller: live mode', () => {
     const steps = delivery.subjects().filter((s) => s.startsWith('step:'));
     expect(steps.sort()).toEqual(['step:step_1', 'step:step_2', 'step:step_3']); // each once
     expect((await state()).done).toHaveProperty('run_1');
+  });
+
+  it('through a watched thread: one listing and one step page per interval, each finished step once', async () => {
+    const { api, poller, delivery } = await rig({ live: true });
+    await poller.watchThread(THREAD);
+    api.addRun(THREAD, 'run_1');
+    api.addStep('run_1', 'step_1');
+    await settleNow();
+    await acked();
+    api.addStep('run_1', 'step_2');
+    await advance(POLL);
+    await acked();
+    api.finishRun('run_1');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.spans.map(subjectOf).sort())).toEqual([['step:step_1'], ['step:step_2'], ['run:run_1']]);
+    expect(api.count('listRuns')).toBe(3);
+    expect(api.count('listRunSteps')).toBe(3); // one per interval while active, one at the end
+    expect(api.count('getRun')).toBe(0);
   });
 
   it('a step acknowledged while the steps are being listed is not exported again', async () => {
@@ -865,12 +791,12 @@ describe('Poller: live mode', () => {
 
 // ---- back-pressure -------------------------------------------------------------------------------------
 
-describe('Poller: delivery behind pauses polling', () => {
+describe('Poller: delivery behind', () => {
   it('makes no API calls while delivery is behind, reports the pause, and resumes', async () => {
     const { api, poller, delivery, paused } = await rig();
-    api.addRun(THREAD, 'run_1');
+    api.addRun('thread_2', 'run_1');
     await poller.watchThread(THREAD);
-    await poller.watchRun(THREAD, 'run_1');
+    await poller.watchRun('thread_2', 'run_1');
     delivery.behind = true;
     await advance(30_000);
     expect(api.calls).toEqual([]);
@@ -897,6 +823,28 @@ describe('Poller: delivery behind pauses polling', () => {
     await advance(POLL);
     expect(api.count('getRun')).toBeGreaterThan(before);
   });
+
+  it('is checked before each run is exported, not after a page: a listing of finished runs waits between them', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchThread(THREAD);
+    await settleNow();
+    for (let i = 1; i <= 4; i++) {
+      api.addRun(THREAD, `run_${i}`);
+      api.finishRun(`run_${i}`);
+    }
+    delivery.autoSettle = false;
+    delivery.onEnqueue = () => {
+      delivery.behind = true; // one run fills the queue
+    };
+    await advance(POLL);
+    await advance(5_000);
+    expect(delivery.runIds()).toEqual(['run_1']);
+    expect(api.count('listRunSteps')).toBe(1); // the others' steps not even listed
+    delivery.onEnqueue = undefined;
+    delivery.behind = false;
+    await advance(1_000);
+    expect(delivery.runIds()).toEqual(['run_1', 'run_2', 'run_3', 'run_4']);
+  });
 });
 
 // ---- stopping ------------------------------------------------------------------------------------
@@ -906,9 +854,8 @@ describe('Poller: stop()', () => {
     const { api, poller, fatal, lines } = await rig();
     api.addRun(THREAD, 'run_1');
     await poller.watchThread(THREAD);
-    await poller.watchRun(THREAD, 'run_1');
     await settleNow();
-    const hold = api.holdNext('getRun');
+    const hold = api.holdNext('listRuns');
     await advance(POLL);
     expect(hold.started).toBe(true);
     await poller.stop();
@@ -981,7 +928,7 @@ describe('Poller: the state store holds what a restart needs', () => {
     await advance(POLL); // run_done exported
     api.addRun(THREAD, 'run_active');
     api.addStep('run_active', 'step_1');
-    await advance(POLL); // run_active found (after the cursor run_done); step_1 exported live
+    await advance(POLL); // run_active found; step_1 exported live
     await advance(POLL);
     expect(first.delivery.subjects().sort()).toEqual(['run:run_done', 'step:step_1']);
     await first.poller.stop();
@@ -998,6 +945,7 @@ describe('Poller: the state store holds what a restart needs', () => {
     expect(second.delivery.subjects().sort()).toEqual(['run:run_active', 'step:step_2']);
     await advance(60_000);
     expect(second.delivery.subjects().sort()).toEqual(['run:run_active', 'step:step_2']);
+    expect(api.count('getRun')).toBe(0);
   });
 
   it('a restart does not export again a run already done, even when discovery starts over', async () => {
