@@ -64,6 +64,8 @@ export class RequestBudget {
   private timer: NodeJS.Timeout | undefined;
   /** No grant before this time: the server asked every caller to wait (`Retry-After`). */
   private heldUntil = 0;
+  /** Told when a slot frees (a release, a request turning stuck): a scheduler waiting for `spare()`. */
+  private readonly spareListeners = new Set<() => void>();
 
   constructor(options: RequestBudgetOptions = {}) {
     this.maxConcurrency = options.maxConcurrency ?? 8;
@@ -88,6 +90,16 @@ export class RequestBudget {
    */
   spare(): number {
     return this.maxConcurrency - this.countedInFlight(this.now()) - this.queue.length;
+  }
+
+  /** Calls `listener` whenever a slot may have freed; returns the function that stops it. */
+  onSpare(listener: () => void): () => void {
+    this.spareListeners.add(listener);
+    return () => this.spareListeners.delete(listener);
+  }
+
+  private notifySpare(): void {
+    for (const listener of this.spareListeners) listener();
   }
 
   /** Requests in flight past `stuckAfterMillis`, at most `maxConcurrency` of them. */
@@ -170,6 +182,7 @@ export class RequestBudget {
       waiter.resolve(() => {
         if (!this.active.delete(grant)) return; // released twice
         this.pump();
+        this.notifySpare();
       });
     }
     if (this.queue.length === 0 || this.timer !== undefined) return;
@@ -181,6 +194,7 @@ export class RequestBudget {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.pump();
+      this.notifySpare();
     }, Math.max(1, Math.ceil(wait)));
     // A stuck-slot timer must not keep a process alive on its own; the window timer serves a caller who waits.
     if (this.countedInFlight(now) >= this.maxConcurrency) this.timer.unref();

@@ -62,7 +62,7 @@ export interface PollerOptions {
   /** Trace every run of a thread, not only those created since it was first watched. @default false */
   backfill?: boolean;
   /** The API budget: work starts only while it has a free slot, earliest due first. @default the client's */
-  budget?: Pick<RequestBudget, 'spare' | 'maxConcurrency' | 'requestsPerSecond'>;
+  budget?: Pick<RequestBudget, 'spare' | 'onSpare' | 'maxConcurrency' | 'requestsPerSecond'>;
   logger?: Logger;
   hooks?: PollerHooks;
   now?: () => number;
@@ -127,7 +127,7 @@ export class Poller {
         this.logger[paused ? 'warn' : 'info'](paused ? 'delivery is behind: polling paused' : 'delivery caught up: polling resumed');
         options.hooks?.onPausedChange?.(paused);
       },
-      ...(budget ? { capacity: () => budget.spare() } : {}),
+      ...(budget ? { capacity: { spare: () => budget.spare(), onSpare: (listener: () => void) => budget.onSpare(listener) } } : {}),
       onDispatch: (_key, late) => this.lag.record(late),
       now: this.now,
     });

@@ -20,15 +20,18 @@ export interface SchedulerOptions<K> {
   /** True while no new work should start (delivery is behind). */
   shouldPause: () => boolean;
   onPausedChange?: (paused: boolean) => void;
-  /** How many more keys may start now (e.g. the request budget's spare slots). @default unlimited (up to maxInFlight) */
-  capacity?: () => number;
+  /**
+   * How many more keys may start now (the request budget's spare slots), and a way to hear when
+   * that may have grown. @default unlimited (up to maxInFlight)
+   */
+  capacity?: { spare: () => number; onSpare?: (listener: () => void) => () => void };
   /** Called as each key starts, with how late it starts (ms after it was due). */
   onDispatch?: (key: K, lateMillis: number) => void;
   /** @default 256 */
   maxInFlight?: number;
   /** While paused, check again this often. @default 250 */
   pauseRecheckMillis?: number;
-  /** While due keys wait for capacity, check again this often (a completion also re-checks). @default 20 */
+  /** While due keys wait for capacity, check again this often (a completion or `onSpare` also re-checks). @default 1000 with `onSpare`, else 20 */
   capacityRecheckMillis?: number;
   now?: () => number;
 }
@@ -43,10 +46,16 @@ export class Scheduler<K> {
   private paused = false;
   private readonly now: () => number;
   private readonly maxInFlight: number;
+  private readonly unsubscribe: (() => void) | undefined;
+  /** Due keys are waiting for capacity: a freed slot should dispatch. */
+  private waitingForCapacity = false;
 
   constructor(private readonly options: SchedulerOptions<K>) {
     this.now = options.now ?? Date.now;
     this.maxInFlight = options.maxInFlight ?? 256;
+    this.unsubscribe = options.capacity?.onSpare?.(() => {
+      if (this.waitingForCapacity && !this.paused) this.arm(0);
+    });
   }
 
   get size(): number {
@@ -93,6 +102,7 @@ export class Scheduler<K> {
   /** Stops dispatching and waits for the work in flight. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.all(this.inFlight.values());
@@ -100,7 +110,7 @@ export class Scheduler<K> {
 
   private capacityNow(): number {
     const slots = this.maxInFlight - this.inFlight.size;
-    return this.options.capacity ? Math.min(slots, this.options.capacity()) : slots;
+    return this.options.capacity ? Math.min(slots, this.options.capacity.spare()) : slots;
   }
 
   private arm(delayOverride?: number): void {
@@ -113,10 +123,9 @@ export class Scheduler<K> {
     const next = this.queue.nextDueAt();
     if (next === undefined && delayOverride === undefined) return;
     let delay = delayOverride ?? Math.max(0, (next as number) - this.now());
-    // Due now but no capacity: look again shortly (a completion also re-arms).
-    if (delayOverride === undefined && delay === 0 && this.options.capacity && this.capacityNow() <= 0) {
-      delay = this.options.capacityRecheckMillis ?? 20;
-    }
+    // Due now but no capacity: look again when a slot frees (`onSpare`, a completion), or after a while.
+    this.waitingForCapacity = delayOverride === undefined && delay === 0 && this.options.capacity !== undefined && this.capacityNow() <= 0;
+    if (this.waitingForCapacity) delay = this.options.capacityRecheckMillis ?? (this.options.capacity?.onSpare ? 1000 : 20);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.dispatch();

@@ -242,6 +242,11 @@ describe('the registration endpoint', () => {
       'assistants_otel_export_lag_seconds',
       'assistants_otel_watched',
       'assistants_otel_polling_paused',
+      'assistants_otel_poll_effective_interval_seconds',
+      'assistants_otel_poll_overdue_seconds',
+      'assistants_otel_poll_overdue',
+      'assistants_otel_api_stuck_requests',
+      'assistants_otel_watch_dropped_total',
     ]) {
       expect(text, name).toMatch(new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, 'm'));
     }
@@ -251,7 +256,11 @@ describe('the registration endpoint', () => {
     expect(metricValue(text, 'assistants_otel_watched', '{kind="thread"}')).toBe(1);
     expect(metricValue(text, 'assistants_otel_watched', '{kind="run"}')).toBe(0);
     expect(metricValue(text, 'assistants_otel_polling_paused')).toBe(0);
-    expect(metricValue(text, 'assistants_otel_api_requests_total', '{operation="get_run",status="200",outcome="ok"}')).toBeGreaterThan(0);
+    // A watched thread's run is read through the thread's listing: no getRun.
+    expect(metricValue(text, 'assistants_otel_api_requests_total', '{operation="list_runs",status="200",outcome="ok"}')).toBeGreaterThan(0);
+    expect(metricValue(text, 'assistants_otel_api_requests_total', '{operation="get_run",status="200",outcome="ok"}')).toBeUndefined();
+    expect(metricValue(text, 'assistants_otel_poll_overdue')).toBe(0);
+    expect(metricValue(text, 'assistants_otel_api_stuck_requests')).toBe(0);
     // Every sample line is `name{labels} value`.
     for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^assistants_otel_[a-z_]+(\{[^}]*\})? [-+0-9.eEInf]+$/);
   });

@@ -181,3 +181,60 @@ describe('RequestBudget: aborts and options', () => {
     expect([budget.maxConcurrency, budget.requestsPerSecond]).toEqual([8, 10]);
   });
 });
+
+describe('RequestBudget: stuck requests (stuckAfterMillis) and spare slots', () => {
+  it('a request in flight past stuckAfterMillis frees its slot for a waiter, up to maxConcurrency stuck ones', async () => {
+    const budget = new RequestBudget({ maxConcurrency: 2, requestsPerSecond: 1000, stuckAfterMillis: 5_000, now: fakeNow });
+    // Two hanging requests hold both slots…
+    await budget.acquire();
+    await budget.acquire();
+    const { grants, releases } = acquireMany(budget, 3, false);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(grants).toEqual([]);
+    // …until they count as stuck: the waiters get slots, though the stuck ones are still open.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(grants.map((g) => [g.index, g.at])).toEqual([
+      [0, 5_000],
+      [1, 5_000],
+    ]);
+    expect(budget.stats()).toMatchObject({ inFlight: 4, stuck: 2, waiting: 1 });
+    // At most maxConcurrency count as stuck: the two new ones keep their slots even when they hang too.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(grants).toHaveLength(2);
+    expect(budget.stats()).toMatchObject({ inFlight: 4, stuck: 2, peakInFlight: 4 });
+    releases.get(0)?.();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(grants.map((g) => g.index)).toEqual([0, 1, 2]);
+  });
+
+  it('without stuckAfterMillis every request counts until it ends', async () => {
+    const budget = new RequestBudget({ maxConcurrency: 1, requestsPerSecond: 1000, now: fakeNow });
+    await budget.acquire();
+    const { grants } = acquireMany(budget, 1, false);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(grants).toEqual([]);
+    expect(budget.stats().stuck).toBe(0);
+    expect(vi.getTimerCount()).toBe(0); // and no timer waits for a stuck slot
+  });
+
+  it('spare() is the free slots minus the waiters; onSpare hears every release', async () => {
+    const budget = new RequestBudget({ maxConcurrency: 3, requestsPerSecond: 1000, now: fakeNow });
+    let heard = 0;
+    const stop = budget.onSpare(() => heard++);
+    expect(budget.spare()).toBe(3);
+    const a = await budget.acquire();
+    const b = await budget.acquire();
+    expect(budget.spare()).toBe(1);
+    const c = await budget.acquire();
+    const waiting = budget.acquire();
+    expect(budget.spare()).toBe(-1);
+    a();
+    const d = await waiting;
+    expect(budget.spare()).toBe(0);
+    expect(heard).toBe(1);
+    stop();
+    for (const release of [b, c, d]) release();
+    expect(heard).toBe(1);
+    expect(budget.spare()).toBe(3);
+  });
+});

@@ -159,3 +159,30 @@ describe('requests', () => {
     expect(calls).toHaveLength(0);
   });
 });
+
+describe('the server\'s clock, and what a request leaves behind', () => {
+  it('a Date header becomes serverTimeSeconds on pages and records; none, none', async () => {
+    const date = new Date(T - 300_000).toUTCString();
+    const { client } = fakeClient([
+      { status: 200, body: LIST, headers: { date } },
+      { status: 200, body: RUN, headers: { date } },
+      { status: 200, body: LIST },
+    ]);
+    expect((await settle(client.listRuns('thread_1'))).value?.serverTimeSeconds).toBe((T - 300_000) / 1000);
+    expect((await settle(client.getRun('thread_1', 'run_1'))).value?.serverTimeSeconds).toBe((T - 300_000) / 1000);
+    expect((await settle(client.listRuns('thread_1'))).value).not.toHaveProperty('serverTimeSeconds');
+  });
+
+  it('no timer and no abort listener outlives a request', async () => {
+    const { client } = fakeClient([{ status: 200, body: RUN }]);
+    const controller = new AbortController();
+    let listeners = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args))) as typeof add;
+    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args))) as typeof remove;
+    await settle(client.getRun('thread_1', 'run_1', controller.signal));
+    expect(listeners).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

@@ -567,3 +567,78 @@ describe('Scheduler: timers', () => {
     }
   });
 });
+
+describe('Scheduler: capacity (the request budget\'s spare slots)', () => {
+  it('starts keys only while there is capacity, earliest due first, and says how late each started', async () => {
+    const work = recorder({ hold: true });
+    // A budget of `slots`, each key in flight holding one.
+    let slots = 1;
+    const late: Array<[string, number]> = [];
+    const s = scheduler(work.process, { capacity: { spare: () => slots - work.inFlight }, onDispatch: (key, ms) => late.push([key, ms]) });
+    s.schedule('b', T0 + 20);
+    s.schedule('a', T0 + 10);
+    s.schedule('c', T0 + 30);
+    await vi.advanceTimersByTimeAsync(40);
+    expect(work.keys()).toEqual(['a']);
+    expect(s.dueCount()).toBe(2);
+    expect(s.overdueMillis()).toBe(20); // b, due at 20, waiting at 40
+    slots = 0;
+    work.release('a');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(work.keys()).toEqual(['a']); // a slot of ours freed, but the budget has none
+    slots = 2;
+    await vi.advanceTimersByTimeAsync(20); // the capacity re-check
+    expect(work.keys()).toEqual(['a', 'b', 'c']);
+    expect(late.map(([key]) => key)).toEqual(['a', 'b', 'c']);
+    expect(late[0]?.[1]).toBe(0);
+    expect(late[1]?.[1]).toBeGreaterThanOrEqual(100);
+    expect(s.dueCount()).toBe(0);
+    expect(s.overdueMillis()).toBe(0);
+    work.release('b');
+    work.release('c');
+    await s.stop();
+  });
+
+  it('no more keys start than the capacity allows, however long they wait', async () => {
+    const work = recorder({ hold: true });
+    const s = scheduler(work.process, { capacity: { spare: () => 3 - work.inFlight } });
+    ['a', 'b', 'c', 'd', 'e'].forEach((key, i) => s.schedule(key, T0 - 10 + i));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(work.keys()).toEqual(['a', 'b', 'c']);
+    expect(s.dueCount()).toBe(2);
+    for (const key of ['a', 'b', 'c']) work.release(key);
+    await s.stop();
+  });
+
+  it('a freed slot (onSpare) dispatches at once, without waiting for the re-check', async () => {
+    const work = recorder();
+    let spare = 0;
+    let listener: (() => void) | undefined;
+    const s = scheduler(work.process, {
+      capacity: { spare: () => spare, onSpare: (l) => ((listener = l), () => (listener = undefined)) },
+      capacityRecheckMillis: 60_000,
+    });
+    s.schedule('a', T0);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(work.keys()).toEqual([]);
+    spare = 1;
+    listener?.();
+    await settle();
+    expect(work.keys()).toEqual(['a']);
+    await s.stop();
+    expect(listener).toBeUndefined(); // stop() unsubscribes
+  });
+
+  it('scheduleNoLaterThan moves a key earlier, never later', async () => {
+    const work = recorder();
+    const s = scheduler(work.process);
+    s.schedule('a', T0 + 1_000);
+    s.scheduleNoLaterThan('a', T0 + 5_000);
+    s.scheduleNoLaterThan('b', T0 + 2_000);
+    s.scheduleNoLaterThan('a', T0 + 500);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(work.times('a')).toEqual([500]);
+    expect(work.times('b')).toEqual([2_000]);
+    await s.stop();
+  });
+});

@@ -293,3 +293,29 @@ describe('DueQueue: against a reference model', () => {
     expect(mismatch).toBeUndefined();
   });
 });
+
+describe('DueQueue: countDue and popDueEach', () => {
+  it('countDue counts the live keys due at or before `now`, stale entries aside', () => {
+    const queue = new DueQueue<string>();
+    for (let i = 0; i < 50; i++) queue.schedule(`k${i}`, i);
+    queue.schedule('k3', 100); // k3's entry at 3 is now stale
+    queue.cancel('k4');
+    expect(queue.countDue(-1)).toBe(0);
+    expect(queue.countDue(9)).toBe(8); // 0..9 without k3 and k4
+    expect(queue.countDue(1_000)).toBe(49);
+  });
+
+  it('popDueEach hands over each key with its due time, earliest first, up to `max`', () => {
+    const queue = new DueQueue<string>();
+    queue.schedule('b', 20);
+    queue.schedule('a', 10);
+    queue.schedule('c', 30);
+    const got: Array<[string, number]> = [];
+    expect(queue.popDueEach(25, 5, (key, at) => got.push([key, at]))).toBe(2);
+    expect(got).toEqual([
+      ['a', 10],
+      ['b', 20],
+    ]);
+    expect(queue.has('c')).toBe(true);
+  });
+});
