@@ -17,15 +17,21 @@ import { createWatchMetrics } from './metrics.js';
 import { startRegistrationServer } from './registration.js';
 import { directorySetAside } from './set-aside.js';
 
-/** A request unanswered this long no longer holds a concurrency slot (it keeps its connection until the timeout). */
-export const DEFAULT_STUCK_REQUEST_MILLIS = 5_000;
+/**
+ * A request unanswered this long no longer holds a concurrency slot (it keeps its connection until
+ * its timeout): the poll interval, between 1 and 5 s. An API answers a page in well under a second;
+ * a request past an interval is a server not answering, and must not hold up every other thread.
+ */
+export function stuckRequestMillis(pollIntervalMillis: number): number {
+  return Math.min(5_000, Math.max(1_000, pollIntervalMillis));
+}
 
 export interface WatchOptions {
   provider: ProviderProfile;
   budget?: { maxConcurrency: number; requestsPerSecond: number };
   /** Per-request timeout of API requests (body included). @default 30000 */
   requestTimeoutMillis?: number;
-  /** See `DEFAULT_STUCK_REQUEST_MILLIS`. @default 5000 */
+  /** See `stuckRequestMillis`. @default the poll interval, between 1 and 5 s */
   stuckRequestMillis?: number;
   otlp: OtlpExporterOptions;
   resource?: ResourceOptions;
@@ -74,7 +80,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   });
 
   // The hooks below run later, once `metrics` exists; the gauges read the pipeline and poller when scraped.
-  const budget = new RequestBudget({ ...options.budget, stuckAfterMillis: options.stuckRequestMillis ?? DEFAULT_STUCK_REQUEST_MILLIS });
+  const budget = new RequestBudget({ ...options.budget, stuckAfterMillis: options.stuckRequestMillis ?? stuckRequestMillis(options.pollIntervalMillis) });
   const client = createAssistantsClient({
     provider: options.provider,
     budget,

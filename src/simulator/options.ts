@@ -26,6 +26,12 @@ export interface SimulatorOptions {
   requireBetaHeader?: boolean;
   /** Send `apim-request-id` like Azure. Default: true when `auth` is `api-key` or `apiVersion` is set. */
   azureHeaders?: boolean;
+  /**
+   * Send a `Date` header on the simulator's clock (scenario time, the clock the records show), as an
+   * API server does on its own. `false` sends none (a server without a clock). Default true.
+   * With `baseEpochSeconds` some minutes off the wall clock, this is a server whose clock is off.
+   */
+  dateHeader?: boolean;
   /** `'manual'` (default): time moves only by `advance`/`advanceTo`/`runUntilIdle`. `'real'`: time follows the wall clock. */
   clock?: 'manual' | 'real';
   /** Real clock only: real milliseconds per scenario second. Default 1000 (real time); e.g. 50 plays a demo 20× faster. */

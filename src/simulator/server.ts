@@ -40,6 +40,8 @@ export interface ServerConfig {
   apiVersions: readonly string[];
   requireBetaHeader: boolean;
   azureHeaders: boolean;
+  /** `Date` on the simulator's clock (else none at all). */
+  dateHeader: boolean;
   /** `openai-poll-after-ms` on getRun: how long the SDK's poll helpers wait. */
   pollAfterMillis: number;
   log: (line: string) => void;
@@ -119,6 +121,8 @@ export class SimulatorServer {
       'openai-processing-ms': String(Math.max(1, Math.round(performance.now() - started))),
     };
     if (this.config.azureHeaders) headers['apim-request-id'] = requestId.slice(4, 12) + '-0000-4000-8000-' + requestId.slice(12, 24);
+    // The server's clock is the one its records show, not this host's (Node's own `Date` is off: `sendDate`).
+    if (this.config.dateHeader) headers['date'] = new Date(this.core.epoch(this.core.clock.now()) * 1000).toUTCString();
     return headers;
   }
 
@@ -131,6 +135,7 @@ export class SimulatorServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.sendDate = false;
     const started = performance.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');

@@ -125,6 +125,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     apiVersions,
     requireBetaHeader: options.requireBetaHeader ?? false,
     azureHeaders: options.azureHeaders ?? ((auth !== 'none' && auth.kind === 'api-key') || apiVersions.length > 0),
+    dateHeader: options.dateHeader ?? true,
     pollAfterMillis: clock.kind === 'real' ? Math.max(1, Math.ceil(options.timeScaleMillisPerSecond ?? 1000)) : 10,
     log,
     onActivity: arm,

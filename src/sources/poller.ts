@@ -74,8 +74,8 @@ export interface PollerOptions {
 export const REGISTRATION_GRACE_SECONDS = 60;
 const PRUNE_EVERY_MILLIS = 10 * 60_000;
 const DONE_RETENTION_MILLIS = 24 * 3600_000;
-/** How often the poller checks whether it keeps up with the poll interval. */
-const LAG_CHECK_MILLIS = 15_000;
+/** How often the poller checks whether it keeps up: five poll intervals, between 1 and 15 s. */
+const lagCheckMillis = (pollMillis: number) => Math.min(15_000, Math.max(1_000, 5 * pollMillis));
 /** While it does not keep up, the warning is repeated this often. */
 const LAG_WARN_EVERY_MILLIS = 5 * 60_000;
 
@@ -170,7 +170,7 @@ export class Poller {
     for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
     this.every(PRUNE_EVERY_MILLIS, () => this.prune());
-    this.every(LAG_CHECK_MILLIS, () => this.checkLag());
+    this.every(lagCheckMillis(this.options.pollIntervalMillis), () => this.checkLag());
     this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size });
   }
 

@@ -36,6 +36,20 @@ describe('the real clock', () => {
     expect(later.headers.get('openai-poll-after-ms')).toBe('2');
   });
 
+  it('the Date header is on the simulator\'s clock: 5 minutes behind with baseEpochSeconds 300 s back; none with dateHeader false', async () => {
+    const wall = Math.floor(Date.now() / 1000);
+    sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 1000, baseEpochSeconds: wall - 300 });
+    const thread = sim.createThread();
+    const answer = await call(sim, `/threads/${thread.id}/runs`);
+    const date = Date.parse(answer.headers.get('date') ?? '') / 1000;
+    expect(date).toBeGreaterThanOrEqual(wall - 300);
+    expect(date).toBeLessThanOrEqual(wall - 300 + 5);
+    await sim.close();
+    sim = await createSimulator({ clock: 'real', dateHeader: false });
+    const bare = await call(sim, `/threads/${sim.createThread().id}/runs`);
+    expect(bare.headers.get('date')).toBeNull();
+  });
+
   it('close() ends open streams and is idempotent', async () => {
     sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 1000, runScript: 'cancelled' });
     const thread = sim.createThread();
