@@ -424,7 +424,7 @@ export class Poller {
     }
     if (cursorMoved || newRuns > 0) await this.options.store.putThread(thread.watched);
     thread.failures = 0;
-    this.logger.debug('thread listing', { thread_id: threadId, pages: listing.pages, new_runs: newRuns, followed_runs: active, next_in_ms: thread.intervalMillis });
+    this.logger.debug('discovery', { thread_id: threadId, pages: listing.pages, new_runs: newRuns, followed_runs: active, next_in_ms: thread.intervalMillis });
 
     if (active === 0 && now - thread.watched.lastActivityAt > (this.options.idleTtlMillis ?? 86_400_000)) {
       this.logger.info('thread idle past its TTL: no longer watched', { thread_id: threadId });

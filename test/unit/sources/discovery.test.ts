@@ -10,8 +10,11 @@ import { validateRun } from '../../../src/api/validate.js';
 import { firstPageSize, listThreadRuns, sinceOnServerClock, type ThreadListing } from '../../../src/sources/discovery.js';
 import { run as rawRun } from '../../fixtures/records.js';
 
+/** Seconds are given relative to this (the validation boundary takes only plausible Unix seconds). */
+const E = 1_767_225_600;
+
 function valid(id: string, createdAt: number, overrides: Record<string, unknown> = {}): Run {
-  const v = validateRun(rawRun({ id, created_at: createdAt, started_at: createdAt, completed_at: createdAt + 5, ...overrides }));
+  const v = validateRun(rawRun({ id, created_at: E + createdAt, started_at: E + createdAt, completed_at: E + createdAt + 5, ...overrides }));
   if (!v.ok) throw new Error('invalid test run');
   return v.value;
 }
@@ -34,7 +37,7 @@ function client(runs: Run[], options: { rejectIds?: string[]; serverTimeSeconds?
   return { client: { listRuns } as unknown as AssistantsClient, queries };
 }
 
-const base = { threadId: 'thread_1', since: 1_000, cursorCreatedAt: undefined, firstPageSize: 2 };
+const base = { threadId: 'thread_1', since: E + 1_000, cursorCreatedAt: undefined, firstPageSize: 2 };
 
 describe('listThreadRuns', () => {
   it('one small page when it reaches the cursor: the new runs are the ones before it', async () => {
@@ -42,7 +45,7 @@ describe('listThreadRuns', () => {
     const listing = await listThreadRuns(c, { ...base, cursor: 'run_2' });
     expect(queries).toEqual([{ order: 'desc', limit: 2 }]);
     expect(listing.runs.map((r) => r.id)).toEqual(['run_3', 'run_2']);
-    expect(listing).toMatchObject({ newerThanCursor: 1, newest: 'run_3', newestCreatedAt: 30, pages: 1 });
+    expect(listing).toMatchObject({ newerThanCursor: 1, newest: 'run_3', newestCreatedAt: E + 30, pages: 1 });
   });
 
   it('pages on (100 at a time) until the cursor', async () => {
@@ -65,7 +68,7 @@ describe('listThreadRuns', () => {
 
   it('a deleted cursor with a known creation time: runs created since it are new, paging stops below it', async () => {
     const { client: c } = client([valid('run_5', 50), valid('run_4', 40), valid('run_2', 20), valid('run_1', 10)]);
-    const listing = await listThreadRuns(c, { ...base, cursor: 'run_3', cursorCreatedAt: 30 });
+    const listing = await listThreadRuns(c, { ...base, cursor: 'run_3', cursorCreatedAt: E + 30 });
     expect(listing.newerThanCursor).toBe(2);
     expect(listing.pages).toBe(2);
   });
@@ -79,7 +82,7 @@ describe('listThreadRuns', () => {
   it('a first look reads 100 per page back to an hour before since, and keeps the server\'s clock', async () => {
     const runs = Array.from({ length: 150 }, (_, i) => valid(`run_${i}`, 100_000 - i * 100));
     const { client: c, queries } = client(runs, { serverTimeSeconds: 123_456 });
-    const listing = await listThreadRuns(c, { ...base, cursor: undefined, since: 100_000 });
+    const listing = await listThreadRuns(c, { ...base, cursor: undefined, since: E + 100_000 });
     expect(queries).toEqual([{ order: 'desc', limit: 100 }]); // the first page already goes past since − 3600
     expect(listing).toMatchObject({ newerThanCursor: undefined, serverTimeSeconds: 123_456, newest: 'run_0' });
   });
@@ -107,7 +110,7 @@ describe('sinceOnServerClock', () => {
   });
 
   it('without one, just after the latest time in the records', () => {
-    expect(sinceOnServerClock(listing([valid('run_1', 9_000, { started_at: 9_001, completed_at: 9_050 })]), 20_000, 60)).toBe(9_051);
+    expect(sinceOnServerClock(listing([valid('run_1', 9_000, { started_at: E + 9_001, completed_at: E + 9_050 })]), E + 20_000, 60)).toBe(E + 9_051);
   });
 
   it('with neither: undefined (the caller warns and keeps its own)', () => {
