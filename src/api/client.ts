@@ -169,13 +169,18 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
   const doFetch = options.fetch ?? createNodeFetch();
   const userAgent = `${PACKAGE_NAME}/${VERSION}`;
 
+  // The provider's own query (api-version) first, as URLSearchParams would order them; written by
+  // hand: this runs for every request, and a URLSearchParams plus a spread object per request added up.
+  const providerQuery = Object.entries(provider.query ?? {}).filter(([key]) => key !== undefined);
   function url(path: string, query: RequestQuery): string {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries({ ...provider.query, ...query })) {
-      if (value !== undefined) params.append(key, String(value));
-    }
-    const search = params.toString();
-    return `${provider.baseUrl}${path}${search ? `?${search}` : ''}`;
+    let search = '';
+    const add = (key: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      search += `${search === '' ? '?' : '&'}${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`;
+    };
+    for (const [key, value] of providerQuery) if (!(key in query)) add(key, value);
+    for (const key in query) add(key, query[key]);
+    return `${provider.baseUrl}${path}${search}`;
   }
 
   /** What one attempt came to. Fatal answers are thrown as `ApiError`; everything else is a value. */

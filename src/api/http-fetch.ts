@@ -2,7 +2,8 @@
  * A `fetch` for the API client on `node:http`/`node:https` with a keep-alive agent. Node's built-in
  * `fetch` (undici) costs about 150 MB of memory over 10,000 requests in this process (measured:
  * docs/performance.md); this one about 30 MB, which is what lets the sidecar watch 10,000 runs
- * within its memory target. It buffers the whole body (bounded) and answers a standard `Response`.
+ * within its memory target. It buffers the whole body (bounded) and answers the part of `Response`
+ * the client reads (`BufferedResponse`).
  *
  * Errors look like `fetch`'s: a network failure rejects with `TypeError('fetch failed', { cause })`
  * carrying the socket error's `code`; an aborted or timed-out signal rejects with the signal's reason.
@@ -19,12 +20,50 @@ export interface NodeFetchOptions {
   maxSockets?: number;
 }
 
-function headersOf(res: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+/**
+ * The answer as the client reads it: status, headers by name, and the body, buffered once. Not an
+ * undici `Response`: building one per answer (its Headers, a web ReadableStream over the body, the
+ * body mixin reading it back) cost more than the rest of a request together, ~10 KB per request.
+ * It implements the part of `Response` the API client uses (`status`, `ok`, `headers.get`, `text`,
+ * `json`); anything else a caller reaches for is missing, which is why it stays internal.
+ */
+class BufferedResponse {
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    raw: IncomingMessage['headers'],
+    private readonly body: Buffer | null,
+  ) {
+    this.ok = status >= 200 && status < 300;
+    this.headers = {
+      get(name: string): string | null {
+        const value = raw[name.toLowerCase()];
+        if (value === undefined) return null;
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+    };
   }
+
+  text(): Promise<string> {
+    return Promise.resolve(this.body === null ? '' : this.body.toString('utf8'));
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+}
+
+/** Request headers as node:http takes them: a plain object is used as is, anything else converted. */
+function plainHeaders(init: RequestInit['headers']): Record<string, string> {
+  if (init === undefined || init === null) return {};
+  if (typeof init === 'object' && !Array.isArray(init) && !(init instanceof Headers)) return init as Record<string, string>;
+  const headers: Record<string, string> = {};
+  new Headers(init).forEach((value, name) => {
+    headers[name] = value;
+  });
   return headers;
 }
 
@@ -46,10 +85,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
         reject(signal.reason);
         return;
       }
-      const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((value, name) => {
-        headers[name] = value;
-      });
+      const headers = plainHeaders(init.headers);
       const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
       let settled = false;
       const fail = (error: unknown) => {
@@ -75,8 +111,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
           settled = true;
           signal?.removeEventListener('abort', onAbort);
           const status = res.statusCode ?? 0;
-          const body = NULL_BODY_STATUS.has(status) ? null : Buffer.concat(chunks);
-          resolve(new Response(body, { status, statusText: res.statusMessage ?? '', headers: headersOf(res) }));
+          const body = NULL_BODY_STATUS.has(status) ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+          resolve(new BufferedResponse(status, res.statusMessage ?? '', res.headers, body) as unknown as Response);
         });
         res.on('error', (error) => fail(new TypeError('fetch failed', { cause: error })));
         res.on('aborted', () => fail(new TypeError('fetch failed', { cause: { code: 'ECONNRESET', message: 'the connection closed mid-body' } })));
