@@ -70,7 +70,7 @@ export function spanIdsOfRequest(buf) {
  * Starts the sink on 127.0.0.1 (a free port). `decode: true` records, for every span ID, the
  * `performance.now()` at which the request holding it was fully received (first arrival wins).
  */
-export async function startOtlpSink({ decode = false } = {}) {
+export async function startOtlpSink({ decode = false, port: wantedPort = 0 } = {}) {
   const stats = { requests: 0, bytes: 0, spans: 0, firstRequestAt: undefined, lastRequestAt: undefined };
   /** span ID (hex) → performance.now() at first arrival */
   const arrivals = new Map();
@@ -94,20 +94,30 @@ export async function startOtlpSink({ decode = false } = {}) {
       res.end();
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
+  const listen = (port) =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  await listen(wantedPort);
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
     tracesUrl: `http://127.0.0.1:${port}/v1/traces`,
     stats,
     arrivals,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    /** The collector goes away: the port refuses connections until `up()`. */
+    down: close,
+    /** The collector is back, on the same port. */
+    up: () => listen(port),
+    close,
   };
 }

@@ -26,28 +26,52 @@ function duration(start: HrTime, end: HrTime): HrTime {
   return [seconds, nanos];
 }
 
+const NO_LINKS: ReadableSpan['links'] = Object.freeze([]) as unknown as ReadableSpan['links'];
+
+/**
+ * A finished span as the exporter reads it. A class, not an object literal with a spread and a
+ * closure: every span has the same shape (the serializer's property reads stay monomorphic) and
+ * costs one object plus its span contexts; the events and attributes are the mapper's own, not copies.
+ */
+class ExportedSpan implements ReadableSpan {
+  readonly name: string;
+  readonly kind: ReadableSpan['kind'];
+  readonly parentSpanContext?: SpanContext;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly duration: HrTime;
+  readonly ended = true;
+  readonly status: ReadableSpan['status'];
+  readonly attributes: ReadableSpan['attributes'];
+  readonly links = NO_LINKS;
+  readonly events: ReadableSpan['events'];
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  private readonly context: SpanContext;
+
+  constructor(
+    span: SpanData,
+    readonly resource: Resource,
+    readonly instrumentationScope: InstrumentationScope,
+  ) {
+    this.name = span.name;
+    this.kind = span.kind;
+    this.context = { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED };
+    if (span.parentSpanId) this.parentSpanContext = { traceId: span.traceId, spanId: span.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: span.parentIsRemote };
+    this.startTime = span.startTime;
+    this.endTime = span.endTime;
+    this.duration = duration(span.startTime, span.endTime);
+    this.status = span.status;
+    this.attributes = span.attributes;
+    this.events = span.events;
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+}
+
 export function toReadableSpan(span: SpanData, resource: Resource, scope: InstrumentationScope = INSTRUMENTATION_SCOPE): ReadableSpan {
-  const context: SpanContext = { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED };
-  const parent: SpanContext | undefined = span.parentSpanId
-    ? { traceId: span.traceId, spanId: span.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: span.parentIsRemote }
-    : undefined;
-  return {
-    name: span.name,
-    kind: span.kind,
-    spanContext: () => context,
-    ...(parent ? { parentSpanContext: parent } : {}),
-    startTime: span.startTime,
-    endTime: span.endTime,
-    duration: duration(span.startTime, span.endTime),
-    ended: true,
-    status: span.status,
-    attributes: span.attributes,
-    links: [],
-    events: span.events.map((e) => ({ name: e.name, time: e.time, attributes: e.attributes })),
-    resource,
-    instrumentationScope: scope,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
+  return new ExportedSpan(span, resource, scope);
 }
