@@ -68,7 +68,7 @@ const EXPLAINED = {
 };
 
 /** Why a target is met or missed, from what the figures say. */
-function why(t, doc) {
+function why(t) {
   const has = (s) => t.metric.includes(s);
   if (t.scenario === 'api' && has('ratio to the lower bound') && t.metric.startsWith('thread-watched')) {
     return t.met
@@ -109,7 +109,7 @@ export async function writeReport(path, doc, scenarios) {
     '',
     row(['scenario', 'figure', 'value', 'target', 'met', 'why']),
     row(['---', '---', '---', '---', '---', '---']),
-    ...doc.targets.map((t) => row([t.scenario, t.metric, `${fmt(t.value)} ${t.unit ?? ''}`.trim(), t.target, t.met ? 'met' : '**missed**', why(t, doc)])),
+    ...doc.targets.map((t) => row([t.scenario, t.metric, `${fmt(t.value)} ${t.unit ?? ''}`.trim(), t.target, t.met ? 'met' : '**missed**', why(t)])),
     '',
   );
   for (const [name, result] of Object.entries(doc.scenarios)) {
