@@ -11,7 +11,7 @@ import type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
 import type { ResourceOptions } from './delivery/resource.js';
 import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
 import type { MappingOptions } from './mapping/types.js';
-import { redactUrl } from './util/redact.js';
+import { redactUrl, redactUrlText } from './util/redact.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -69,20 +69,43 @@ function parsePositiveNumber(value: string, source: string): number {
 }
 
 function parseUrl(value: string, source: string): URL {
-  let url: URL;
+  // The value as given, so the user sees what was wrong, minus anything that may be a credential.
+  const shown = redactUrlText(value.trim());
+  let url: URL | undefined;
   try {
-    url = new URL(value);
+    url = new URL(value.trim());
   } catch {
-    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
+    url = undefined;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    const schemeless = /^[a-z0-9.-]+(:\d+)?(\/\S*)?$/i.test(value.trim());
+    throw new ConfigError(source, `expected an http:// or https:// URL, got "${shown}"${schemeless ? `; did you mean "http://${shown}"?` : ''}`);
   }
   if (url.username || url.password) {
     // fetch refuses such URLs, and its error repeats the password: stop here, without repeating it.
-    throw new ConfigError(source, 'must not contain a user name or password; put credentials in the key or header variables');
+    throw new ConfigError(source, `must not contain a user name or password, got "${shown}"; put credentials in the key or header variables`);
   }
   return url;
+}
+
+/**
+ * A collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`, `--otlp-endpoint`) → the traces URL. A base
+ * that already ends in `/v1/traces` is the full URL given in the wrong place: say so rather than
+ * send to `…/v1/traces/v1/traces`.
+ */
+function tracesUrlFromBase(value: string, source: string): string {
+  const base = parseUrl(value, source);
+  if (/\/v1\/traces\/?$/.test(base.pathname)) {
+    const stripped = new URL(base.href);
+    stripped.pathname = base.pathname.replace(/\/?v1\/traces\/?$/, '') || '/';
+    const instead = redactUrl(stripped.href).replace(/\/$/, '');
+    throw new ConfigError(
+      source,
+      `is the collector's base URL, to which /v1/traces is appended, but "${redactUrl(base.href)}" already ends in /v1/traces: ` +
+        `give "${instead}"${source === '--otlp-endpoint' ? '' : ', or set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to the full URL'}`,
+    );
+  }
+  return new URL('v1/traces', withTrailingSlash(base)).href;
 }
 
 export interface OtlpFlags {
@@ -97,13 +120,13 @@ export function otlpOptionsFromEnv(env: Env, flags: OtlpFlags = {}): OtlpExporte
   let url: string;
   const specific = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   if (flags.endpoint !== undefined) {
-    url = new URL('v1/traces', withTrailingSlash(parseUrl(flags.endpoint, '--otlp-endpoint'))).href;
+    url = tracesUrlFromBase(flags.endpoint, '--otlp-endpoint');
   } else if (specific !== undefined) {
     // The signal-specific endpoint is used as is (OTLP exporter spec).
     url = parseUrl(specific, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').href;
   } else {
     const base = nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? DEFAULT_OTLP_ENDPOINT;
-    url = new URL('v1/traces', withTrailingSlash(parseUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT'))).href;
+    url = tracesUrlFromBase(base, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   }
 
   const protocolSource = flags.protocol !== undefined
@@ -301,15 +324,89 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
   }
 }
 
-// ---- durations ---------------------------------------------------------------------------------------
+/** Whether the user named a collector (`OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`); the demo prints traces when not. */
+export function otlpEndpointConfigured(env: Env): boolean {
+  return firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined;
+}
+
+/** `ASSISTANTS_OTEL_LISTEN_TOKEN`: the bearer token the sidecar's `/v1/*` endpoints require, if any. */
+export function listenTokenFromEnv(env: Env): string | undefined {
+  return nonEmpty(env['ASSISTANTS_OTEL_LISTEN_TOKEN']);
+}
+
+/**
+ * Colours on a terminal: on when writing to a TTY, unless `NO_COLOR` is set (no-color.org) or
+ * `TERM=dumb`; `FORCE_COLOR` (anything but `0` or `false`) turns them on anyway.
+ */
+export function colorEnabled(env: Env, isTTY: boolean): boolean {
+  if (nonEmpty(env['NO_COLOR']) !== undefined) return false;
+  const force = nonEmpty(env['FORCE_COLOR']);
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (env['TERM'] === 'dumb') return false;
+  return isTTY;
+}
+
+// ---- durations and dates -------------------------------------------------------------------------
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** The longest delay a Node timer takes (a longer one fires at once, which would make a poll loop spin). */
+export const MAX_TIMER_MILLIS = 2_147_483_647;
 
-/** `500ms`, `2s`, `1.5m`, `24h`, `7d` → milliseconds. A bare number is refused: the unit matters. */
-export function parseDuration(value: string, source: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
-  if (!match) throw new ConfigError(source, `expected a duration such as 500ms, 2s, 5m or 24h, got "${value}"`);
-  const millis = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+export interface DurationLimits {
+  /** Refuse longer durations (for values used as timers: see `MAX_TIMER_MILLIS`). */
+  maxMillis?: number;
+}
+
+/**
+ * `500ms`, `2s`, `1.5m`, `24h`, `7d`, and compounds such as `1h30m` or `2m30s` → milliseconds. A
+ * bare number is refused (the unit matters), and so are zero and negative durations.
+ */
+export function parseDuration(value: string, source: string, limits: DurationLimits = {}): number {
+  const text = value.trim();
+  if (/^-/.test(text)) throw new ConfigError(source, `must not be negative, got "${value}"`);
+  if (/^\d+(\.\d+)?$/.test(text)) throw new ConfigError(source, `needs a unit, e.g. "${text}s" or "${text}ms", got "${value}"`);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text)) {
+    throw new ConfigError(source, `expected a duration such as 500ms, 2s, 5m, 1h30m or 24h, got "${value}"`);
+  }
+  let millis = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) millis += Number(amount) * (DURATION_UNITS[unit as string] as number);
   if (millis <= 0) throw new ConfigError(source, `must be longer than zero, got "${value}"`);
+  if (limits.maxMillis !== undefined && millis > limits.maxMillis) {
+    throw new ConfigError(source, `must be at most ${Math.floor(limits.maxMillis / 86_400_000)}d, got "${value}"`);
+  }
   return millis;
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * A point in time (`--since`, `--until`) → Unix seconds: ISO 8601 (`2026-05-01`, `2026-05-01T10:30:00Z`,
+ * `2026-05-01T12:30+02:00`; without an offset, UTC) or Unix seconds (`1714560000`).
+ */
+export function parseTimestamp(value: string, source: string): number {
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const seconds = Number(text);
+    // 13 digits is milliseconds, a common slip: year 56000 is not what anyone meant.
+    if (seconds >= 1e11) throw new ConfigError(source, `"${value}" looks like milliseconds; give Unix seconds (${Math.floor(seconds / 1000)}) or an ISO 8601 date`);
+    return seconds;
+  }
+  const match = ISO_DATE.exec(text);
+  const expected = 'expected an ISO 8601 date or time (2026-05-01, 2026-05-01T10:30:00Z) or Unix seconds';
+  if (!match) throw new ConfigError(source, `${expected}, got "${value}"`);
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', fraction = '', offset = 'Z'] = match;
+  const parts = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec)] as const;
+  const millis = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
+  const check = new Date(millis);
+  // Date.UTC rolls 2026-02-30 over to March: a date that does not round-trip does not exist.
+  if (check.getUTCMonth() !== parts[1] - 1 || check.getUTCDate() !== parts[2] || parts[3] > 23 || parts[4] > 59 || parts[5] > 59) {
+    throw new ConfigError(source, `"${value}" is not a valid date or time`);
+  }
+  let offsetMinutes = 0;
+  if (offset.toUpperCase() !== 'Z') {
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const digits = offset.slice(1).replace(':', '');
+    offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0'));
+  }
+  return millis / 1000 + Number(`0.${fraction || '0'}`) - offsetMinutes * 60;
 }

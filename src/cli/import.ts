@@ -1,7 +1,7 @@
 /**
  * `assistants-otel import FILE... | -`: saved records → spans → OTLP.
  */
-import { mappingOptionsFromEnv, otlpOptionsFromEnv, resourceOptionsFromEnv } from '../config.js';
+import { colorEnabled, mappingOptionsFromEnv, otlpOptionsFromEnv, resourceOptionsFromEnv } from '../config.js';
 import { countSpans, exportRuns, mapRuns, unfinishedRuns } from '../delivery/export-runs.js';
 import { createOtlpTraceExporter } from '../delivery/exporter.js';
 import { createResource } from '../delivery/resource.js';
@@ -10,8 +10,9 @@ import { readRecordSource } from '../sources/files.js';
 import { redactUrl } from '../util/redact.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
-import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
-import { formatSpanTree } from './tree.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, writeLine, type CliIo } from './io.js';
+import { painter, terminalOf } from './terminal.js';
+import { renderWaterfall } from './waterfall.js';
 
 export const IMPORT_HELP = `Usage: assistants-otel import [options] FILE... | -
 
@@ -20,7 +21,7 @@ envelopes, in any order and mix across files; "-" reads standard input), groups 
 their runs and exports them as OTLP traces.
 
 Options:
-  --dry-run                  print the span tree instead of exporting
+  --dry-run                  print the traces as waterfalls instead of exporting
   --otlp-endpoint URL        collector base URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or
                              http://localhost:4318); /v1/traces is appended
   --otlp-protocol P          http/protobuf (default) or http/json
@@ -32,7 +33,8 @@ Options:
   -h, --help                 show this help
 
 Exit status: 0 when every record was exported; 1 when a record was rejected or the export
-failed (everything else is still exported); 2 on a usage error.
+failed (everything else is still exported); 2 on a usage error; 130 when interrupted (Ctrl-C:
+what was delivered until then is printed).
 `;
 
 function reportProblems(io: CliIo, collected: Collected): void {
@@ -50,14 +52,24 @@ function reportProblems(io: CliIo, collected: Collected): void {
   }
 }
 
+export const IMPORT_FLAGS = {
+  'dry-run': { type: 'boolean' },
+  ...EXPORT_FLAGS,
+  'provider-name': { type: 'string' },
+  'max-spans-per-batch': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Resolves when `signal` aborts (Ctrl-C), so reading a pipe that never ends can be given up. */
+function aborted(signal: AbortSignal): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+}
+
 export async function importCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags('import', argv, {
-    'dry-run': { type: 'boolean' },
-    ...EXPORT_FLAGS,
-    'provider-name': { type: 'string' },
-    'max-spans-per-batch': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }, true);
+  const { values, positionals } = parseFlags('import', argv, IMPORT_FLAGS, true);
   if (values.help) {
     io.stdout.write(IMPORT_HELP);
     return EXIT_OK;
@@ -70,20 +82,33 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const resource = createResource(resourceOptionsFromEnv(io.env));
 
   const collector = new RecordCollector();
-  for (const path of positionals) await readRecordSource(path, collector, io.stdin);
+  const interrupted = aborted(io.signal);
+  for (const path of positionals) {
+    const before = collector.valuesSeen;
+    if ((await Promise.race([readRecordSource(path, collector, io.stdin), interrupted])) === 'aborted') {
+      writeLine(io.stdout, `import: interrupted while reading ${path === '-' ? 'standard input' : path}: nothing exported`);
+      io.stdin.destroy();
+      return EXIT_INTERRUPTED;
+    }
+    if (collector.valuesSeen === before) writeLine(io.stderr, `warning: ${path === '-' ? 'standard input' : path} holds no records (it is empty)`);
+  }
   const collected = collector.result();
   reportProblems(io, collected);
   const rejectedCount = collected.rejected.length;
+  if (collector.valuesSeen === 0) writeLine(io.stderr, 'warning: the input holds no records: nothing to export');
 
   if (!otlp) {
     const spans = mapRuns(collected.runs, mapping).flatMap((m) => m.spans);
-    io.stdout.write(formatSpanTree(spans));
+    const terminal = terminalOf(io.stdout);
+    const lines = renderWaterfall(spans, { width: terminal.width, paint: painter(colorEnabled(io.env, terminal.isTTY)) });
+    if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n\n`);
     const counts = countSpans(spans);
     writeLine(io.stdout, `dry run: ${counts.runs} runs, ${counts.steps} steps, ${counts.toolCalls} tool calls → ${counts.spans} spans (not exported); ${rejectedCount} records rejected`);
     return rejectedCount > 0 ? EXIT_FAILURE : EXIT_OK;
   }
 
-  const exporter = createOtlpTraceExporter(otlp);
+  // Ctrl-C also cuts the request in flight: the user asked to stop now.
+  const exporter = createOtlpTraceExporter({ ...otlp, signal: io.signal });
   const result = await exportRuns(collected.runs, {
     exporter,
     resource,
@@ -95,6 +120,15 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   await exporter.shutdown();
 
   const { mapped } = result;
+  if (result.aborted) {
+    const onTheirWay = result.inFlight > 0 ? `; ${result.inFlight} more were on their way and may have arrived` : '';
+    writeLine(
+      io.stdout,
+      `import: interrupted: ${result.delivered} spans delivered to ${redactUrl(otlp.url)} (${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls sent, of ${collected.runs.length} runs read)${onTheirWay}`,
+    );
+    writeLine(io.stdout, '  importing the same records again is safe: the spans are identical, so backends keep one copy');
+    return EXIT_INTERRUPTED;
+  }
   writeLine(
     io.stdout,
     `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${result.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`,

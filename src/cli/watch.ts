@@ -2,17 +2,28 @@
  * `assistants-otel watch`: the sidecar. Runs until SIGTERM/SIGINT (then drains, persists, exits 0),
  * or until the API refuses our credentials (exits 1).
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { apiConfigFromEnv, ConfigError, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, type Env } from '../config.js';
+import {
+  apiConfigFromEnv,
+  listenTokenFromEnv,
+  mappingOptionsFromEnv,
+  MAX_TIMER_MILLIS,
+  otlpOptionsFromEnv,
+  parseDuration,
+  resourceOptionsFromEnv,
+  type Env,
+} from '../config.js';
 import { startWatch } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
+import { redactUrl } from '../util/redact.js';
+import { VERSION } from '../version.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
+import { readThreadsFile } from './threads-file.js';
 import { API_FLAGS_HELP, parseFlags } from './query.js';
 
 export const WATCH_HELP = `Usage: assistants-otel watch [options]
@@ -50,7 +61,7 @@ Content: --capture-content, --content-max-length N (see "import --help")
 
 ${API_FLAGS_HELP.split('\nOutput options:')[0]}`;
 
-const FLAGS = {
+export const WATCH_FLAGS = {
   thread: { type: 'string', multiple: true },
   'threads-file': { type: 'string' },
   run: { type: 'string', multiple: true },
@@ -88,25 +99,8 @@ export function parseRunRef(value: string): { threadId: string; runId: string } 
   return { threadId, runId };
 }
 
-async function readThreadsFile(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('--threads-file', `cannot read ${path}: ${(error as Error).message}`);
-  }
-  const ids: string[] = [];
-  text.split('\n').forEach((line, index) => {
-    const id = line.replace(/#.*/, '').trim();
-    if (id === '') return;
-    if (/\s/.test(id)) throw new ConfigError('--threads-file', `${path}:${index + 1}: expected one thread id, got "${id}"`);
-    ids.push(id);
-  });
-  return ids;
-}
-
 export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags('watch', argv, FLAGS);
+  const { values } = parseFlags('watch', argv, WATCH_FLAGS);
   if (values.help) {
     io.stdout.write(WATCH_HELP);
     return EXIT_OK;
@@ -116,18 +110,27 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const format = values['log-format'] ?? 'text';
   if (format !== 'json' && format !== 'text') throw new UsageError(`--log-format: expected json or text, got "${format}"`);
 
+  if (values['memory-state'] && values.state !== undefined) {
+    throw new UsageError('watch: --memory-state and --state contradict each other (keep state in memory, or in that file): give one');
+  }
+  const timer = { maxMillis: MAX_TIMER_MILLIS };
+  const pollIntervalMillis = parseDuration(values['poll-interval'] ?? '2s', '--poll-interval', timer);
+  const maxIdleIntervalMillis = parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval', timer);
+  const idleTtlMillis = parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl');
+  const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout', timer);
+  const listen = values.listen ? parseListen(values.listen) : undefined;
+
   const api = apiConfigFromEnv(io.env, apiFlags(values));
   const otlp = otlpOptionsFromEnv(io.env, otlpFlags(values));
   const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
-  const listenToken = io.env['ASSISTANTS_OTEL_LISTEN_TOKEN']?.trim() || undefined;
+  const listenToken = listenTokenFromEnv(io.env);
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
 
-  const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
+  const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
   const statePath = values.state ?? defaultStatePath(io.env);
   const store = values['memory-state'] ? createMemoryStateStore() : createFileStateStore(statePath);
-  const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
 
   const handle = await startWatch({
     provider: api.provider,
@@ -138,20 +141,35 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     store,
     ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
     live: values.live ?? false,
-    pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
-    maxIdleIntervalMillis: parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
-    idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
+    pollIntervalMillis,
+    maxIdleIntervalMillis,
+    idleTtlMillis,
     backfill: values.backfill ?? false,
     threads,
     runs,
-    ...(values.listen ? { listen: { ...parseListen(values.listen), ...(listenToken ? { token: listenToken } : {}) } } : {}),
+    ...(listen ? { listen: { ...listen, ...(listenToken ? { token: listenToken } : {}) } } : {}),
     logger,
   });
+  const watched = handle.poller.stats();
+  if (!listen && watched.threads === 0 && watched.runs === 0) {
+    // Nothing given, nothing persisted, and no way to be told: it would poll nothing forever.
+    await handle.stop();
+    throw new UsageError(
+      `watch: nothing to watch: give --thread ID, --threads-file FILE or --run THREAD:RUN, or --listen [HOST:]PORT to register threads over HTTP${
+        values['memory-state'] ? '' : ` (the state file ${statePath} holds none)`
+      }`,
+    );
+  }
+  // One line with what a reader needs to know the sidecar is doing what they meant.
   logger.info('sidecar started', {
-    threads: threads.length,
-    runs: runs.length,
+    version: VERSION,
     mode: values.live ? 'live' : 'batch',
+    threads: watched.threads,
+    runs: watched.runs,
+    api: redactUrl(api.provider.baseUrl),
+    export_to: redactUrl(otlp.url),
     state: values['memory-state'] ? 'memory' : statePath,
+    ...(handle.registrationUrl ? { listen: handle.registrationUrl } : {}),
   });
 
   // The poller's timers are unref'd (a library must not keep its host alive); the command must.

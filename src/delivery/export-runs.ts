@@ -7,6 +7,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { isRunTerminal } from '../api/lifecycle.js';
 import { mapRunToSpans } from '../mapping/run-to-spans.js';
 import type { MappingOptions, RunRecord, SpanData } from '../mapping/types.js';
+import { AbortedError } from '../util/backoff.js';
 import { ONE_SHOT_RETRY, sendBatch, type BatchOutcome, type DeliveryRetryPolicy, type RetryNotice } from './send.js';
 import { toReadableSpan } from './spans.js';
 
@@ -45,38 +46,49 @@ export function unfinishedRuns(runs: readonly RunRecord[]): RunRecord[] {
   return runs.filter((r) => r.run !== undefined && !isRunTerminal(r.run));
 }
 
+
 /**
  * Groups whole runs into batches of at most `maxSpans` spans, in order; deterministic. A run larger
- * than a batch fills batches of its own. Lazy: a batch is yielded as soon as it is full, so a caller
+ * than a batch fills batches of its own. `add` returns the batches a run completed, so a caller
  * that sends as it goes never holds every span in memory.
  */
-export function* batchRuns(mapped: Iterable<MappedRun>, maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): Generator<SpanData[]> {
-  let current: SpanData[] = [];
-  for (const { spans } of mapped) {
-    if (spans.length === 0) continue;
-    if (current.length > 0 && current.length + spans.length > maxSpans) {
-      yield current;
-      current = [];
+class RunBatcher {
+  private current: SpanData[] = [];
+  constructor(private readonly maxSpans: number) {}
+
+  add(spans: readonly SpanData[]): SpanData[][] {
+    const full: SpanData[][] = [];
+    if (spans.length === 0) return full;
+    if (this.current.length > 0 && this.current.length + spans.length > this.maxSpans) full.push(this.take());
+    for (let i = 0; i < spans.length; i += this.maxSpans) {
+      const part = spans.slice(i, i + this.maxSpans);
+      if (this.current.length > 0 && this.current.length + part.length > this.maxSpans) full.push(this.take());
+      this.current.push(...part);
     }
-    for (let i = 0; i < spans.length; i += maxSpans) {
-      const part = spans.slice(i, i + maxSpans);
-      if (current.length > 0 && current.length + part.length > maxSpans) {
-        yield current;
-        current = [];
-      }
-      current.push(...part);
-    }
+    return full;
   }
-  if (current.length > 0) yield current;
+
+  flush(): SpanData[][] {
+    return this.current.length > 0 ? [this.take()] : [];
+  }
+
+  private take(): SpanData[] {
+    const batch = this.current;
+    this.current = [];
+    return batch;
+  }
+}
+
+/** Batches of mapped runs, lazily (see `RunBatcher`). */
+export function* batchRuns(mapped: Iterable<MappedRun>, maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): Generator<SpanData[]> {
+  const batcher = new RunBatcher(maxSpans);
+  for (const { spans } of mapped) yield* batcher.add(spans);
+  yield* batcher.flush();
 }
 
 /** All batches at once (for tests and `--dry-run`-like uses). */
 export function planBatches(mapped: readonly MappedRun[], maxSpans: number = DEFAULT_MAX_SPANS_PER_BATCH): SpanData[][] {
   return [...batchRuns(mapped, maxSpans)];
-}
-
-function* mapLazily(runs: readonly RunRecord[], mapping: MappingOptions | undefined): Generator<MappedRun> {
-  for (const record of runs) yield { record, spans: mapRunToSpans(record, mapping) };
 }
 
 export interface ExportRunsOptions {
@@ -87,8 +99,11 @@ export interface ExportRunsOptions {
   retry?: DeliveryRetryPolicy;
   /** @default 512 */
   maxSpansPerBatch?: number;
+  /** Aborting stops at once; the result then says what was delivered (`aborted`, `inFlight`). */
   signal?: AbortSignal;
   onRetry?: (notice: RetryNotice) => void;
+  /** After each batch: what became of it (for progress, or to stop when the collector is gone). */
+  onBatch?: (outcomes: readonly BatchOutcome[], counts: SpanCounts) => void;
 }
 
 export interface ExportRunsResult {
@@ -100,32 +115,69 @@ export interface ExportRunsResult {
   failures: Exclude<BatchOutcome, { kind: 'delivered' }>[];
   /** Runs still going: not exported as a run span. */
   unfinished: RunRecord[];
+  /** The signal stopped the export before every run was sent. */
+  aborted: boolean;
+  /** When aborted: spans of the batch that was on its way, which may or may not have arrived. */
+  inFlight: number;
 }
 
-export async function exportRuns(runs: readonly RunRecord[], options: ExportRunsOptions): Promise<ExportRunsResult> {
+function addCounts(total: SpanCounts, counts: SpanCounts): void {
+  total.runs += counts.runs;
+  total.steps += counts.steps;
+  total.toolCalls += counts.toolCalls;
+  total.spans += counts.spans;
+}
+
+/**
+ * Maps, batches and sends runs as they come (an array, or an async source reading them from the
+ * API), and says what became of every span. An abort does not reject: the partial result is returned.
+ */
+export async function exportRuns(runs: Iterable<RunRecord> | AsyncIterable<RunRecord>, options: ExportRunsOptions): Promise<ExportRunsResult> {
   const result: ExportRunsResult = {
     mapped: { runs: 0, steps: 0, toolCalls: 0, spans: 0 },
     delivered: 0,
     failures: [],
-    unfinished: unfinishedRuns(runs),
+    unfinished: [],
+    aborted: false,
+    inFlight: 0,
   };
-  // Map, batch and send as we go: spans of runs already sent can be collected.
-  for (const batch of batchRuns(mapLazily(runs, options.mapping), options.maxSpansPerBatch)) {
+  const batcher = new RunBatcher(options.maxSpansPerBatch ?? DEFAULT_MAX_SPANS_PER_BATCH);
+
+  const send = async (batch: SpanData[]): Promise<void> => {
     const counts = countSpans(batch);
-    result.mapped.runs += counts.runs;
-    result.mapped.steps += counts.steps;
-    result.mapped.toolCalls += counts.toolCalls;
-    result.mapped.spans += counts.spans;
+    addCounts(result.mapped, counts);
     const readable: ReadableSpan[] = batch.map((span) => toReadableSpan(span, options.resource));
-    const outcomes = await sendBatch(options.exporter, readable, {
-      policy: options.retry ?? ONE_SHOT_RETRY,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
-    });
+    let outcomes: BatchOutcome[];
+    if (options.signal?.aborted) throw new AbortedError();
+    try {
+      outcomes = await sendBatch(options.exporter, readable, {
+        policy: options.retry ?? ONE_SHOT_RETRY,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      });
+    } catch (error) {
+      if (error instanceof AbortedError) result.inFlight = batch.length;
+      throw error;
+    }
     for (const outcome of outcomes) {
       if (outcome.kind === 'delivered') result.delivered += outcome.spans.length;
       else result.failures.push(outcome);
     }
+    options.onBatch?.(outcomes, counts);
+  };
+
+  try {
+    // Map, batch and send as we go: spans of runs already sent can be collected.
+    for await (const record of runs) {
+      if (options.signal?.aborted) throw new AbortedError();
+      if (record.run !== undefined && !isRunTerminal(record.run)) result.unfinished.push(record);
+      for (const batch of batcher.add(mapRunToSpans(record, options.mapping))) await send(batch);
+    }
+    if (options.signal?.aborted) throw new AbortedError();
+    for (const batch of batcher.flush()) await send(batch);
+  } catch (error) {
+    if (!(error instanceof AbortedError)) throw error;
+    result.aborted = true;
   }
   return result;
 }

@@ -10,6 +10,7 @@ import {
   createOtlpNetworkExportDelegate,
 } from '@opentelemetry/otlp-exporter-base';
 import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createOtlpHttpTransport } from './otlp-transport.js';
 
@@ -57,4 +58,18 @@ export function createOtlpTraceExporter(options: OtlpExporterOptions): SpanExpor
     transport,
   );
   return new OTLPExporterBase<ReadableSpan[]>(delegate);
+}
+
+/** `exporter`, telling `onDelivered` about each batch the collector acknowledged. */
+export function observeDeliveries(exporter: SpanExporter, onDelivered: (spans: readonly ReadableSpan[]) => void): SpanExporter {
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) onDelivered(spans);
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    ...(exporter.forceFlush ? { forceFlush: () => (exporter.forceFlush as () => Promise<void>)() } : {}),
+  };
 }

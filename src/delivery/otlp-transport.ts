@@ -10,6 +10,7 @@ import type { ExportResponse } from '@opentelemetry/otlp-exporter-base';
 import { OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
 import { parseRetryAfter } from '../util/backoff.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
+import { describeCollectorAnswer } from './collector-answer.js';
 
 /** Re-exported: the collector's and the API's `Retry-After` are read the same way. */
 export { parseRetryAfter };
@@ -86,7 +87,9 @@ export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
             const text = buffer.toString('utf8').slice(0, 2000);
             const retryable = RETRYABLE_STATUS.has(status);
             const retryAfter = parseRetryAfter(res.headers['retry-after']);
-            const error = new ExportAttemptError(`collector answered HTTP ${status}`, status, text, retryable, retryAfter);
+            // The collector's own reason ("…: field x is required") is what tells the user what to fix.
+            const said = describeCollectorAnswer(buffer, res.headers['content-type'], Object.values(options.headers ?? {}));
+            const error = new ExportAttemptError(`collector answered HTTP ${status}${said ? `: ${said}` : ''}`, status, text, retryable, retryAfter);
             resolve(retryable ? { status: 'retryable', error, ...(retryAfter !== undefined ? { retryInMillis: retryAfter } : {}) } : { status: 'failure', error });
           },
           (err: Error) => resolve({ status: 'retryable', error: new ExportAttemptError(`response interrupted: ${err.message}`, undefined, undefined, true) }),

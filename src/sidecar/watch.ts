@@ -6,7 +6,8 @@ import { RequestBudget } from '../api/budget.js';
 import { createAssistantsClient } from '../api/client.js';
 import type { ApiError } from '../api/errors.js';
 import type { ProviderProfile } from '../api/providers.js';
-import { createOtlpTraceExporter, type OtlpExporterOptions } from '../delivery/exporter.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { createOtlpTraceExporter, observeDeliveries, type OtlpExporterOptions } from '../delivery/exporter.js';
 import { DeliveryPipeline } from '../delivery/pipeline.js';
 import { createResource, type ResourceOptions } from '../delivery/resource.js';
 import type { MappingOptions } from '../mapping/types.js';
@@ -38,6 +39,8 @@ export interface WatchOptions {
   logger?: Logger;
   /** Called when the collector acknowledged a run's (or live steps') spans. */
   onExported?: (counts: { runs: number; steps: number; spans: number }) => void;
+  /** Called with the spans of each request the collector acknowledged (the demo prints them). Must not throw. */
+  onDelivered?: (spans: readonly ReadableSpan[]) => void;
 }
 
 export interface WatchHandle {
@@ -52,7 +55,7 @@ export interface WatchHandle {
 }
 
 /** `server.address`/`server.port` of the API, for the spans. */
-function serverOf(baseUrl: string): Pick<MappingOptions, 'serverAddress' | 'serverPort'> {
+export function serverOf(baseUrl: string): Pick<MappingOptions, 'serverAddress' | 'serverPort'> {
   const url = new URL(baseUrl);
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   return { serverAddress: url.hostname, serverPort: port };
@@ -75,8 +78,9 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   });
   // A forced stop must also cut an export request in flight, not only the waits between attempts.
   const cancelExports = new AbortController();
+  const otlpExporter = createOtlpTraceExporter({ ...options.otlp, signal: cancelExports.signal });
   const pipeline = new DeliveryPipeline({
-    exporter: createOtlpTraceExporter({ ...options.otlp, signal: cancelExports.signal }),
+    exporter: options.onDelivered ? observeDeliveries(otlpExporter, options.onDelivered) : otlpExporter,
     resource: createResource(options.resource),
     logger: logger.child({ component: 'delivery' }),
     onRetry: () => metrics.retry(),

@@ -79,8 +79,15 @@ export class RecordCollector {
   private readonly warnings: RecordWarning[] = [];
   /** A Map, so that a kind named `constructor` or `__proto__` is counted like any other. */
   private readonly ignored = new Map<string, number>();
+  private seen = 0;
+
+  /** Values added so far (records, envelopes, unreadable input), to tell an empty input from a quiet one. */
+  get valuesSeen(): number {
+    return this.seen;
+  }
 
   add(value: unknown, location: RecordLocation): void {
+    this.seen++;
     switch (recordKind(value)) {
       case 'run': {
         const result = validateRun(value);
@@ -126,6 +133,7 @@ export class RecordCollector {
 
   /** Input that could not even be parsed (a bad JSONL line, an unreadable file). */
   addUnreadable(location: RecordLocation, message: string): void {
+    this.seen++;
     this.rejected.push({ location, issues: [{ path: '', message }] });
   }
 

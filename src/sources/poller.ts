@@ -122,6 +122,11 @@ export class Poller {
     });
   }
 
+  /** What is watched now (`GET /v1/watch`). */
+  watched(): { threads: WatchedThread[]; runs: WatchedRun[] } {
+    return { threads: [...this.threads.values()].map((t) => t.watched), runs: [...this.runs.values()].map((r) => r.watched) };
+  }
+
   stats(): { threads: number; runs: number; paused: boolean; due: number } {
     return { threads: this.threads.size, runs: this.runs.size, paused: this.scheduler.isPaused(), due: this.scheduler.size };
   }
@@ -133,7 +138,7 @@ export class Poller {
     for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
     this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
-    this.logger.info('watching', { threads: this.threads.size, runs: this.runs.size });
+    this.logger.info('state loaded', { threads: this.threads.size, runs: this.runs.size });
   }
 
   /** Starts watching a thread (idempotent). Resolves once the registration is durable. */
@@ -371,7 +376,15 @@ export class Poller {
         this.done.set(runId, at);
         this.deleteRun(runId);
         this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
-        this.logger.debug('run exported', { run_id: runId, spans: followup.counts.spans });
+        // One line per run at info: what a person watching the log wants to see happen.
+        const endedAt = followup.spans.find((span) => span.subject.kind === 'run')?.endTime[0];
+        this.logger.info('run exported', {
+          thread_id: state.watched.threadId,
+          run_id: runId,
+          status: run.status,
+          spans: followup.counts.spans,
+          ...(endedAt !== undefined ? { lag_ms: at - endedAt * 1000 } : {}),
+        });
         this.threadRunEnded(state.watched.threadId);
       },
     });

@@ -14,8 +14,19 @@ export function redactUrl(url: string): string {
     }
     return parsed.href;
   } catch {
-    return '<unparseable URL>';
+    return redactUrlText(url);
   }
+}
+
+/**
+ * A string meant as a URL, shown as given so the user can see what was wrong, without what may be
+ * credentials: everything before the last `@` of the authority (a password may hold `/` or `#`, so
+ * this errs on the side of hiding more) and the values of query parameters.
+ */
+export function redactUrlText(text: string): string {
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?\S*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}<redacted>@`)
+    .replace(/([?&][^=&#\s]*)=[^&#\s]*/g, (_match, key: string) => (/[?&]api-version$/.test(key) ? _match : `${key}=<redacted>`));
 }
 
 /** Replaces every occurrence of each secret (of 4+ characters) in `text`. */

@@ -284,7 +284,7 @@ describe('DELETE /v1/watch while a discovery of that thread is in flight', () =>
 
     // What was persisted: a restart must not watch the thread again.
     const again = startWatch(world, ['--state', state]);
-    const watching = await again.waitForOutput(/watching component=poller threads=(\d+)/, { stream: 'stderr' });
+    const watching = await again.waitForOutput(/state loaded component=poller threads=(\d+)/, { stream: 'stderr' });
     expect(await again.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(watching.match?.[1], `threads watched after restart, though ${thread.id} was deleted\n${outputOf(cli)}`).toBe('0');
   });
