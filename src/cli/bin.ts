@@ -22,6 +22,14 @@ function installSignals(controller: AbortController): void {
   process.on('SIGINT', onSignal);
 }
 
+// `assistants-otel runs list | head`: the reader left; stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const controller = new AbortController();
 installSignals(controller);
 main(process.argv.slice(2), {

@@ -26,7 +26,7 @@ Table columns (default): ${DEFAULT_LIST_FIELDS.join(',')}
 Exit status: 0 ok; 1 on an API error or a malformed record (the others are still shown); 2 on a usage error.
 `;
 
-const RUN_FLAGS = { ...API_FLAGS, thread: { type: 'string' }, run: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' } } as const;
+export const RUN_FLAGS = { ...API_FLAGS, thread: { type: 'string' }, run: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' } } as const;
 
 export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;

@@ -45,7 +45,7 @@ export const STEP_VIRTUAL_FIELDS: Record<string, VirtualField> = {
   },
 };
 
-const STEP_FLAGS = {
+export const STEP_FLAGS = {
   ...API_FLAGS,
   thread: { type: 'string' },
   run: { type: 'string' },

@@ -20,13 +20,21 @@ export function redactUrl(url: string): string {
 
 /**
  * A string meant as a URL, shown as given so the user can see what was wrong, without what may be
- * credentials: everything before the last `@` of the authority (a password may hold `/` or `#`, so
- * this errs on the side of hiding more) and the values of query parameters.
+ * credentials: the user-info before an `@` and the values of query parameters (`api-version` kept).
+ * When the text does not even parse, everything up to its last `@` is hidden: a password may hold
+ * `/`, `#` or spaces, so this errs on the side of hiding more.
  */
 export function redactUrlText(text: string): string {
+  let parses = true;
+  try {
+    new URL(text);
+  } catch {
+    parses = false;
+  }
+  const userInfo = parses ? /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i : /^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i;
   return text
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?\S*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}<redacted>@`)
-    .replace(/([?&][^=&#\s]*)=[^&#\s]*/g, (_match, key: string) => (/[?&]api-version$/.test(key) ? _match : `${key}=<redacted>`));
+    .replace(userInfo, (_match, scheme: string | undefined) => `${scheme ?? ''}<redacted>@`)
+    .replace(/([?&][^=&#\s]*)=[^&#\s]*/g, (match, key: string) => (/[?&]api-version$/.test(key) ? match : `${key}=<redacted>`));
 }
 
 /** Replaces every occurrence of each secret (of 4+ characters) in `text`. */

@@ -242,7 +242,7 @@ describe('exportRuns', () => {
     const controller = new AbortController();
     let calls = 0;
     const exporter: SpanExporter = {
-      export(spans, done) {
+      export(_spans, done) {
         calls++;
         // The first batch is acknowledged; the second never is: the user presses Ctrl-C meanwhile.
         if (calls === 1) queueMicrotask(() => done({ code: ExportResultCode.SUCCESS }));
