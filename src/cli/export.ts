@@ -223,11 +223,12 @@ function report(io: CliIo, o: Outcome): number {
   const threads = `${o.selected.threadIds.length} thread${o.selected.threadIds.length === 1 ? '' : 's'}`;
   const runs = `${source.progress.runsRead} of ${source.terminal.length} finished runs`;
   if (o.target === undefined) {
-    writeLine(io.stdout, `export (dry run): ${runs} from ${threads} read, ${source.progress.stepsRead} steps; nothing sent`);
+    writeLine(io.stdout, `export (dry run): ${runs} from ${threads}, ${source.progress.stepsRead} steps; nothing sent`);
   } else {
     const m = result?.mapped ?? { runs: 0, steps: 0, toolCalls: 0, spans: 0 };
     const delivered = result?.delivered ?? 0;
-    writeLine(io.stdout, `export: ${runs} from ${threads} → ${delivered} of ${m.spans} spans delivered to ${o.target} (${m.runs} runs, ${m.steps} steps, ${m.toolCalls} tool calls)`);
+    writeLine(io.stdout, `export: ${runs} from ${threads} → ${delivered} of ${m.spans} spans delivered`);
+    writeLine(io.stdout, `  to ${o.target}: ${m.runs} runs, ${m.steps} steps, ${m.toolCalls} tool calls`);
     if ((result?.inFlight ?? 0) > 0) writeLine(io.stdout, `  ${result?.inFlight} more spans were on their way when it stopped and may have arrived`);
   }
   const unfinished = source.unfinished;

@@ -60,7 +60,7 @@ describe('renderWaterfall: what it draws', () => {
     const spans = mapRunToSpans({
       runId: 'run_f',
       run: validRun(run({ id: 'run_f', created_at: T0, ...failed })),
-      steps: [validStep(step({ id: 'step_f', run_id: 'run_f', created_at: T0 + 1, completed_at: null, ...failed }))],
+      steps: [validStep(step({ id: 'step_f', run_id: 'run_f', created_at: T0 + 1, ...failed }))],
     });
     const lines = renderWaterfall(spans);
     expect(lines[2]).toMatch(/^invoke_agent asst_abc123 +█+ +20s failed +\d+ tok$/);
