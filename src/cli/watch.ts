@@ -162,14 +162,14 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   }
   // One line with what a reader needs to know the sidecar is doing what they meant.
   logger.info('sidecar started', {
-    version: VERSION,
-    mode: values.live ? 'live' : 'batch',
     threads: watched.threads,
     runs: watched.runs,
+    mode: values.live ? 'live' : 'batch',
     api: redactUrl(api.provider.baseUrl),
     export_to: redactUrl(otlp.url),
     state: values['memory-state'] ? 'memory' : statePath,
     ...(handle.registrationUrl ? { listen: handle.registrationUrl } : {}),
+    version: VERSION,
   });
 
   // The poller's timers are unref'd (a library must not keep its host alive); the command must.

@@ -78,6 +78,8 @@ export async function readRecordSource(path: string, collector: RecordCollector,
   }
   // A byte-order mark (some Windows editors write one) is not JSON.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // Nothing but white space is an empty input (the caller warns), not a malformed document.
+  if (text.trim() === '') return;
   try {
     addJsonValue(collector, source, JSON.parse(text));
   } catch (error) {
