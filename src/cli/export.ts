@@ -52,6 +52,7 @@ Output:
   --dry-run                  read from the API and print the traces as waterfalls; send nothing
   --progress MODE            auto (default: a bar on a terminal, plain lines otherwise), bar,
                              lines or none; progress goes to stderr, the summary to stdout
+  -h, --help                 show this help
 
 OTLP: OTEL_EXPORTER_OTLP_* variables, or --otlp-endpoint URL, --otlp-protocol P
 Content: --capture-content, --content-max-length N, --provider-name NAME (see "import --help")

@@ -20,6 +20,7 @@ Options:
   --run ID                   the run (get)
   --order asc|desc           list order by creation time (default asc)
   --limit N                  at most N runs (default: all, fetched 100 per page)
+  -h, --help                 show this help
 
 ${API_FLAGS_HELP}
 Table columns (default): ${DEFAULT_LIST_FIELDS.join(',')}

@@ -56,6 +56,8 @@ Logs:
   --log-format json|text     (default text)
   --log-level LEVEL          debug, info (default), warn, error
 
+  -h, --help                 show this help
+
 OTLP: OTEL_EXPORTER_OTLP_* variables, or --otlp-endpoint URL, --otlp-protocol P
 Content: --capture-content, --content-max-length N (see "import --help")
 
