@@ -7,58 +7,20 @@
  *
  * Adding a flag or a variable therefore needs one thing: its row in the README.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, GLOBAL_FLAGS, main, type FlagSpec } from '../../src/cli/main.js';
+import { COMMANDS, GLOBAL_FLAGS, main } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../support/cli.js';
+import { cliFlags, cliVariables, codeOf as code, ENV_READERS, flagTokens, sourceFiles as filesUnder } from '../support/cli-config.js';
 
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
-// ---- what the code accepts ------------------------------------------------------------------------
+// ---- what the code accepts: test/support/cli-config.ts ------------------------------------------------
 
-/** `--name` and `-x` for every flag of a spec. */
-function flagTokens(spec: FlagSpec): string[] {
-  return Object.entries(spec).flatMap(([name, option]) => [`--${name}`, ...(option.short ? [`-${option.short}`] : [])]);
-}
-
-/** command → flag tokens; `global` for the flags of `assistants-otel` itself. */
-function codeFlags(): Map<string, Set<string>> {
-  const flags = new Map<string, Set<string>>([['global', new Set(flagTokens(GLOBAL_FLAGS))]]);
-  for (const [name, command] of Object.entries(COMMANDS)) flags.set(name, new Set(flagTokens(command.flags)));
-  return flags;
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    return statSync(path).isDirectory() ? filesUnder(path) : path.endsWith('.ts') ? [path] : [];
-  });
-}
-
-/** Source without comments, so a variable named in a comment does not count as read. */
-function code(path: string): string {
-  return readFileSync(path, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
-}
-
-const CONFIG = join(REPO_ROOT, 'src/config.ts');
-const ENV_READERS = [CONFIG, ...filesUnder(join(REPO_ROOT, 'src/cli'))];
-
-/**
- * Variables the code reads: `env['NAME']` in the files allowed to read the environment, and every
- * quoted UPPER_CASE_NAME in src/config.ts (it passes names around: `firstSet(env, 'A', 'B')`,
- * error sources).
- */
-function codeVariables(): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const file of ENV_READERS) {
-    const text = code(file);
-    for (const m of text.matchAll(/\benv\s*\[\s*['"`]([A-Z][A-Z0-9_]*)['"`]\s*\]|\benv\.([A-Z][A-Z0-9_]*)\b/g)) found.set((m[1] ?? m[2]) as string, relative(REPO_ROOT, file));
-    if (file === CONFIG) for (const m of text.matchAll(/['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"]/g)) found.set(m[1] as string, relative(REPO_ROOT, file));
-  }
-  return found;
-}
+const codeFlags = cliFlags;
+const codeVariables = cliVariables;
 
 // ---- what the README documents ----------------------------------------------------------------------
 
