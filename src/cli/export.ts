@@ -31,9 +31,9 @@ import { painter, terminalOf } from './terminal.js';
 import { readThreadsFile } from './threads-file.js';
 import { renderWaterfall } from './waterfall.js';
 
-export const EXPORT_HELP = `Usage: assistants-otel export --thread T [--thread T2 …] [--since DATE] [--until DATE] [options]
-       assistants-otel export --threads-file FILE|- [--since DATE] [--until DATE] [options]
-       assistants-otel export --thread T --run R [options]
+export const EXPORT_HELP = `Usage: assistants-otel export --thread T [--thread T2 …] [--since D] [--until D]
+       assistants-otel export --threads-file FILE|- [--since D] [--until D]
+       assistants-otel export --thread T --run R
 
 A one-shot backfill from the API: each finished run of the threads (every page), or one run, with
 all its steps, exported as a trace, through the same delivery as "import". Runs still going are
@@ -45,8 +45,8 @@ What to export:
   --run ID                   only this run (with one --thread)
   --since DATE               runs created at or after DATE
   --until DATE               runs created before DATE
-                             DATE: ISO 8601 (2026-05-01, 2026-05-01T10:30:00Z, …+02:00; no
-                             offset means UTC) or Unix seconds (1714560000)
+                             DATE: ISO 8601 (2026-05-01, 2026-05-01T10:30:00Z, …+02:00;
+                             no offset means UTC) or Unix seconds (1714560000)
 
 Output:
   --dry-run                  read from the API and print the traces as waterfalls; send nothing

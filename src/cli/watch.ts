@@ -48,9 +48,11 @@ State and endpoint:
   --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
                              or ~/.local/state/assistants-otel/state.json); refused spans go to
                              rejected/ next to it
-  --memory-state             keep state in memory only (nothing survives a restart)
-  --listen [HOST:]PORT       serve POST/DELETE /v1/watch, GET /healthz and /metrics (host defaults
-                             to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN requires a bearer token
+  --memory-state             keep state in memory only (nothing survives a restart; not
+                             with --state)
+  --listen [HOST:]PORT       serve /v1/watch (GET, POST, DELETE), /healthz and /metrics
+                             (host defaults to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN
+                             requires a bearer token
 
 Logs:
   --log-format json|text     (default text)
