@@ -11,7 +11,7 @@ import type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
 import type { ResourceOptions } from './delivery/resource.js';
 import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
 import type { MappingOptions } from './mapping/types.js';
-import { redactUrl, redactUrlText } from './util/redact.js';
+import { redactConnectionUrl, redactUrl, redactUrlText } from './util/redact.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -409,4 +409,43 @@ export function parseTimestamp(value: string, source: string): number {
     offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0'));
   }
   return millis / 1000 + Number(`0.${fraction || '0'}`) - offsetMinutes * 60;
+}
+
+// ---- state -----------------------------------------------------------------------------------------
+
+export type StateConfig =
+  | { kind: 'memory' }
+  | { kind: 'file'; path: string }
+  | { kind: 'postgres'; url: string; source: '--state' | 'ASSISTANTS_OTEL_STATE_URL' };
+
+export interface StateFlags {
+  /** `--state`: a file path, or a `postgres://` / `postgresql://` URL */
+  state?: string | undefined;
+  /** `--memory-state` */
+  memoryState?: boolean | undefined;
+}
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+
+/**
+ * Where the sidecar keeps its state: `--memory-state`; else `--state`, a PostgreSQL URL
+ * (`postgres://` or `postgresql://`) or a file path; else `ASSISTANTS_OTEL_STATE_URL`, which must
+ * be a PostgreSQL URL; else the file at `defaultPath`. Errors never repeat a URL's password.
+ */
+export function stateConfigFromEnv(env: Env, flags: StateFlags, defaultPath: string): StateConfig {
+  if (flags.memoryState) return { kind: 'memory' };
+  const flag = nonEmpty(flags.state);
+  if (flag !== undefined) return POSTGRES_URL.test(flag) ? { kind: 'postgres', url: checkPostgresUrl(flag, '--state'), source: '--state' } : { kind: 'file', path: flag };
+  const url = nonEmpty(env['ASSISTANTS_OTEL_STATE_URL']);
+  if (url === undefined) return { kind: 'file', path: defaultPath };
+  if (!POSTGRES_URL.test(url)) {
+    throw new ConfigError('ASSISTANTS_OTEL_STATE_URL', `expected a postgres:// or postgresql:// URL, got "${redactConnectionUrl(url)}"; for a state file, use --state PATH`);
+  }
+  return { kind: 'postgres', url: checkPostgresUrl(url, 'ASSISTANTS_OTEL_STATE_URL'), source: 'ASSISTANTS_OTEL_STATE_URL' };
+}
+
+/** Only a light check: libpq (and pg) accept forms a WHATWG URL parser refuses, such as a socket directory as host. */
+function checkPostgresUrl(url: string, source: string): string {
+  if (/\s/.test(url)) throw new ConfigError(source, `a PostgreSQL URL holds no spaces (percent-encode them), got "${redactConnectionUrl(url)}"`);
+  return url;
 }

@@ -12,13 +12,15 @@ import {
   otlpOptionsFromEnv,
   parseDuration,
   resourceOptionsFromEnv,
+  stateConfigFromEnv,
   type Env,
 } from '../config.js';
 import { startWatch } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
+import { createPostgresStateStore } from '../state/postgres-store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
-import { redactUrl } from '../util/redact.js';
+import { connectionUrlSecrets, redactConnectionUrl, redactUrl } from '../util/redact.js';
 import { VERSION } from '../version.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
@@ -48,6 +50,8 @@ State and endpoint:
   --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
                              or ~/.local/state/assistants-otel/state.json); refused spans go to
                              rejected/ next to it
+  --state postgres://…       state in PostgreSQL instead (or ASSISTANTS_OTEL_STATE_URL), shared by
+                             a fleet; refused spans go to rejected/ in the default state directory
   --memory-state             keep state in memory only (nothing survives a restart; not
                              with --state)
   --listen [HOST:]PORT       serve /v1/watch (GET, POST, DELETE), /healthz and /metrics
@@ -115,7 +119,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   if (format !== 'json' && format !== 'text') throw new UsageError(`--log-format: expected json or text, got "${format}"`);
 
   if (values['memory-state'] && values.state !== undefined) {
-    throw new UsageError('watch: --memory-state and --state contradict each other (keep state in memory, or in that file): give one');
+    throw new UsageError('watch: --memory-state and --state contradict each other (keep state in memory, or where --state says): give one');
   }
   const timer = { maxMillis: MAX_TIMER_MILLIS };
   const pollIntervalMillis = parseDuration(values['poll-interval'] ?? '2s', '--poll-interval', timer);
@@ -128,13 +132,21 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const otlp = otlpOptionsFromEnv(io.env, otlpFlags(values));
   const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
   const listenToken = listenTokenFromEnv(io.env);
-  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken];
+  const state = stateConfigFromEnv(io.env, { state: values.state, memoryState: values['memory-state'] }, defaultStatePath(io.env));
+  const stateSecrets = state.kind === 'postgres' ? connectionUrlSecrets(state.url) : [];
+  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
 
   const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
-  const statePath = values.state ?? defaultStatePath(io.env);
-  const store = values['memory-state'] ? createMemoryStateStore() : createFileStateStore(statePath);
+  const store =
+    state.kind === 'memory'
+      ? createMemoryStateStore()
+      : state.kind === 'postgres'
+        ? createPostgresStateStore({ url: state.url, source: state.source, onWarning: (message) => logger.warn(message) })
+        : createFileStateStore(state.path);
+  // Refused spans are files: next to the state file, or in the default state directory.
+  const rejectedDirectory = state.kind === 'memory' ? undefined : join(dirname(state.kind === 'file' ? state.path : defaultStatePath(io.env)), 'rejected');
 
   const handle = await startWatch({
     provider: api.provider,
@@ -143,7 +155,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     resource: resourceOptionsFromEnv(io.env),
     mapping,
     store,
-    ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
+    ...(rejectedDirectory ? { rejectedDirectory } : {}),
     live: values.live ?? false,
     pollIntervalMillis,
     maxIdleIntervalMillis,
@@ -160,7 +172,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     await handle.stop();
     throw new UsageError(
       `watch: nothing to watch: give --thread ID, --threads-file FILE or --run THREAD:RUN, or --listen [HOST:]PORT to register threads over HTTP${
-        values['memory-state'] ? '' : ` (the state file ${statePath} holds none)`
+        state.kind === 'file' ? ` (the state file ${state.path} holds none)` : state.kind === 'postgres' ? ' (the state database holds none)' : ''
       }`,
     );
   }
@@ -171,7 +183,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     mode: values.live ? 'live' : 'batch',
     api: redactUrl(api.provider.baseUrl),
     export_to: redactUrl(otlp.url),
-    state: values['memory-state'] ? 'memory' : statePath,
+    state: state.kind === 'memory' ? 'memory' : state.kind === 'file' ? state.path : redactConnectionUrl(state.url),
     ...(handle.registrationUrl ? { listen: handle.registrationUrl } : {}),
     version: VERSION,
   });

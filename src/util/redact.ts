@@ -37,6 +37,60 @@ export function redactUrlText(text: string): string {
     .replace(/([?&][^=&#\s]*)=[^&#\s]*/g, (match, key: string) => (/[?&]api-version$/.test(key) ? match : `${key}=<redacted>`));
 }
 
+/** Connection-string parameters that hold a secret (libpq's and node-postgres' names). */
+const SECRET_PARAMETER = /pass|secret|token|key/i;
+
+/**
+ * A database connection URL (`postgres://user:password@host:5432/db?sslmode=require`) as it may be
+ * shown: the user, host, database and settings stay (they say which database is meant), the
+ * password and any secret-looking parameter (`password`, `sslpassword`, `sslkey`…) become
+ * `<redacted>`. Never echoes an unparseable URL, which could be all password.
+ */
+export function redactConnectionUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = 'redacted';
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (SECRET_PARAMETER.test(key)) parsed.searchParams.set(key, 'redacted');
+    }
+    // `redacted` rather than `<redacted>` in the URL API (which would percent-encode the brackets).
+    return parsed.href.replace(/:redacted@/, ':<redacted>@').replace(/=redacted(?=&|$)/g, '=<redacted>');
+  } catch {
+    // The WHATWG parser refuses some strings libpq accepts (`postgres://:pw@/db?host=/run/pg`):
+    // keep what precedes the password, drop the password and every parameter.
+    const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^:@/?#]*)(:[^@/?#]*)?@)?([^?#]*)/i.exec(url);
+    if (!match) return '<unparseable URL>';
+    const [, scheme, user, password, rest] = match;
+    const userInfo = user === undefined ? '' : `${user}${password ? ':<redacted>' : ''}@`;
+    return `${scheme}${userInfo}${rest}${url.length > match[0].length ? '?<redacted>' : ''}`;
+  }
+}
+
+/**
+ * The secrets a connection URL carries, as they may appear in text: the password raw (as written
+ * in the URL), percent-decoded, and secret-looking parameter values. For loggers' scrub lists.
+ */
+export function connectionUrlSecrets(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    const secrets = [parsed.password, safeDecode(parsed.password)];
+    for (const [key, value] of parsed.searchParams) if (SECRET_PARAMETER.test(key)) secrets.push(value);
+    return [...new Set(secrets.filter((s) => s !== ''))];
+  } catch {
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(url)?.[1];
+    const params = [...url.matchAll(/[?&]([^=&#]+)=([^&#]*)/g)].filter(([, key]) => SECRET_PARAMETER.test(key ?? '')).map(([, , value]) => value ?? '');
+    return [...new Set([password ?? '', safeDecode(password ?? ''), ...params, ...params.map(safeDecode)].filter((s) => s !== ''))];
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Replaces every occurrence of each secret (of 4+ characters) in `text`. */
 export function scrubSecrets(text: string, secrets: Iterable<string | undefined>): string {
   let out = text;
