@@ -138,7 +138,7 @@ export class Poller {
     for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
     this.scheduler.schedule('prune', this.now() + PRUNE_EVERY_MILLIS);
-    this.logger.info('state loaded', { threads: this.threads.size, runs: this.runs.size });
+    this.logger.info('watching', { threads: this.threads.size, runs: this.runs.size, from: 'state' });
   }
 
   /** Starts watching a thread (idempotent). Resolves once the registration is durable. */

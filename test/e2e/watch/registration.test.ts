@@ -204,8 +204,10 @@ describe('the registration endpoint', () => {
 
     const put = await call(`${base}/v1/watch`, { method: 'PUT', headers: AUTH, body: '{}' });
     expect(put.status).toBe(405);
-    expect(put.headers['allow']).toBe('POST, DELETE');
-    expect((await call(`${base}/v1/watch`, { headers: AUTH })).status).toBe(405);
+    expect(put.headers['allow']).toBe('GET, POST, DELETE');
+    const listed = await call(`${base}/v1/watch`, { headers: AUTH });
+    expect(listed.status).toBe(200);
+    expect(listed.json).toEqual({ threads: [], runs: [] });
     const postHealth = await call(`${base}/healthz`, { method: 'POST', body: '{}' });
     expect(postHealth.status).toBe(405);
     expect(postHealth.headers['allow']).toBe('GET');
@@ -284,7 +286,7 @@ describe('DELETE /v1/watch while a discovery of that thread is in flight', () =>
 
     // What was persisted: a restart must not watch the thread again.
     const again = startWatch(world, ['--state', state]);
-    const watching = await again.waitForOutput(/state loaded component=poller threads=(\d+)/, { stream: 'stderr' });
+    const watching = await again.waitForOutput(/watching component=poller threads=(\d+)/, { stream: 'stderr' });
     expect(await again.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(watching.match?.[1], `threads watched after restart, though ${thread.id} was deleted\n${outputOf(cli)}`).toBe('0');
   });

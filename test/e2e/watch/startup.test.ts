@@ -18,8 +18,9 @@ describe('watch: start-up, progress and refusals', () => {
     expect(started.match?.[0]).toBe(
       `INFO  sidecar started threads=2 runs=0 mode=batch api=${world.sim.url}/ export_to=${world.receiver.url}/v1/traces state=memory listen=${base} version=0.1.0`,
     );
-    // In that order: the state loaded, the endpoint, then the summary.
-    const order = ['state loaded', 'registration endpoint listening', 'sidecar started'].map((m) => cli.stderr().indexOf(m));
+    // In that order: what the state held, the endpoint, then the summary.
+    const order = ['watching component=poller threads=0 runs=0 from=state', 'registration endpoint listening', 'sidecar started'].map((m) => cli.stderr().indexOf(m));
+    expect(order.every((i) => i >= 0), cli.stderr()).toBe(true);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(await cli.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   });
