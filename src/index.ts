@@ -49,6 +49,10 @@ export { isRunTerminal, isStepTerminal } from './api/lifecycle.js';
 
 // The mapping.
 export { mapRunToSpans } from './mapping/run-to-spans.js';
+export { MappingError } from './mapping/errors.js';
+export { MAX_NESTING_DEPTH } from './api/depth.js';
+export { readTimestamp, EARLIEST_PLAUSIBLE_SECONDS, LATEST_PLAUSIBLE_SECONDS } from './api/timestamps.js';
+export type { TimestampReading } from './api/timestamps.js';
 export { traceIdForRun, spanIdForRun, spanIdForStep, spanIdForToolCall, parseTraceparent, formatTraceparent, ID_SCHEME } from './mapping/ids.js';
 export { SEMCONV_GENAI_VERSION } from './mapping/semconv.js';
 export type { MappingOptions, RunRecord, SpanData, SpanSubject, SpanEventData, HrTime } from './mapping/types.js';
@@ -56,6 +60,7 @@ export type { MappingOptions, RunRecord, SpanData, SpanSubject, SpanEventData, H
 // Export.
 export { exportRecords } from './export-records.js';
 export type { ExportRecordsOptions, ExportRecordsResult } from './export-records.js';
+export type { UnmappedRun } from './delivery/export-runs.js';
 export { createOtlpTraceExporter } from './delivery/exporter.js';
 export type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
 export { createResource } from './delivery/resource.js';

@@ -13,10 +13,9 @@ import {
   parseTimestamp,
   resourceOptionsFromEnv,
 } from '../config.js';
-import { exportRuns, type ExportRunsResult } from '../delivery/export-runs.js';
+import { exportRuns, mapRunContained, type ExportRunsResult, type UnmappedRun } from '../delivery/export-runs.js';
 import { createOtlpTraceExporter } from '../delivery/exporter.js';
 import { createResource } from '../delivery/resource.js';
-import { mapRunToSpans } from '../mapping/run-to-spans.js';
 import type { MappingOptions } from '../mapping/types.js';
 import { serverOf } from '../sidecar/watch.js';
 import { ApiExportSource, type ExportSelection, type ReadProblem } from '../sources/api-export.js';
@@ -61,8 +60,8 @@ Content: --capture-content, --content-max-length N, --provider-name NAME (see "i
 ${API_FLAGS_HELP.split('\nOutput options:')[0]}
 Exit status:
   0    every finished run was delivered
-  1    done, but something was not exported: records the API sent that cannot be placed, spans
-       the collector refused, a thread or run not found (the rest was delivered)
+  1    done, but something was not exported: records the API sent that cannot be placed or
+       mapped, spans the collector refused, a thread or run not found (the rest was delivered)
   2    usage or configuration error; nothing was done
   3    stopped before the end: the API refused the credentials or stayed unreachable, or the
        collector stayed unreachable; what was delivered until then is printed
@@ -155,6 +154,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
 
   let result: ExportRunsResult | undefined;
   let collectorGone: string | undefined;
+  const dryRunUnmapped: UnmappedRun[] = [];
   try {
     progress.listing(state);
     await source.listRuns();
@@ -165,8 +165,11 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
       const terminal = terminalOf(io.stdout);
       const paint = painter(colorEnabled(io.env, terminal.isTTY));
       for await (const record of source.records()) {
-        const lines = renderWaterfall(mapRunToSpans(record, mapping), { width: terminal.width, paint });
-        io.stdout.write(`${lines.join('\n')}\n\n`);
+        // A run the mapper cannot handle is reported, as in a real export; the others are shown.
+        const mapped = mapRunContained(record, mapping);
+        if (mapped.error !== undefined) dryRunUnmapped.push({ runId: record.runId, reason: mapped.error });
+        const lines = renderWaterfall(mapped.spans, { width: terminal.width, paint });
+        if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n\n`);
       }
     } else {
       const exporter = createOtlpTraceExporter({ ...otlp, signal: stop.signal });
@@ -199,13 +202,16 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     io.signal.removeEventListener('abort', onSignal);
   }
 
-  return report(io, { selected, source, result, collectorGone, target: otlp ? redactUrl(otlp.url) : undefined, interrupted: io.signal.aborted });
+  const unmapped = result?.unmapped ?? dryRunUnmapped;
+  return report(io, { selected, source, result, unmapped, collectorGone, target: otlp ? redactUrl(otlp.url) : undefined, interrupted: io.signal.aborted });
 }
 
 interface Outcome {
   selected: ExportSelection;
   source: ApiExportSource;
   result: ExportRunsResult | undefined;
+  /** Runs the mapper could not turn into spans (nothing of them was sent). */
+  unmapped: readonly UnmappedRun[];
   collectorGone: string | undefined;
   /** Where spans went; undefined for a dry run. */
   target: string | undefined;
@@ -216,6 +222,7 @@ interface Outcome {
 function report(io: CliIo, o: Outcome): number {
   const { source, result } = o;
   for (const problem of source.problems) writeLine(io.stderr, describeProblem(problem));
+  for (const run of o.unmapped) writeLine(io.stderr, `error: run ${run.runId} could not be mapped, nothing of it was exported: ${run.reason}`);
   for (const failure of result?.failures ?? []) {
     const what = failure.kind === 'rejected' ? `refused by the collector${failure.status ? ` (HTTP ${failure.status})` : ''}` : `not delivered after ${failure.attempts} attempts`;
     writeLine(io.stderr, `error: ${failure.spans.length} spans ${what}: ${failure.reason}`);
@@ -237,9 +244,9 @@ function report(io: CliIo, o: Outcome): number {
     const shown = unfinished.slice(0, 10).map(({ run }) => `${run.id} (${run.status})`).join(', ');
     writeLine(io.stdout, `  ${unfinished.length} run${unfinished.length === 1 ? ' is' : 's are'} still going, not exported: ${shown}${unfinished.length > 10 ? `, and ${unfinished.length - 10} more` : ''}`);
   }
-  const errors = source.problems.filter((p) => p.severity === 'error').length;
+  const errors = source.problems.filter((p) => p.severity === 'error').length + o.unmapped.length;
   const refused = result?.failures.reduce((n, f) => n + f.spans.length, 0) ?? 0;
-  if (errors > 0 || refused > 0) writeLine(io.stdout, `  ${errors} problems reading from the API, ${refused} spans not delivered (see above)`);
+  if (errors > 0 || refused > 0) writeLine(io.stdout, `  ${errors} records or runs not exported, ${refused} spans not delivered (see above)`);
 
   const again = '  run the same export again to finish: the spans are identical, so backends keep one copy';
   if (o.interrupted) {

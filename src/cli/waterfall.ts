@@ -83,7 +83,8 @@ function seconds(time: HrTime): number {
 /** `12s`, `3m04s`, `2h05m`, `3d04h`; `?` for a negative or non-finite duration. */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '?';
-  if (s < 10 && !Number.isInteger(s)) return `${s < 1 ? Math.round(s * 1000) + 'ms' : s.toFixed(1) + 's'}`;
+  // Whole seconds (the API's usual unit) as such; finer times (milliseconds from a stream) to a tenth.
+  if (s < 60 && !Number.isInteger(s)) return s < 1 ? `${Math.round(s * 1000)}ms` : `${s.toFixed(1)}s`;
   const total = Math.round(s);
   if (total < 60) return `${total}s`;
   const two = (n: number) => String(n).padStart(2, '0');
@@ -136,10 +137,11 @@ function styleOf(span: WaterfallSpan, word: string): Style | undefined {
   return undefined;
 }
 
+/** `2024-05-01 10:40:00Z`, with milliseconds when the time has them; undefined past what a date can show. */
 function isoSeconds(s: number): string | undefined {
-  const ms = s * 1000;
+  const ms = Math.round(s * 1000);
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return undefined;
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('T', ' ').replace('.000Z', 'Z');
+  return new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
 }
 
 /** The cells of a span's bar on the axis [axisStart, axisEnd]: `[from, to)`, or undefined when unplaceable. */

@@ -17,6 +17,34 @@ export const DEFAULT_MAX_SPANS_PER_BATCH = 512;
 export interface MappedRun {
   record: RunRecord;
   spans: SpanData[];
+  /** Set when the run could not be mapped: why (its spans are then empty). */
+  error?: string;
+}
+
+/** A run whose mapping failed: reported with its reason, never the cause of another run's loss. */
+export interface UnmappedRun {
+  runId: string;
+  reason: string;
+}
+
+/**
+ * One-shot exports see a run only once: a run still going gets an unfinished run span, so that its
+ * finished steps have a parent (README "import"). The caller's options win.
+ */
+export function oneShotMapping(mapping: MappingOptions = {}): MappingOptions {
+  return { unfinishedRunSpans: true, ...mapping };
+}
+
+/**
+ * Maps one run; an exception (a bug, or a hand-built record no validation saw) is contained to the
+ * run and returned as its `error`, so the runs around it are still exported.
+ */
+export function mapRunContained(record: RunRecord, mapping: MappingOptions = {}): MappedRun {
+  try {
+    return { record, spans: mapRunToSpans(record, mapping) };
+  } catch (error) {
+    return { record, spans: [], error: error instanceof Error ? error.message || error.name : String(error) };
+  }
 }
 
 export interface SpanCounts {
@@ -37,15 +65,15 @@ export function countSpans(spans: Iterable<SpanData>): SpanCounts {
   return counts;
 }
 
+/** Every run mapped; one that fails has no spans and says why in `error`. */
 export function mapRuns(runs: readonly RunRecord[], mapping: MappingOptions = {}): MappedRun[] {
-  return runs.map((record) => ({ record, spans: mapRunToSpans(record, mapping) }));
+  return runs.map((record) => mapRunContained(record, mapping));
 }
 
-/** Runs whose run record says they are still going: their finished steps are exported, the run span is not. */
+/** Runs whose run record says they are still going (one-shot exports give them an unfinished run span). */
 export function unfinishedRuns(runs: readonly RunRecord[]): RunRecord[] {
   return runs.filter((r) => r.run !== undefined && !isRunTerminal(r.run));
 }
-
 
 /**
  * Groups whole runs into batches of at most `maxSpans` spans, in order; deterministic. A run larger
@@ -94,6 +122,7 @@ export function planBatches(mapped: readonly MappedRun[], maxSpans: number = DEF
 export interface ExportRunsOptions {
   exporter: SpanExporter;
   resource: Resource;
+  /** `unfinishedRunSpans` defaults to true here (see `oneShotMapping`). */
   mapping?: MappingOptions;
   /** @default ONE_SHOT_RETRY (5 attempts per batch) */
   retry?: DeliveryRetryPolicy;
@@ -113,8 +142,10 @@ export interface ExportRunsResult {
   delivered: number;
   /** Batches (or parts) the collector refused for good, or that ran out of attempts. */
   failures: Exclude<BatchOutcome, { kind: 'delivered' }>[];
-  /** Runs still going: not exported as a run span. */
+  /** Runs whose record says they are still going (exported with an unfinished run span). */
   unfinished: RunRecord[];
+  /** Runs that could not be mapped, with why; every other run was still exported. */
+  unmapped: UnmappedRun[];
   /** The signal stopped the export before every run was sent. */
   aborted: boolean;
   /** When aborted: spans of the batch that was on its way, which may or may not have arrived. */
@@ -138,9 +169,11 @@ export async function exportRuns(runs: Iterable<RunRecord> | AsyncIterable<RunRe
     delivered: 0,
     failures: [],
     unfinished: [],
+    unmapped: [],
     aborted: false,
     inFlight: 0,
   };
+  const mapping = oneShotMapping(options.mapping);
   const batcher = new RunBatcher(options.maxSpansPerBatch ?? DEFAULT_MAX_SPANS_PER_BATCH);
 
   const send = async (batch: SpanData[]): Promise<void> => {
@@ -171,7 +204,9 @@ export async function exportRuns(runs: Iterable<RunRecord> | AsyncIterable<RunRe
     for await (const record of runs) {
       if (options.signal?.aborted) throw new AbortedError();
       if (record.run !== undefined && !isRunTerminal(record.run)) result.unfinished.push(record);
-      for (const batch of batcher.add(mapRunToSpans(record, options.mapping))) await send(batch);
+      const mapped = mapRunContained(record, mapping);
+      if (mapped.error !== undefined) result.unmapped.push({ runId: record.runId, reason: mapped.error });
+      for (const batch of batcher.add(mapped.spans)) await send(batch);
     }
     if (options.signal?.aborted) throw new AbortedError();
     for (const batch of batcher.flush()) await send(batch);
