@@ -60,8 +60,10 @@ describe('assistants-otel import: interrupted, empty, refused', () => {
 
   it('Ctrl-C while reading a pipe that never ends: nothing exported, exit 130', async () => {
     const cli = startCli(['import', '-'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, keepStdinOpen: true });
-    cli.child.stdin.write(runsJsonl(3));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // More than a pipe holds (64 KiB): the write completes only once the CLI is reading, so its
+    // signal handlers are in place (a SIGINT before would kill it like any process, proving nothing).
+    await new Promise<void>((resolve, reject) => cli.child.stdin.write(runsJsonl(2000), (error) => (error ? reject(error) : resolve())));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await cli.kill('SIGINT')).toEqual({ code: 130, signal: null });
     expect(cli.stdout()).toBe('import: interrupted while reading standard input: nothing exported\n');
     expect(receiver.requests).toEqual([]);
