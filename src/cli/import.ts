@@ -1,10 +1,12 @@
 /**
  * `assistants-otel import FILE... | -`: saved records → spans → OTLP.
  */
-import { mappingOptionsFromEnv, otlpOptionsFromEnv, resourceOptionsFromEnv } from '../config.js';
+import { mappingOptionsFromEnv, otlpOptionsFromEnv, recordSourceFromEnv, resourceOptionsFromEnv, retryDelayCapFromEnv } from '../config.js';
 import { countSpans, exportRuns, mapRuns, unfinishedRuns } from '../delivery/export-runs.js';
 import { createOtlpTraceExporter } from '../delivery/exporter.js';
 import { createResource } from '../delivery/resource.js';
+import { ONE_SHOT_RETRY } from '../delivery/send.js';
+import { sourceMappingOptions } from '../mapping/source.js';
 import { formatLocation, RecordCollector, type Collected } from '../sources/collect.js';
 import { readRecordSource } from '../sources/files.js';
 import { redactUrl } from '../util/redact.js';
@@ -27,12 +29,19 @@ Options:
   --capture-content          record tool arguments, outputs, logs and results
                              (also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true)
   --content-max-length N     cut each content attribute to N characters (default 8192)
-  --provider-name NAME       gen_ai.provider.name (default: openai)
+  --provider KIND            where the records came from, for gen_ai.provider.name, server.address
+  --base-url URL             and server.port: the same flags and variables as "watch" (default:
+                             openai at OPENAI_BASE_URL or https://api.openai.com/v1), so a run
+                             imported gives the same spans as the same run watched
+  --provider-name NAME       gen_ai.provider.name (default: from the provider)
+  --max-retry-delay DUR      the longest wait between two attempts (default 5m); a collector
+                             asking for longer (Retry-After) makes the export fail at once
   --max-spans-per-batch N    spans per OTLP request (default 512)
   -h, --help                 show this help
 
-Exit status: 0 when every record was exported; 1 when a record was rejected or the export
-failed (everything else is still exported); 2 on a usage error.
+Exit status: 0 when every record was exported; 1 when a record was rejected, the export
+failed, or the collector reported spans rejected (everything else is still exported); 2 on a
+usage error.
 `;
 
 function reportProblems(io: CliIo, collected: Collected): void {
@@ -54,7 +63,10 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const { values, positionals } = parseFlags('import', argv, {
     'dry-run': { type: 'boolean' },
     ...EXPORT_FLAGS,
+    provider: { type: 'string' },
+    'base-url': { type: 'string' },
     'provider-name': { type: 'string' },
+    'max-retry-delay': { type: 'string' },
     'max-spans-per-batch': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, true);
@@ -64,7 +76,10 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (positionals.length === 0) throw new UsageError('import: name at least one FILE, or - for standard input. Run "assistants-otel import --help" for usage.');
 
-  const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
+  // The same attributes as `watch` gives the same records: one decision, in mapping/source.ts.
+  const source = recordSourceFromEnv(io.env, { provider: values.provider, baseUrl: values['base-url'], providerName: values['provider-name'] });
+  const mapping = { ...sourceMappingOptions(source), ...mappingOptionsFromEnv(io.env, mappingFlags(values)) };
+  const retry = { ...ONE_SHOT_RETRY, delayCapMillis: retryDelayCapFromEnv(io.env, values['max-retry-delay']) };
   const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch');
   const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, otlpFlags(values));
   const resource = createResource(resourceOptionsFromEnv(io.env));
@@ -89,6 +104,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     resource,
     mapping,
     signal: io.signal,
+    retry,
     ...(maxSpansPerBatch ? { maxSpansPerBatch } : {}),
     onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
   });
@@ -108,10 +124,19 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     writeLine(io.stdout, `  skipped records that are not runs or steps: ${kinds}`);
   }
   writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
+  const { collectorRejected } = result;
+  if (collectorRejected.spans > 0) {
+    const said = collectorRejected.messages.filter((m) => m !== '').join('; ');
+    writeLine(io.stdout, `  ${collectorRejected.spans} spans rejected by the collector (partial success)${said ? `: ${said}` : ''}`);
+  }
   for (const failure of result.failures) {
     const status = failure.kind === 'rejected' && failure.status ? ` HTTP ${failure.status}` : '';
-    const what = failure.kind === 'rejected' ? 'refused by the collector' : `not delivered after ${failure.attempts} attempts`;
+    const what = failure.kind === 'rejected'
+      ? 'refused by the collector'
+      : failure.kind === 'unexportable'
+        ? 'could not be exported (set aside; the other runs were exported)'
+        : `not delivered after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
     writeLine(io.stderr, `export failed: ${failure.spans.length} spans ${what}${status}: ${failure.reason}`);
   }
-  return rejectedCount > 0 || result.failures.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  return rejectedCount > 0 || result.failures.length > 0 || collectorRejected.spans > 0 ? EXIT_FAILURE : EXIT_OK;
 }

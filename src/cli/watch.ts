@@ -5,11 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { apiConfigFromEnv, ConfigError, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, type Env } from '../config.js';
-import { startWatch } from '../sidecar/watch.js';
+import { apiConfigFromEnv, ConfigError, deliveryOptionsFromEnv, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, type Env } from '../config.js';
+import { startWatch, type WatchHandle } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
+import { StateLocationError } from '../state/store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
+import { redactUrl } from '../util/redact.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
@@ -32,11 +34,19 @@ Pace and delivery:
   --idle-ttl DUR             stop watching a thread idle this long (default 24h)
   --live                     export each finished step at once, not the whole run at its end
   --drain-timeout DUR        on SIGTERM, wait this long for the collector (default 20s)
+  --max-retry-delay DUR      the longest wait between two attempts, API or collector, whatever
+                             Retry-After says (default 5m; ASSISTANTS_OTEL_MAX_RETRY_DELAY)
+  --max-queued-spans N       spans held for delivery at most (default 20000;
+                             ASSISTANTS_OTEL_MAX_QUEUED_SPANS); polling pauses before it
+  --max-queued-bytes SIZE    bytes held for delivery at most (default 32MiB;
+                             ASSISTANTS_OTEL_MAX_QUEUED_BYTES)
 
 State and endpoint:
   --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
                              or ~/.local/state/assistants-otel/state.json); refused spans go to
-                             rejected/ next to it
+                             rejected/ next to it; a path that cannot be used is a start-up
+                             error, a write failure while running makes /healthz answer 503 and
+                             the sidecar drain and exit 1
   --memory-state             keep state in memory only (nothing survives a restart)
   --listen [HOST:]PORT       serve POST/DELETE /v1/watch, GET /healthz and /metrics (host defaults
                              to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN requires a bearer token
@@ -60,6 +70,9 @@ const FLAGS = {
   'idle-ttl': { type: 'string' },
   live: { type: 'boolean' },
   'drain-timeout': { type: 'string' },
+  'max-retry-delay': { type: 'string' },
+  'max-queued-spans': { type: 'string' },
+  'max-queued-bytes': { type: 'string' },
   state: { type: 'string' },
   'memory-state': { type: 'boolean' },
   listen: { type: 'string' },
@@ -80,6 +93,18 @@ export function parseListen(value: string): { host: string; port: number } {
   const port = Number(match?.[2]);
   if (!match || port > 65535) throw new UsageError(`--listen: expected [HOST:]PORT, e.g. 9464 or 127.0.0.1:9464, got "${value}"`);
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * `--state` is a file path. A URL (`postgres://…`) is refused for now, without repeating its
+ * credentials: a database store is planned behind the same interface.
+ */
+export function parseStatePath(value: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) {
+    throw new ConfigError('--state', `${redactUrl(value.trim())}: only a file path is supported (a database state store is not available yet)`);
+  }
+  if (value.trim() === '') throw new ConfigError('--state', 'expected a file path, got an empty value');
+  return value;
 }
 
 export function parseRunRef(value: string): { threadId: string; runId: string } {
@@ -125,17 +150,24 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
 
   const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
-  const statePath = values.state ?? defaultStatePath(io.env);
-  const store = values['memory-state'] ? createMemoryStateStore() : createFileStateStore(statePath);
+  const statePath = values.state !== undefined ? parseStatePath(values.state) : defaultStatePath(io.env);
   const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
+  const delivery = deliveryOptionsFromEnv(io.env, {
+    maxRetryDelay: values['max-retry-delay'],
+    maxQueuedSpans: values['max-queued-spans'],
+    maxQueuedBytes: values['max-queued-bytes'],
+  });
 
-  const handle = await startWatch({
+  let handle: WatchHandle;
+  try {
+    handle = await startWatch({
     provider: api.provider,
     budget: api.budget,
     otlp,
     resource: resourceOptionsFromEnv(io.env),
     mapping,
-    store,
+    store: values['memory-state'] ? createMemoryStateStore() : (hooks) => createFileStateStore(statePath, hooks),
+    delivery,
     ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
     live: values.live ?? false,
     pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
@@ -147,6 +179,11 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     ...(values.listen ? { listen: { ...parseListen(values.listen), ...(listenToken ? { token: listenToken } : {}) } } : {}),
     logger,
   });
+  } catch (error) {
+    // Named against the flag: the path cannot be used (a directory, /proc, no permission, read-only).
+    if (error instanceof StateLocationError) throw new ConfigError(values.state !== undefined ? '--state' : '--state (default)', error.message);
+    throw error;
+  }
   logger.info('sidecar started', {
     threads: threads.length,
     runs: runs.length,
@@ -162,7 +199,12 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const outcome = await Promise.race([stopSignal, handle.fatal]);
   const force = AbortSignal.timeout(drainMillis);
-  logger.info(outcome === 'signal' ? 'stopping: draining deliveries' : 'stopping: the API refused our credentials');
+  const why = outcome === 'signal' ? 'draining deliveries' : outcome.kind === 'auth' ? 'the API refused our credentials' : 'the state store failed';
+  logger.info(`stopping: ${why}`);
+  // A signal during the drain (the first one, if the stop was fatal) cuts it short; a second one
+  // exits at once (bin.ts).
+  const onSignal = () => handle.stop(AbortSignal.abort());
+  if (outcome !== 'signal') io.signal.addEventListener('abort', () => void onSignal(), { once: true });
   try {
     await handle.stop(force);
   } finally {

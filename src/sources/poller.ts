@@ -25,9 +25,13 @@ import { discoverRuns } from './discovery.js';
 import { exportSpansForFinishedSteps, exportSpansForRun, type RunFollowup } from './run-export.js';
 import { Scheduler } from './scheduler.js';
 
-/** What the poller needs from delivery. */
+/**
+ * What the poller needs from delivery. `enqueue` resolves once the job is admitted to the bounded
+ * queue (waiting for room when it is full; `signal` gives up the wait), so a poller that awaits it
+ * can never overflow the queue.
+ */
 export interface DeliverySink {
-  enqueue(job: ExportJob): void;
+  enqueue(job: ExportJob, signal?: AbortSignal): void | Promise<void>;
   isBehind(): boolean;
 }
 
@@ -362,7 +366,7 @@ export class Poller {
     }
     if (this.runs.get(runId) !== state) return; // unwatched meanwhile
     this.reportFollowup(runId, followup);
-    this.options.delivery.enqueue({
+    await this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
       onSettled: async () => {
@@ -374,7 +378,7 @@ export class Poller {
         this.logger.debug('run exported', { run_id: runId, spans: followup.counts.spans });
         this.threadRunEnded(state.watched.threadId);
       },
-    });
+    }, this.stopController.signal);
   }
 
   private async exportFinishedSteps(state: RunState, run: Run): Promise<void> {
@@ -384,7 +388,7 @@ export class Poller {
     if (followup.stepIds.length === 0 || this.runs.get(runId) !== state) return;
     const seenAt = this.now();
     for (const id of followup.stepIds) state.pendingStepIds.add(id);
-    this.options.delivery.enqueue({
+    await this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
       onSettled: async () => {
@@ -396,7 +400,7 @@ export class Poller {
         }
         this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt);
       },
-    });
+    }, this.stopController.signal);
   }
 
   /** Live mode: a step acknowledged or on its way. Reads the current state, not a copy. */

@@ -1,0 +1,111 @@
+/**
+ * The parsing every configuration module shares: the error type that names its source, and strict
+ * readers for the value types variables and flags hold. Errors never repeat a header value.
+ */
+import { redactUrl } from '../util/redact.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A configuration mistake. `source` names the variable or flag, e.g. `OTEL_EXPORTER_OTLP_PROTOCOL`. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+  }
+}
+
+export function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+/** The first variable of `names` that is set, with its name, for error messages. */
+export function firstSet(env: Env, ...names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) return { name, value };
+  }
+  return undefined;
+}
+
+/**
+ * `key1=value1,key2=value2` with percent-encoded values, as `OTEL_EXPORTER_OTLP_HEADERS` and
+ * `OTEL_RESOURCE_ATTRIBUTES` use. Errors give the entry's position, never its value.
+ */
+export function parseKeyValueList(text: string, source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split(',').forEach((entry, index) => {
+    if (entry.trim() === '') return;
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new ConfigError(source, `entry ${index + 1} is not of the form key=value`);
+    const key = entry.slice(0, eq).trim();
+    try {
+      out[decodeURIComponent(key)] = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(source, `entry ${index + 1} (${key}) is not valid percent-encoding`);
+    }
+  });
+  return out;
+}
+
+export function parsePositiveNumber(value: string, source: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(source, `expected a positive number, got "${value}"`);
+  return n;
+}
+
+export function parsePositiveInteger(value: string, source: string, what = 'a whole number'): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected ${what} ≥ 1, got "${value}"`);
+  return n;
+}
+
+export function parseBoolean(value: string, source: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  throw new ConfigError(source, `expected "true" or "false", got "${value}"`);
+}
+
+export function parseUrl(value: string, source: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
+  }
+  if (url.username || url.password) {
+    // fetch refuses such URLs, and its error repeats the password: stop here, without repeating it.
+    throw new ConfigError(source, 'must not contain a user name or password; put credentials in the key or header variables');
+  }
+  return url;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `2s`, `1.5m`, `24h`, `7d` → milliseconds. A bare number is refused: the unit matters. */
+export function parseDuration(value: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) throw new ConfigError(source, `expected a duration such as 500ms, 2s, 5m or 24h, got "${value}"`);
+  const millis = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+  if (millis <= 0) throw new ConfigError(source, `must be longer than zero, got "${value}"`);
+  return millis;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `33554432`, `512KiB`, `32MiB`, `1GB` → bytes (whole). */
+export function parseByteSize(value: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
+  if (!match || unit === undefined) throw new ConfigError(source, `expected a size such as 33554432, 512KiB or 32MiB, got "${value}"`);
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (bytes < 1) throw new ConfigError(source, `must be at least 1 byte, got "${value}"`);
+  return bytes;
+}
