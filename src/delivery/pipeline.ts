@@ -22,32 +22,12 @@ import type { SpanData } from '../mapping/types.js';
 import { AbortedError } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { Admission, ClosedError, type Room } from './admission.js';
-import { sendGroups, SIDECAR_RETRY, type BatchOutcome, type DeliveryRetryPolicy, type RetryNotice } from './send.js';
+import { sendGroups, SIDECAR_RETRY, type DeliveryRetryPolicy, type RetryNotice } from './send.js';
+import { Settlement, type ExportJob, type JobProgress, type Part, type SetAsideSink } from './settlement.js';
 import { estimateSpanBytes } from './span-size.js';
 import { toReadableSpan } from './spans.js';
 
-export interface JobResult {
-  /** Spans the collector acknowledged. */
-  delivered: number;
-  /** Spans set aside: refused for good, unexportable, or out of attempts. */
-  setAside: number;
-  /**
-   * Spans that went in a request the collector accepted while reporting some of its spans
-   * rejected (OTLP partial success; which ones, it does not say). Present only when not zero.
-   */
-  inPartialSuccess?: number;
-}
-
-export interface ExportJob {
-  /** For logs and metrics. */
-  runId: string;
-  spans: SpanData[];
-  /** Called once, after all spans were acknowledged or set aside; a rejection is logged, not retried. */
-  onSettled: (result: JobResult) => Promise<void>;
-}
-
-/** Where refused spans go, so they can be inspected (the sidecar writes them to a directory). */
-export type SetAsideSink = (spans: ReadableSpan[], reason: string, status: number | undefined) => Promise<void>;
+export type { ExportJob, JobResult, SetAsideSink } from './settlement.js';
 
 /** Default bound on spans held by the queue (queued or in flight). */
 export const DEFAULT_MAX_QUEUED_SPANS = 20_000;
@@ -80,22 +60,6 @@ export interface DeliveryPipelineOptions {
   now?: () => number;
 }
 
-interface JobProgress {
-  job: ExportJob;
-  remaining: number;
-  delivered: number;
-  setAside: number;
-  inPartialSuccess: number;
-}
-
-/** A slice of one job (at most a batch), as it waits in the queue. */
-interface Part {
-  progress: JobProgress;
-  spans: SpanData[];
-  bytes: number;
-  enqueuedAt: number;
-}
-
 export class DeliveryPipeline {
   private readonly queue: Part[] = [];
   private readonly admission: Admission;
@@ -109,7 +73,7 @@ export class DeliveryPipeline {
   private readonly now: () => number;
   private readonly partSpans: number;
   private readonly highWater: Room;
-  private settleFailures = 0;
+  private readonly settlement: Settlement;
   /** When the oldest part of the batch in flight was enqueued. */
   private inFlightSince: number | undefined;
 
@@ -119,6 +83,14 @@ export class DeliveryPipeline {
     this.now = options.now ?? Date.now;
     const limits = { spans: options.maxQueuedSpans ?? DEFAULT_MAX_QUEUED_SPANS, bytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES };
     this.admission = new Admission(limits);
+    this.settlement = new Settlement({
+      resource: options.resource,
+      logger: this.logger,
+      setAside: options.setAside,
+      onDelivered: options.onDelivered,
+      onSetAside: options.onSetAside,
+      onCollectorRejected: options.onCollectorRejected,
+    });
     this.partSpans = Math.max(1, Math.min(options.maxSpansPerBatch ?? 512, limits.spans));
     this.highWater = {
       spans: options.highWaterMarkSpans ?? Math.max(1, Math.floor(limits.spans * HIGH_WATER_RATIO)),
@@ -141,7 +113,7 @@ export class DeliveryPipeline {
     if (this.closed) throw new ClosedError('the delivery pipeline is closed');
     const progress: JobProgress = { job, remaining: job.spans.length, delivered: 0, setAside: 0, inPartialSuccess: 0 };
     if (job.spans.length === 0) {
-      void this.settle(progress);
+      void this.settlement.settle(progress);
       return;
     }
     this.queuedJobs++;
@@ -308,7 +280,7 @@ export class DeliveryPipeline {
       try {
         readable = part.spans.map((span) => toReadableSpan(span, this.options.resource));
       } catch (error) {
-        await this.setAsideData(part, `could not prepare the spans for export (${(error as Error).message})`);
+        await this.settlement.setAsideData(part, `could not prepare the spans for export (${(error as Error).message})`);
         continue;
       }
       for (const span of readable) owners.set(span, part.progress);
@@ -331,100 +303,13 @@ export class DeliveryPipeline {
         this.options.onRetry?.(notice);
       },
     });
-    for (const outcome of outcomes) await this.record(outcome, owners);
-    for (const progress of new Set(batch.map((part) => part.progress))) await this.settle(progress);
-  }
-
-  private async record(outcome: BatchOutcome, owners: Map<ReadableSpan, JobProgress>): Promise<void> {
-    const runIds = () => [...new Set(outcome.spans.map((s) => owners.get(s)?.job.runId).filter((id) => id !== undefined))];
-    switch (outcome.kind) {
-      case 'delivered':
-        if (outcome.collectorWarning) this.logger.warn('the collector accepted the spans with a warning', { spans: outcome.spans.length, message: outcome.collectorWarning });
-        this.options.onDelivered?.(outcome.spans);
-        for (const span of outcome.spans) this.account(owners, span, 'delivered');
-        return;
-      case 'partially_rejected':
-        this.logger.error('the collector rejected spans of an accepted request (partial success); they are counted as rejected, not delivered', {
-          rejected_spans: outcome.rejectedSpans,
-          spans: outcome.spans.length,
-          message: outcome.message,
-          run_ids: runIds(),
-        });
-        this.options.onCollectorRejected?.(outcome.rejectedSpans, outcome.spans.length, outcome.message);
-        for (const span of outcome.spans) this.account(owners, span, 'inPartialSuccess');
-        return;
-      case 'rejected':
-      case 'unexportable':
-      case 'gave_up': {
-        // `gave_up` only happens with a bounded policy; either way these spans are not coming back.
-        const status = outcome.kind === 'rejected' ? outcome.status : undefined;
-        const message = outcome.kind === 'unexportable'
-          ? 'spans could not be exported; set aside, every other run goes on'
-          : 'collector refused spans; set aside';
-        this.logger.error(message, { spans: outcome.spans.length, run_ids: runIds(), reason: outcome.reason, ...(status ? { status } : {}) });
-        await this.writeAside(outcome.spans, outcome.reason, status);
-        this.options.onSetAside?.(outcome.spans.length);
-        for (const span of outcome.spans) this.account(owners, span, 'setAside');
-        return;
-      }
-      default: {
-        const never: never = outcome;
-        throw new TypeError(`unknown outcome ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  private async writeAside(spans: ReadableSpan[], reason: string, status: number | undefined): Promise<void> {
-    try {
-      await this.options.setAside?.(spans, reason, status);
-    } catch (error) {
-      // A full disk must not stop delivery: the spans are counted (and logged) all the same.
-      this.logger.error('could not write refused spans aside; they are only counted', { spans: spans.length, error: (error as Error).message });
-    }
-  }
-
-  /** Spans that never became ReadableSpans (or one too large for the queue): set aside as data. */
-  private async setAsideData(part: Part, reason: string): Promise<void> {
-    this.logger.error('spans could not be exported; set aside, every other run goes on', { spans: part.spans.length, run_ids: [part.progress.job.runId], reason });
-    let readable: ReadableSpan[] = [];
-    try {
-      readable = part.spans.map((span) => toReadableSpan(span, this.options.resource));
-    } catch {
-      // Only counted: there is nothing readable to write.
-    }
-    if (readable.length > 0) await this.writeAside(readable, reason, undefined);
-    this.options.onSetAside?.(part.spans.length);
-    part.progress.remaining -= part.spans.length;
-    part.progress.setAside += part.spans.length;
+    for (const outcome of outcomes) await this.settlement.record(outcome, owners);
+    for (const progress of new Set(batch.map((part) => part.progress))) await this.settlement.settle(progress);
   }
 
   private async setAsideOversized(part: Part): Promise<void> {
-    await this.setAsideData(part, `a span of ${part.bytes} bytes is larger than the delivery queue's bound (${this.admission.limits.bytes} bytes, --max-queued-bytes)`);
-    await this.settle(part.progress);
+    await this.settlement.setAsideData(part, `a span of ${part.bytes} bytes is larger than the delivery queue's bound (${this.admission.limits.bytes} bytes, --max-queued-bytes)`);
+    await this.settlement.settle(part.progress);
   }
 
-  private account(owners: Map<ReadableSpan, JobProgress>, span: ReadableSpan, how: 'delivered' | 'setAside' | 'inPartialSuccess'): void {
-    const progress = owners.get(span);
-    if (!progress) return;
-    progress.remaining--;
-    progress[how]++;
-  }
-
-  private async settle(progress: JobProgress): Promise<void> {
-    if (progress.remaining > 0) return;
-    const result: JobResult = { delivered: progress.delivered, setAside: progress.setAside, ...(progress.inPartialSuccess > 0 ? { inPartialSuccess: progress.inPartialSuccess } : {}) };
-    try {
-      await progress.job.onSettled(result);
-    } catch (error) {
-      // Logged once, then at 10, 100, 1000…: a state store that fails fails for every job.
-      this.settleFailures++;
-      if (Number.isInteger(Math.log10(this.settleFailures))) {
-        this.logger.error('could not record an export as done; it will be exported again after restart', {
-          run_id: progress.job.runId,
-          error: (error as Error).message,
-          ...(this.settleFailures > 1 ? { failures_so_far: this.settleFailures } : {}),
-        });
-      }
-    }
-  }
 }
