@@ -3,7 +3,6 @@
 // @grpc/proto-loader), decoding each request with the same decoder as the HTTP receiver, and
 // answering as a test scripts it: success, a partial success, or a gRPC error with an optional
 // google.rpc.RetryInfo in the trailers. Optionally over TLS, or mTLS.
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -176,9 +175,10 @@ export class OtlpGrpcReceiver {
 /** Starts a gRPC receiver on 127.0.0.1 (an ephemeral port). */
 export async function startOtlpGrpcReceiver(options: GrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
   const server = new grpc.Server();
-  let receiver: OtlpGrpcReceiver | undefined;
+  // Calls arrive only after bindAsync, once the receiver exists.
+  const holder: { receiver?: OtlpGrpcReceiver } = {};
   server.addService(traceServiceDefinition(), {
-    Export: (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => receiver?.handle(call, callback),
+    Export: (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => holder.receiver?.handle(call, callback),
   });
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(options.tls.clientCa ?? null, [{ private_key: options.tls.key, cert_chain: options.tls.cert }], options.tls.clientCa !== undefined)
@@ -186,9 +186,8 @@ export async function startOtlpGrpcReceiver(options: GrpcReceiverOptions = {}): 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
-  receiver = new OtlpGrpcReceiver(server, `127.0.0.1:${port}`, options.tls !== undefined);
-  return receiver;
+  holder.receiver = new OtlpGrpcReceiver(server, `127.0.0.1:${port}`, options.tls !== undefined);
+  return holder.receiver;
 }
 
 export { grpc };
-export const GRPC_PROTO_DIR = path.resolve(PROTO_DIR);
