@@ -14,12 +14,15 @@ const PER_ATTRIBUTE = 12;
 const PER_EVENT = 24;
 const PER_NUMBER = 11;
 
+function scalarBytes(value: unknown): number {
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value === undefined || value === null ? 0 : PER_NUMBER;
+}
+
+/** Attribute values are scalars or flat arrays of scalars: not recursed into (a malformed nested one must not overflow here). */
 function valueBytes(value: AttributeValue | undefined): number {
-  if (value === undefined || value === null) return 0;
-  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
-  if (typeof value === 'number' || typeof value === 'boolean') return PER_NUMBER;
+  if (!Array.isArray(value)) return scalarBytes(value);
   let total = 4;
-  for (const item of value as ReadonlyArray<unknown>) total += valueBytes(item as AttributeValue) + 2;
+  for (const item of value as readonly unknown[]) total += scalarBytes(item) + 2;
   return total;
 }
 
