@@ -4,6 +4,7 @@
  * files, and gRPC's `INSECURE`. A `..._TRACES_...` variable wins over the general one, a flag over
  * both. Every error names the variable; none repeats a header value.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { OtlpExporterOptions, OtlpProtocol, OtlpTlsOptions } from '../delivery/exporter.js';
@@ -113,6 +114,9 @@ function tlsFromEnv(env: Env, readFile: ReadConfigFile): OtlpTlsOptions | undefi
   if (caSource) {
     tls.ca = readNamedFile(caSource, readFile);
     try {
+      // A file with no certificate in it would be silently ignored by TLS: check there is one.
+      if (!tls.ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no "BEGIN CERTIFICATE" block');
+      new X509Certificate(tls.ca);
       createSecureContext({ ca: tls.ca });
     } catch (error) {
       throw new ConfigError(caSource.name, `${caSource.value} is not a PEM CA certificate (${(error as Error).message})`);
