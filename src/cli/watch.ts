@@ -34,8 +34,6 @@ Pace and delivery:
   --idle-ttl DUR             stop watching a thread idle this long (default 24h)
   --live                     export each finished step at once, not the whole run at its end
   --drain-timeout DUR        on SIGTERM, wait this long for the collector (default 20s)
-  --max-retry-delay DUR      the longest wait between two attempts, API or collector, whatever
-                             Retry-After says (default 5m; ASSISTANTS_OTEL_MAX_RETRY_DELAY)
   --max-queued-spans N       spans held for delivery at most (default 20000;
                              ASSISTANTS_OTEL_MAX_QUEUED_SPANS); polling pauses before it
   --max-queued-bytes SIZE    bytes held for delivery at most (default 32MiB;
@@ -70,7 +68,6 @@ const FLAGS = {
   'idle-ttl': { type: 'string' },
   live: { type: 'boolean' },
   'drain-timeout': { type: 'string' },
-  'max-retry-delay': { type: 'string' },
   'max-queued-spans': { type: 'string' },
   'max-queued-bytes': { type: 'string' },
   state: { type: 'string' },
@@ -153,7 +150,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const statePath = values.state !== undefined ? parseStatePath(values.state) : defaultStatePath(io.env);
   const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
   const delivery = deliveryOptionsFromEnv(io.env, {
-    maxRetryDelay: values['max-retry-delay'],
+    maxRetryDelay: values['max-retry-delay'] as string | undefined,
     maxQueuedSpans: values['max-queued-spans'],
     maxQueuedBytes: values['max-queued-bytes'],
   });

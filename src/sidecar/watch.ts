@@ -147,7 +147,9 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     logger: logger.child({ component: 'poller' }),
     hooks: {
       onRejected: (kind, n) => metrics.rejected(kind, n),
-      onExported: (counts, latency) => {
+      onExported: (counts, latency, result) => {
+        // A run whose spans were all set aside (a poisoned run) is settled, not exported.
+        if (result.delivered + (result.inPartialSuccess ?? 0) === 0 && result.setAside > 0) return;
         metrics.exported(counts, latency);
         options.onExported?.(counts);
       },

@@ -17,7 +17,7 @@ import type { AssistantsClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { isRunTerminal } from '../api/lifecycle.js';
 import type { Run } from '../api/schemas.js';
-import type { ExportJob } from '../delivery/pipeline.js';
+import type { ExportJob, JobResult } from '../delivery/pipeline.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -38,8 +38,11 @@ export interface DeliverySink {
 export interface PollerHooks {
   /** Records the API sent that could not be placed. */
   onRejected?: (kind: 'run' | 'step', count: number) => void;
-  /** A run (or live steps) acknowledged: spans by kind, and ms from "seen finished" to acknowledged. */
-  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number) => void;
+  /**
+   * A run (or live steps) settled: spans by kind, ms from "seen finished" to settled, and what
+   * delivery made of its spans (all set aside means it was not exported).
+   */
+  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number, result: JobResult) => void;
   onPausedChange?: (paused: boolean) => void;
   /** An authentication failure: the sidecar cannot go on. */
   onFatal?: (error: ApiError) => void;
@@ -369,12 +372,12 @@ export class Poller {
     await this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
-      onSettled: async () => {
+      onSettled: async (result) => {
         const at = this.now();
         await this.options.store.markRunDone(runId, at);
         this.done.set(runId, at);
         this.deleteRun(runId);
-        this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
+        this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at), result);
         this.logger.debug('run exported', { run_id: runId, spans: followup.counts.spans });
         this.threadRunEnded(state.watched.threadId);
       },
@@ -391,14 +394,14 @@ export class Poller {
     await this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
-      onSettled: async () => {
+      onSettled: async (result) => {
         await this.options.store.markStepsExported(runId, followup.stepIds);
         state.watched = { ...state.watched, exportedStepIds: [...state.watched.exportedStepIds, ...followup.stepIds] };
         for (const id of followup.stepIds) {
           state.exportedStepIds.add(id);
           state.pendingStepIds.delete(id);
         }
-        this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt);
+        this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt, result);
       },
     }, this.stopController.signal);
   }
