@@ -39,7 +39,6 @@ describe('watch command line', () => {
     [['--otlp-protocol', 'grpc2'], /--otlp-protocol: expected "http\/protobuf", "http\/json" or "grpc", got "grpc2"/],
     [['--max-retry-delay', '30d'], /--max-retry-delay: at most 24\.9 days/],
     [['--max-queued-spans', '0'], /--max-queued-spans: expected a whole number of spans ≥ 1/],
-    [['--state', 'postgres://fleet:hunter22@db.internal/otel'], /--state: postgres:\/\/db\.internal\/otel: only a file path is supported/],
     [['--bogus'], /unknown option '--bogus'/],
   ])('%j is a usage error naming the flag', async (args, message) => {
     const world = await startWorld();
