@@ -57,6 +57,21 @@ describe('an unusable --state is a start-up error', () => {
   });
 });
 
+describe('store warnings', () => {
+  it('a damaged journal line is logged and counted in /metrics (assistants_otel_state_warnings_total)', async () => {
+    const world = await startWorld({ scenario: scenario('every-type') });
+    const state = join(world.dir, 'state.json');
+    writeFileSync(state, `${JSON.stringify({ version: 1, seq: 0, threads: [], runs: [], done: {}, setAsideSpans: 0 })}\n`);
+    writeFileSync(`${state}.journal`, 'deadbeef {"seq":1,"op":"garbage"}\n');
+    const cli = startWatch(world, ['--state', state]);
+    const url = await registrationUrl(cli);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(metrics, 'assistants_otel_state_warnings_total')).toBe(1);
+    expect(cli.stderr()).toMatch(/WARN +state journal .*state\.json\.journal: ignored a torn last line \(line 1\)|WARN +state journal .*ignored 1 damaged line/);
+    expect(await cli.kill('SIGTERM'), outputOf(cli)).toEqual({ code: 0, signal: null });
+  });
+});
+
 describe('a disk that fills up while running', () => {
   it.runIf(MOUNT.ok)('/healthz answers 503, the failure is logged once, and the sidecar drains and exits 1; SIGTERM ends it too', async () => {
     for (const ending of ['by itself', 'SIGTERM'] as const) {
