@@ -30,7 +30,7 @@ const collectorUrl = `http://127.0.0.1:${collector.address().port}/v1/traces`;
 
 const scenario = {
   name: 'outage',
-  threads: Array.from({ length: threads }, (_, t) => ({
+  threads: Array.from({ length: threads }, () => ({
     runs: Array.from({ length: runsPerThread }, (_, r) => ({
       startAt: -100_000 + r * 30,
       steps: Array.from({ length: 15 }, (_, k) => ({ type: 'message_creation', text: `step ${k} of run ${r}`, durationSeconds: 1 })),
