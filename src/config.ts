@@ -16,7 +16,7 @@ import type { MappingOptions } from './mapping/types.js';
 import { ConfigError, firstSet, nonEmpty, parseBoolean, parseKeyValueList, parsePositiveInteger, parsePositiveNumber, parseUrl, type Env } from './config/parse.js';
 
 // The parts of the configuration that live in their own files, re-exported: callers import config.ts.
-export { ConfigError, parseByteSize, parseDuration, parseKeyValueList, type Env } from './config/parse.js';
+export { ConfigError, parseByteSize, parseDuration, parseKeyValueList, parseTimerDuration, type Env } from './config/parse.js';
 export { DEFAULT_OTLP_ENDPOINT, DEFAULT_OTLP_GRPC_ENDPOINT, otlpOptionsFromEnv, type OtlpFlags } from './config/otlp.js';
 export { deliveryOptionsFromEnv, retryDelayCapFromEnv, type DeliveryFlags, type DeliveryLimits } from './config/delivery.js';
 

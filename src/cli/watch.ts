@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { apiConfigFromEnv, ConfigError, deliveryOptionsFromEnv, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, type Env } from '../config.js';
+import { apiConfigFromEnv, ConfigError, deliveryOptionsFromEnv, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, parseTimerDuration, resourceOptionsFromEnv, type Env } from '../config.js';
 import { startWatch, type WatchHandle } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
@@ -148,7 +148,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
   const statePath = values.state !== undefined ? parseStatePath(values.state) : defaultStatePath(io.env);
-  const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
+  const drainMillis = parseTimerDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
   const delivery = deliveryOptionsFromEnv(io.env, {
     maxRetryDelay: values['max-retry-delay'] as string | undefined,
     maxQueuedSpans: values['max-queued-spans'],
@@ -167,8 +167,8 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     delivery,
     ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
     live: values.live ?? false,
-    pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
-    maxIdleIntervalMillis: parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
+    pollIntervalMillis: parseTimerDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
+    maxIdleIntervalMillis: parseTimerDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
     idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
     backfill: values.backfill ?? false,
     threads,

@@ -3,8 +3,8 @@
  * two attempts, API and collector, `Retry-After` included) and the delivery queue's bounds.
  */
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_SPANS } from '../delivery/pipeline.js';
-import { DEFAULT_MAX_RETRY_DELAY_MILLIS, formatDuration, MAX_TIMER_MILLIS } from '../util/backoff.js';
-import { ConfigError, firstSet, parseByteSize, parseDuration, parsePositiveInteger, type Env } from './parse.js';
+import { DEFAULT_MAX_RETRY_DELAY_MILLIS } from '../util/backoff.js';
+import { ConfigError, firstSet, parseByteSize, parsePositiveInteger, parseTimerDuration, type Env } from './parse.js';
 
 export interface DeliveryFlags {
   /** `--max-retry-delay` */
@@ -33,9 +33,7 @@ function flagOrEnv(flag: string | undefined, flagName: string, env: Env, variabl
 export function retryDelayCapFromEnv(env: Env, flag?: string): number {
   const source = flagOrEnv(flag, '--max-retry-delay', env, 'ASSISTANTS_OTEL_MAX_RETRY_DELAY');
   if (!source) return DEFAULT_MAX_RETRY_DELAY_MILLIS;
-  const millis = parseDuration(source.value, source.name);
-  if (millis > MAX_TIMER_MILLIS) throw new ConfigError(source.name, `at most ${formatDuration(MAX_TIMER_MILLIS)} (24d), got "${source.value}"`);
-  return millis;
+  return parseTimerDuration(source.value, source.name);
 }
 
 /** The cap and the queue bounds (`--max-queued-spans` / `ASSISTANTS_OTEL_MAX_QUEUED_SPANS`, `--max-queued-bytes` / `ASSISTANTS_OTEL_MAX_QUEUED_BYTES`). */

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { OtlpExporterOptions, OtlpProtocol, OtlpTlsOptions } from '../delivery/exporter.js';
+import { MAX_TIMER_MILLIS } from '../util/backoff.js';
 import { redactUrl } from '../util/redact.js';
 import { ConfigError, firstSet, nonEmpty, parseBoolean, parseKeyValueList, parsePositiveNumber, parseUrl, type Env } from './parse.js';
 
@@ -134,6 +135,13 @@ function tlsFromEnv(env: Env, readFile: ReadConfigFile): OtlpTlsOptions | undefi
   return tls;
 }
 
+/** Milliseconds, at most Node's timer limit (a socket timeout past it fires at once: every request would time out). */
+function parseTimeout(value: string, source: string): number {
+  const millis = parsePositiveNumber(value, source);
+  if (millis > MAX_TIMER_MILLIS) throw new ConfigError(source, `at most ${MAX_TIMER_MILLIS} ms, got "${value}"`);
+  return millis;
+}
+
 /**
  * Exporter options. Defaults: `http/protobuf` to `http://localhost:4318/v1/traces`; with
  * `grpc`, `http://localhost:4317`.
@@ -155,7 +163,7 @@ export function otlpOptionsFromEnv(env: Env, flags: OtlpFlags = {}, readFile: Re
     url,
     protocol,
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    ...(timeout ? { timeoutMillis: parsePositiveNumber(timeout.value, timeout.name) } : {}),
+    ...(timeout ? { timeoutMillis: parseTimeout(timeout.value, timeout.name) } : {}),
     ...(compression ? { compression: compression.value as 'gzip' | 'none' } : {}),
     ...(tls ? { tls } : {}),
     ...(insecure && protocol === 'grpc' ? { insecure: parseBoolean(insecure.value, insecure.name) } : {}),

@@ -2,6 +2,7 @@
  * The parsing every configuration module shares: the error type that names its source, and strict
  * readers for the value types variables and flags hold. Errors never repeat a header value.
  */
+import { MAX_TIMER_MILLIS } from '../util/backoff.js';
 import { redactUrl } from '../util/redact.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -95,6 +96,16 @@ export function parseDuration(value: string, source: string): number {
   if (!match) throw new ConfigError(source, `expected a duration such as 500ms, 2s, 5m or 24h, got "${value}"`);
   const millis = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
   if (millis <= 0) throw new ConfigError(source, `must be longer than zero, got "${value}"`);
+  return millis;
+}
+
+/**
+ * A duration a timer will wait: at most 2^31-1 ms (24.8 days), past which Node's timers fire at
+ * once (a drain timeout of 30 days would end every drain at once, a 30-day interval spin).
+ */
+export function parseTimerDuration(value: string, source: string): number {
+  const millis = parseDuration(value, source);
+  if (millis > MAX_TIMER_MILLIS) throw new ConfigError(source, `at most 24.8 days (2^31-1 ms, Node's timer limit), e.g. 24d, got "${value}"`);
   return millis;
 }
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, deliveryOptionsFromEnv, otlpOptionsFromEnv, parseByteSize, recordSourceFromEnv, retryDelayCapFromEnv, type Env } from '../../../src/config.js';
+import { ConfigError, deliveryOptionsFromEnv, otlpOptionsFromEnv, parseByteSize, parseTimerDuration, recordSourceFromEnv, retryDelayCapFromEnv, type Env } from '../../../src/config.js';
 import { grpcTarget } from '../../../src/delivery/exporter.js';
 import { generateCertificates, type TestCertificates } from '../../support/certs.js';
 
@@ -140,7 +140,7 @@ describe('delivery limits', () => {
   });
 
   it('a cap past Node\'s timer limit (24.8 days) is refused, naming its source', () => {
-    expect(errorOf(() => retryDelayCapFromEnv({ ASSISTANTS_OTEL_MAX_RETRY_DELAY: '30d' })).message).toBe('ASSISTANTS_OTEL_MAX_RETRY_DELAY: at most 24.9 days (24d), got "30d"');
+    expect(errorOf(() => retryDelayCapFromEnv({ ASSISTANTS_OTEL_MAX_RETRY_DELAY: '30d' })).message).toBe('ASSISTANTS_OTEL_MAX_RETRY_DELAY: at most 24.8 days (2^31-1 ms, Node\'s timer limit), e.g. 24d, got "30d"');
     expect(retryDelayCapFromEnv({}, '24d')).toBe(24 * 86_400_000);
   });
 
@@ -151,6 +151,12 @@ describe('delivery limits', () => {
     [{ maxRetryDelay: '5' }, '--max-retry-delay: expected a duration such as 500ms, 2s, 5m or 24h, got "5"'],
   ])('%j: %s', (flags, message) => {
     expect(errorOf(() => deliveryOptionsFromEnv({}, flags)).message).toBe(message);
+  });
+
+  it('every duration a timer waits is at most 24.8 days (a longer one would fire at once)', () => {
+    expect(parseTimerDuration('24d', '--drain-timeout')).toBe(24 * 86_400_000);
+    expect(errorOf(() => parseTimerDuration('30d', '--poll-interval')).message).toBe('--poll-interval: at most 24.8 days (2^31-1 ms, Node\'s timer limit), e.g. 24d, got "30d"');
+    expect(errorOf(() => otlpOptionsFromEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '3000000000' })).message).toBe('OTEL_EXPORTER_OTLP_TIMEOUT: at most 2147483647 ms, got "3000000000"');
   });
 
   it('sizes', () => {
