@@ -29,6 +29,7 @@ const SCENARIOS = {
   'sidecar-requests': 'API requests of the sidecar vs the lower bound, batch and --live',
   freshness: 'terminal run → its run span at the collector, p50/p95/p99',
   scale: '10,000 watched runs: RSS; tick cost vs watched count',
+  'fleet-leases': 'PostgreSQL store: lease round cost, registration rate, takeover after SIGKILL, drain (needs PostgreSQL binaries)',
 };
 const CHILD_TIMEOUT_MS = 240_000;
 

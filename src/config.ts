@@ -14,6 +14,7 @@ import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
 import type { RecordSource } from './mapping/source.js';
 import type { MappingOptions } from './mapping/types.js';
 import { ConfigError, firstSet, nonEmpty, parseBoolean, parseKeyValueList, parsePositiveInteger, parsePositiveNumber, parseUrl, type Env } from './config/parse.js';
+import { redactConnectionUrl } from './util/redact.js';
 
 // The parts of the configuration that live in their own files, re-exported: callers import config.ts.
 export { ConfigError, parseByteSize, parseDuration, parseKeyValueList, parseTimerDuration, type Env } from './config/parse.js';
@@ -189,4 +190,49 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
       return { provider: createProvider({ kind, credentials, baseUrl: base.value, apiVersion: version.value }), budget };
     }
   }
+}
+
+// ---- state -----------------------------------------------------------------------------------------
+
+export type StateConfig =
+  | { kind: 'memory' }
+  | { kind: 'file'; path: string }
+  | { kind: 'postgres'; url: string; source: '--state' | 'ASSISTANTS_OTEL_STATE_URL' };
+
+export interface StateFlags {
+  /** `--state`: a file path, or a `postgres://` / `postgresql://` URL */
+  state?: string | undefined;
+  /** `--memory-state` */
+  memoryState?: boolean | undefined;
+}
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+const ANY_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Where the sidecar keeps its state: `--memory-state`; else `--state`, a PostgreSQL URL
+ * (`postgres://` or `postgresql://`) or a file path; else `ASSISTANTS_OTEL_STATE_URL`, which must
+ * be a PostgreSQL URL; else the file at `defaultPath`. A `--state` URL of another scheme is
+ * refused rather than taken as a file name. Errors never repeat a URL's password.
+ */
+export function stateConfigFromEnv(env: Env, flags: StateFlags, defaultPath: string): StateConfig {
+  if (flags.memoryState) return { kind: 'memory' };
+  const flag = nonEmpty(flags.state);
+  if (flag !== undefined) {
+    if (POSTGRES_URL.test(flag)) return { kind: 'postgres', url: checkPostgresUrl(flag, '--state'), source: '--state' };
+    if (ANY_URL.test(flag)) throw new ConfigError('--state', `expected a file path or a postgres:// or postgresql:// URL, got "${redactConnectionUrl(flag)}"`);
+    return { kind: 'file', path: flag };
+  }
+  const url = nonEmpty(env['ASSISTANTS_OTEL_STATE_URL']);
+  if (url === undefined) return { kind: 'file', path: defaultPath };
+  if (!POSTGRES_URL.test(url)) {
+    throw new ConfigError('ASSISTANTS_OTEL_STATE_URL', `expected a postgres:// or postgresql:// URL, got "${redactConnectionUrl(url)}"; for a state file, use --state PATH`);
+  }
+  return { kind: 'postgres', url: checkPostgresUrl(url, 'ASSISTANTS_OTEL_STATE_URL'), source: 'ASSISTANTS_OTEL_STATE_URL' };
+}
+
+/** Only a light check: libpq (and pg) accept forms a WHATWG URL parser refuses, such as a socket directory as host. */
+function checkPostgresUrl(url: string, source: string): string {
+  if (/\s/.test(url)) throw new ConfigError(source, `a PostgreSQL URL holds no spaces (percent-encode them), got "${redactConnectionUrl(url)}"`);
+  return url;
 }

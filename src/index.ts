@@ -49,6 +49,10 @@ export { isRunTerminal, isStepTerminal } from './api/lifecycle.js';
 
 // The mapping.
 export { mapRunToSpans } from './mapping/run-to-spans.js';
+export { MappingError } from './mapping/errors.js';
+export { MAX_NESTING_DEPTH } from './api/depth.js';
+export { readTimestamp, EARLIEST_PLAUSIBLE_SECONDS, LATEST_PLAUSIBLE_SECONDS } from './api/timestamps.js';
+export type { TimestampReading } from './api/timestamps.js';
 export { traceIdForRun, spanIdForRun, spanIdForStep, spanIdForToolCall, parseTraceparent, formatTraceparent, ID_SCHEME } from './mapping/ids.js';
 export { SEMCONV_GENAI_VERSION } from './mapping/semconv.js';
 export type { MappingOptions, RunRecord, SpanData, SpanSubject, SpanEventData, HrTime } from './mapping/types.js';
@@ -58,6 +62,7 @@ export type { RecordSource, SourceMappingOptions } from './mapping/source.js';
 // Export.
 export { exportRecords } from './export-records.js';
 export type { ExportRecordsOptions, ExportRecordsResult } from './export-records.js';
+export type { UnmappedRun } from './delivery/export-runs.js';
 export { createOtlpTraceExporter } from './delivery/exporter.js';
 export type { OtlpExporterOptions, OtlpProtocol, OtlpTlsOptions } from './delivery/exporter.js';
 export { PartialSuccessError } from './delivery/collector-answer.js';
@@ -95,5 +100,9 @@ export type { FileStateStoreOptions } from './state/file-store.js';
 export { createMemoryStateStore } from './state/memory-store.js';
 export type { StateStore, StateSnapshot, WatchedThread, WatchedRun, StoreHooks } from './state/store.js';
 export { StateLocationError } from './state/store.js';
+export { createPostgresStateStore } from './state/postgres-store.js';
+export type { PostgresStateStoreOptions } from './state/postgres-store.js';
+export { StateStoreError, StateStoreUnavailableError } from './state/postgres-connection.js';
+export type { LeasingStateStore, LeaseEvents, LeaseLossReason, LeaseStats, WatchListing, OwnedThread, OwnedRun } from './state/leasing.js';
 export { createLogger } from './util/log.js';
 export type { Logger, LogLevel } from './util/log.js';

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
 import { RequestBudget } from './budget.js';
+import { boundDepth } from './depth.js';
 import { createNodeFetch } from './http-fetch.js';
 import { ApiError } from './errors.js';
 import type { ProviderProfile } from './providers.js';
@@ -91,6 +92,11 @@ export interface Page<T> {
   items: T[];
   rejected: ItemRejection[];
   warnings: ItemWarning[];
+  /**
+   * Every item of the page as the server sent it (values nested past the depth bound cut), placed
+   * or not, in page order: what `index` in `rejected` and `warnings` counts. For showing records.
+   */
+  records?: unknown[];
   hasMore: boolean;
   /** The id of the last raw item, to pass as `after` for the next page. */
   lastId: string | undefined;
@@ -99,6 +105,8 @@ export interface Page<T> {
 export interface Fetched<T> {
   value: T;
   warnings: Issue[];
+  /** The record as the server sent it (values nested past the depth bound cut). */
+  raw?: unknown;
 }
 
 type RequestQuery = Record<string, string | number | undefined>;
@@ -288,8 +296,9 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         issues: envelope.issues,
       });
     }
-    const page: Page<T> = { items: [], rejected: [], warnings: [], hasMore: envelope.value.has_more === true, lastId: undefined };
+    const page: Page<T> = { items: [], rejected: [], warnings: [], records: [], hasMore: envelope.value.has_more === true, lastId: undefined };
     envelope.value.data.forEach((raw, index) => {
+      page.records?.push(boundDepth(raw).value);
       const id = itemId(raw);
       if (id) page.lastId = id;
       const result = validate(raw);
@@ -307,12 +316,14 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
 
   function validatedOne<T>(operation: string, body: unknown, validate: (raw: unknown) => Validated<T>): Fetched<T> {
     const result = validate(body);
+    const raw = boundDepth(body).value;
     if (!result.ok) {
       throw new ApiError('invalid_payload', `${operation}: the record cannot be placed (${result.issues.map((i) => `${i.path || '$'}: ${i.message}`).join('; ')})`, {
         issues: result.issues,
+        body: raw,
       });
     }
-    return { value: result.value, warnings: result.warnings };
+    return { value: result.value, warnings: result.warnings, raw };
   }
 
   const seg = encodeURIComponent;

@@ -31,6 +31,8 @@ export class ApiError extends Error {
       requestId?: string;
       issues?: Issue[];
       attempts?: number;
+      /** For `invalid_payload` of one record: the record as it came (depth-bounded), to show it anyway. */
+      body?: unknown;
     } = {},
   ) {
     super(message);

@@ -29,11 +29,12 @@ export async function collectPages<T>(
   fetchPage: (after: string | undefined, pageSize: number) => Promise<Page<T>>,
   limit?: number,
 ): Promise<Page<T>> {
-  const all: Page<T> = { items: [], rejected: [], warnings: [], hasMore: false, lastId: undefined };
+  const all: Page<T> = { items: [], rejected: [], warnings: [], records: [], hasMore: false, lastId: undefined };
   let offset = 0;
   const pageSize = () => Math.min(MAX_PAGE_SIZE, limit === undefined ? MAX_PAGE_SIZE : limit - all.items.length);
   for await (const page of paginate((after) => fetchPage(after, pageSize()))) {
     all.items.push(...page.items);
+    all.records?.push(...(page.records ?? [...page.items]));
     all.rejected.push(...page.rejected.map((r) => ({ ...r, index: r.index + offset })));
     all.warnings.push(...page.warnings.map((w) => ({ ...w, index: w.index + offset })));
     offset += page.items.length + page.rejected.length;
@@ -42,6 +43,7 @@ export async function collectPages<T>(
     if (limit !== undefined && all.items.length >= limit) break;
   }
   if (limit !== undefined) all.items = all.items.slice(0, limit);
+  if (limit !== undefined && all.records) all.records = all.records.slice(0, limit);
   return all;
 }
 

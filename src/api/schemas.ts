@@ -29,11 +29,36 @@ const NonEmptyId = z.string().min(1);
 /** `Metadata`: a string→string map. Values are kept as strings; other value types are tolerated. */
 export const MetadataSchema = z.record(z.string(), z.unknown());
 
-/** `RunCompletionUsage` / `RunStepCompletionUsage`. */
+/** A token count: a non-negative safe integer. */
+export const TokenCountSchema = z.number().int().nonnegative();
+
+/**
+ * `prompt_tokens_details` / `input_tokens_details` and `completion_tokens_details` /
+ * `output_tokens_details`, as the Chat Completions and Responses APIs (and servers built on them)
+ * return them. Other counts in them (`audio_tokens`, …) are kept.
+ */
+export const TokenDetailsSchema = looseObject({
+  cached_tokens: TokenCountSchema.optional(),
+  reasoning_tokens: TokenCountSchema.optional(),
+});
+
+/**
+ * `RunCompletionUsage` / `RunStepCompletionUsage`, in every shape servers send: the spec's
+ * `prompt_tokens`/`completion_tokens`/`total_tokens`, the Responses API's `input_tokens`/
+ * `output_tokens`, and the cached/reasoning details of both. Every field is optional (one missing
+ * count is no reason to lose the others) and unknown keys are kept. `validate.ts` checks each
+ * count on its own, so one bad count drops only itself.
+ */
 export const UsageSchema = looseObject({
-  prompt_tokens: z.number().int().nonnegative(),
-  completion_tokens: z.number().int().nonnegative(),
-  total_tokens: z.number().int().nonnegative().optional(),
+  prompt_tokens: TokenCountSchema.optional(),
+  completion_tokens: TokenCountSchema.optional(),
+  total_tokens: TokenCountSchema.optional(),
+  input_tokens: TokenCountSchema.optional(),
+  output_tokens: TokenCountSchema.optional(),
+  prompt_tokens_details: TokenDetailsSchema.nullable().optional(),
+  completion_tokens_details: TokenDetailsSchema.nullable().optional(),
+  input_tokens_details: TokenDetailsSchema.nullable().optional(),
+  output_tokens_details: TokenDetailsSchema.nullable().optional(),
 });
 
 /** `last_error`. Codes are open strings: steps and runs document different sets (§7 D3). */
@@ -237,6 +262,7 @@ export const ListEnvelopeSchema = looseObject({
 // ---- types -----------------------------------------------------------------------------------------
 
 export type Usage = z.infer<typeof UsageSchema>;
+export type TokenDetails = z.infer<typeof TokenDetailsSchema>;
 export type LastError = z.infer<typeof LastErrorSchema>;
 export type Metadata = z.infer<typeof MetadataSchema>;
 export type MessageCreationDetails = z.infer<typeof MessageCreationDetailsSchema>;

@@ -1,91 +1,97 @@
 /**
  * The validation boundary: raw JSON in, typed records out, and nothing lost that can be kept.
  *
- * A record is rejected only when it cannot be placed in a trace: it is not an object, or it lacks an
- * id, a usable `created_at` (or, for a step, the `run_id` that says which trace it belongs to). Any
- * other malformed field is dropped from the record with a warning naming its path, and a malformed
- * tool call or step details object is kept as a generic one, so the rest of the record still maps.
+ * A record is rejected only when it cannot be placed in a trace: it is not an object, it lacks an
+ * id (or, for a step, the `run_id` that says which trace it belongs to), or it has no usable
+ * timestamp at all. Everything else is repaired or degraded, with a warning naming the path:
+ *
+ * - values nested deeper than `MAX_NESTING_DEPTH` are cut (quirk `nesting_depth_cut`);
+ * - timestamps in milliseconds or microseconds are converted, unusable ones dropped, and a record
+ *   without a usable `created_at` is placed at its earliest other timestamp (see `timestamps.ts`);
+ * - a malformed usage count, field or tool call degrades only itself (a malformed known tool call is
+ *   kept as a generic one), so the rest of the record still maps.
+ *
+ * Quirks travel with the validated record (`quirks.ts`) to its span's `assistants.quirks`.
  */
+import { boundDepth, MAX_NESTING_DEPTH, QUIRK_NESTING_DEPTH_CUT } from './depth.js';
+import { addRecordQuirks } from './quirks.js';
+import { ListEnvelopeSchema, runFields, runStepFields, type ListEnvelope, type Run, type RunStep } from './schemas.js';
 import type { z } from 'zod';
 import {
-  ListEnvelopeSchema,
-  MessageCreationDetailsSchema,
-  ToolCallsDetailsSchema,
-  knownToolCallSchema,
-  runFields,
-  runStepFields,
-  type ListEnvelope,
-  type Run,
-  type RunStep,
-} from './schemas.js';
+  describeValue,
+  isPlainObject,
+  issuesOf,
+  prepareStepDetails,
+  prepareTimestamps,
+  prepareUsage,
+  type Issue,
+} from './validate-parts.js';
 
-/** A problem with one field of a record, located by its path inside the record. */
-export interface Issue {
-  /** e.g. `step_details.tool_calls[2].function.name`; empty for the record itself. */
-  path: string;
-  message: string;
-}
+export { describeValue, formatPath, isPlainObject, QUIRK_START_MISSING } from './validate-parts.js';
+export type { Issue } from './validate-parts.js';
 
 export type Validated<T> =
   | { ok: true; value: T; warnings: Issue[] }
   | { ok: false; issues: Issue[] };
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
-}
-
-function joinPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {
-  const rest = formatPath(path);
-  if (prefix === '') return rest;
-  if (rest === '') return prefix;
-  return rest.startsWith('[') ? `${prefix}${rest}` : `${prefix}.${rest}`;
-}
-
-function issuesOf(error: z.ZodError, prefix: string): Issue[] {
-  return error.issues.map((issue) => ({ path: joinPath(prefix, issue.path), message: issue.message }));
-}
-
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 type FieldTable = Record<string, z.ZodType>;
+
+const RUN_TIMESTAMPS = ['created_at', 'started_at', 'completed_at', 'failed_at', 'cancelled_at', 'expired_at', 'expires_at'] as const;
+const STEP_TIMESTAMPS = ['created_at', 'completed_at', 'failed_at', 'cancelled_at', 'expired_at'] as const;
+/** Where a record without a usable `created_at` is placed: the earliest of these (never `expires_at`, a deadline). */
+const RUN_START_FALLBACKS = ['started_at', 'completed_at', 'failed_at', 'cancelled_at', 'expired_at'] as const;
+const STEP_START_FALLBACKS = ['completed_at', 'failed_at', 'cancelled_at', 'expired_at'] as const;
+
+interface RecordRules {
+  fields: FieldTable;
+  /** Fields that must be present and valid to place the record (besides a usable time). */
+  placement: readonly string[];
+  timestamps: readonly string[];
+  startFallbacks: readonly string[];
+}
+
+const RUN_RULES: RecordRules = { fields: runFields, placement: ['id'], timestamps: RUN_TIMESTAMPS, startFallbacks: RUN_START_FALLBACKS };
+const STEP_RULES: RecordRules = { fields: runStepFields, placement: ['id', 'run_id'], timestamps: STEP_TIMESTAMPS, startFallbacks: STEP_START_FALLBACKS };
 
 /**
  * Validates each known field on its own. Fields in `placement` are required to place the record;
  * a failure there rejects it. Any other failure drops just that field and becomes a warning.
  * Unknown fields are copied through untouched.
  */
-function validateFields<T>(raw: unknown, fields: FieldTable, placement: readonly string[]): Validated<T> {
+function validateRecord<T extends object>(raw: unknown, rules: RecordRules): Validated<T> {
   if (!isPlainObject(raw)) {
     return { ok: false, issues: [{ path: '', message: `expected an object, got ${describeValue(raw)}` }] };
   }
-  const out: Record<string, unknown> = { ...raw };
-  const issues: Issue[] = [];
   const warnings: Issue[] = [];
-  for (const [key, schema] of Object.entries(fields)) {
-    const value = raw[key];
-    if (value === undefined && placement.includes(key)) {
-      issues.push({ path: key, message: 'required to place the record in a trace, but missing' });
-      continue;
-    }
+  const quirks: string[] = [];
+
+  const bounded = boundDepth(raw);
+  if (bounded.cut) {
+    const more = bounded.cut.count > 1 ? ` (${bounded.cut.count} values cut)` : '';
+    warnings.push({ path: bounded.cut.path, message: `nested deeper than ${MAX_NESTING_DEPTH} levels: cut${more}` });
+    quirks.push(QUIRK_NESTING_DEPTH_CUT);
+  }
+  const out: Record<string, unknown> = { ...bounded.value };
+
+  const issues: Issue[] = [];
+  for (const key of rules.placement) {
+    if (out[key] === undefined) issues.push({ path: key, message: 'required to place the record in a trace, but missing' });
+  }
+  const time = prepareTimestamps(out, rules.timestamps, rules.startFallbacks, warnings);
+  quirks.push(...time.quirks);
+  if (time.unplaceable) issues.push(time.unplaceable);
+  if (out['usage'] !== undefined) out['usage'] = prepareUsage(out['usage'], warnings);
+  if (out['step_details'] !== undefined && rules === STEP_RULES) out['step_details'] = prepareStepDetails(out['step_details'], warnings);
+
+  for (const [key, schema] of Object.entries(rules.fields)) {
+    const value = out[key];
+    if (value === undefined) continue;
     const parsed = schema.safeParse(value);
     if (parsed.success) {
       if (parsed.data !== undefined) out[key] = parsed.data;
       continue;
     }
-    if (placement.includes(key)) {
+    if (rules.placement.includes(key)) {
       issues.push(...issuesOf(parsed.error, key));
     } else {
       warnings.push(...issuesOf(parsed.error, key).map((w) => ({ ...w, message: `${w.message} (field dropped)` })));
@@ -93,66 +99,15 @@ function validateFields<T>(raw: unknown, fields: FieldTable, placement: readonly
     }
   }
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, value: out as T, warnings };
+  return { ok: true, value: addRecordQuirks(out, quirks) as T, warnings };
 }
-
-/**
- * Step details are validated in pieces so one bad tool call does not take its siblings with it:
- * a non-object entry or a malformed known tool call is kept, in its place, as a generic one.
- */
-function prepareStepDetails(raw: unknown, warnings: Issue[]): unknown {
-  if (!isPlainObject(raw)) return raw; // the field-level check reports it
-  if (raw['type'] === 'tool_calls' && Array.isArray(raw['tool_calls'])) {
-    const kept: unknown[] = [];
-    raw['tool_calls'].forEach((call, index) => {
-      const path = `step_details.tool_calls[${index}]`;
-      if (!isPlainObject(call)) {
-        // Kept in place (as an `unknown` call holding the value) so later calls keep their positions.
-        warnings.push({ path, message: `expected a tool call object, got ${describeValue(call)} (kept as an \`unknown\` tool call)` });
-        kept.push({ type: 'unknown', value: call });
-        return;
-      }
-      if (typeof call['type'] !== 'string') {
-        warnings.push({ path: `${path}.type`, message: 'missing or not a string (kept as an `unknown` tool call)' });
-        kept.push({ ...call, type: 'unknown' });
-        return;
-      }
-      const known = knownToolCallSchema(call['type']);
-      const check = known?.safeParse(call);
-      if (check && !check.success) {
-        for (const w of issuesOf(check.error, path)) {
-          warnings.push({ ...w, message: `${w.message} (kept as a generic \`${String(call['type'])}\` tool call)` });
-        }
-      }
-      kept.push(call);
-    });
-    return { ...raw, tool_calls: kept };
-  }
-  if (raw['type'] === 'message_creation') {
-    const check = MessageCreationDetailsSchema.safeParse(raw);
-    if (!check.success) warnings.push(...issuesOf(check.error, 'step_details'));
-  } else if (raw['type'] === 'tool_calls') {
-    const check = ToolCallsDetailsSchema.safeParse(raw);
-    if (!check.success) warnings.push(...issuesOf(check.error, 'step_details'));
-  }
-  return raw;
-}
-
-const STEP_PLACEMENT = ['id', 'created_at', 'run_id'] as const;
-const RUN_PLACEMENT = ['id', 'created_at'] as const;
 
 export function validateRunStep(raw: unknown): Validated<RunStep> {
-  const detailWarnings: Issue[] = [];
-  const input = isPlainObject(raw) && raw['step_details'] !== undefined
-    ? { ...raw, step_details: prepareStepDetails(raw['step_details'], detailWarnings) }
-    : raw;
-  const result = validateFields<RunStep>(input, runStepFields, STEP_PLACEMENT);
-  if (!result.ok) return result;
-  return { ok: true, value: result.value, warnings: [...detailWarnings, ...result.warnings] };
+  return validateRecord<RunStep>(raw, STEP_RULES);
 }
 
 export function validateRun(raw: unknown): Validated<Run> {
-  return validateFields<Run>(raw, runFields, RUN_PLACEMENT);
+  return validateRecord<Run>(raw, RUN_RULES);
 }
 
 export function validateListEnvelope(raw: unknown): Validated<ListEnvelope> {

@@ -2,7 +2,8 @@
  * `assistants-otel import FILE... | -`: saved records → spans → OTLP.
  */
 import { mappingOptionsFromEnv, otlpOptionsFromEnv, recordSourceFromEnv, resourceOptionsFromEnv, retryDelayCapFromEnv } from '../config.js';
-import { countSpans, exportRuns, mapRuns, unfinishedRuns } from '../delivery/export-runs.js';
+import { countSpans, exportRuns, mapRuns, oneShotMapping, unfinishedRuns, type ExportRunsResult, type UnmappedRun } from '../delivery/export-runs.js';
+import type { RunRecord } from '../mapping/types.js';
 import { createOtlpTraceExporter } from '../delivery/exporter.js';
 import { createResource } from '../delivery/resource.js';
 import { ONE_SHOT_RETRY } from '../delivery/send.js';
@@ -17,9 +18,10 @@ import { formatSpanTree } from './tree.js';
 
 export const IMPORT_HELP = `Usage: assistants-otel import [options] FILE... | -
 
-Reads saved run and run-step records (JSON or JSONL; single records, arrays, or API list
-envelopes, in any order and mix across files; "-" reads standard input), groups steps under
-their runs and exports them as OTLP traces.
+Reads saved run and run-step records (JSON or JSONL; single records, arrays, API list
+envelopes, saved stream events, or raw text/event-stream captures; in any order and mix across
+files; "-" reads standard input), groups steps under their runs and exports them as OTLP traces.
+A run still in progress gets an unfinished run span over its finished steps.
 
 Options:
   --dry-run                  print the span tree instead of exporting
@@ -39,9 +41,9 @@ Options:
   --max-spans-per-batch N    spans per OTLP request (default 512)
   -h, --help                 show this help
 
-Exit status: 0 when every record was exported; 1 when a record was rejected, the export
-failed, or the collector reported spans rejected (everything else is still exported); 2 on a
-usage error.
+Exit status: 0 when every record was exported; 1 when a record was rejected, a run could not
+be mapped, the export failed, or the collector reported spans rejected (everything else is still
+exported); 2 on a usage error.
 `;
 
 function reportProblems(io: CliIo, collected: Collected): void {
@@ -88,21 +90,22 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   for (const path of positionals) await readRecordSource(path, collector, io.stdin);
   const collected = collector.result();
   reportProblems(io, collected);
-  const rejectedCount = collected.rejected.length;
 
   if (!otlp) {
-    const spans = mapRuns(collected.runs, mapping).flatMap((m) => m.spans);
+    const mapped = mapRuns(collected.runs, oneShotMapping(mapping));
+    const spans = mapped.flatMap((m) => m.spans);
     io.stdout.write(formatSpanTree(spans));
     const counts = countSpans(spans);
-    writeLine(io.stdout, `dry run: ${counts.runs} runs, ${counts.steps} steps, ${counts.toolCalls} tool calls → ${counts.spans} spans (not exported); ${rejectedCount} records rejected`);
-    return rejectedCount > 0 ? EXIT_FAILURE : EXIT_OK;
+    const unmapped = mapped.flatMap((m) => (m.error !== undefined ? [{ runId: m.record.runId, reason: m.error }] : []));
+    writeLine(io.stdout, `dry run: ${counts.runs} runs, ${counts.steps} steps, ${counts.toolCalls} tool calls → ${counts.spans} spans (not exported); ${collected.rejected.length} records rejected`);
+    return writeSummary(io, collected, { unfinished: unfinishedRuns(collected.runs), unmapped, failed: false, collectorRejected: { spans: 0, messages: [] } });
   }
 
   const exporter = createOtlpTraceExporter(otlp);
   const result = await exportRuns(collected.runs, {
     exporter,
     resource,
-    mapping,
+    mapping: oneShotMapping(mapping),
     signal: io.signal,
     retry,
     ...(maxSpansPerBatch ? { maxSpansPerBatch } : {}),
@@ -115,20 +118,6 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout,
     `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${result.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`,
   );
-  for (const run of unfinishedRuns(collected.runs)) {
-    writeLine(io.stdout, `  ${run.runId} is still ${run.run?.status ?? 'running'}: its finished steps were exported; its run span will be exported once it ends`);
-  }
-  const ignored = Object.entries(collected.ignored);
-  if (ignored.length > 0) {
-    const kinds = ignored.map(([kind, n]) => `${kind} ×${n}`).join(', ');
-    writeLine(io.stdout, `  skipped records that are not runs or steps: ${kinds}`);
-  }
-  writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
-  const { collectorRejected } = result;
-  if (collectorRejected.spans > 0) {
-    const said = collectorRejected.messages.filter((m) => m !== '').join('; ');
-    writeLine(io.stdout, `  ${collectorRejected.spans} spans rejected by the collector (partial success)${said ? `: ${said}` : ''}`);
-  }
   for (const failure of result.failures) {
     const status = failure.kind === 'rejected' && failure.status ? ` HTTP ${failure.status}` : '';
     const what = failure.kind === 'rejected'
@@ -138,5 +127,37 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
         : `not delivered after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
     writeLine(io.stderr, `export failed: ${failure.spans.length} spans ${what}${status}: ${failure.reason}`);
   }
-  return rejectedCount > 0 || result.failures.length > 0 || collectorRejected.spans > 0 ? EXIT_FAILURE : EXIT_OK;
+  return writeSummary(io, collected, { unfinished: result.unfinished, unmapped: result.unmapped, failed: result.failures.length > 0, collectorRejected: result.collectorRejected });
+}
+
+/**
+ * The lines after the counts, the same for `--dry-run` and a real import: runs still in progress,
+ * records skipped by kind, rejections, runs that could not be mapped. Returns the exit status.
+ */
+function writeSummary(
+  io: CliIo,
+  collected: Collected,
+  outcome: { unfinished: readonly RunRecord[]; unmapped: readonly UnmappedRun[]; failed: boolean; collectorRejected: ExportRunsResult['collectorRejected'] },
+): number {
+  for (const run of outcome.unfinished) {
+    writeLine(io.stdout, `  ${run.runId} is still ${run.run?.status ?? 'running'}: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity`);
+  }
+  const ignored = Object.entries(collected.ignored);
+  if (ignored.length > 0) {
+    const kinds = ignored.map(([kind, n]) => `${kind} ×${n}`).join(', ');
+    writeLine(io.stdout, `  skipped records that are not runs or steps: ${kinds}`);
+  }
+  const rejectedCount = collected.rejected.length;
+  writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
+  for (const run of outcome.unmapped) {
+    const location = collected.runLocations.get(run.runId);
+    writeLine(io.stderr, `error: run ${run.runId}${location ? ` (${formatLocation(location)})` : ''} could not be mapped, nothing of it was exported: ${run.reason}`);
+  }
+  if (outcome.unmapped.length > 0) writeLine(io.stdout, `  ${outcome.unmapped.length} runs could not be mapped (see above); every other run was`);
+  const { collectorRejected } = outcome;
+  if (collectorRejected.spans > 0) {
+    const said = collectorRejected.messages.filter((m) => m !== '').join('; ');
+    writeLine(io.stdout, `  ${collectorRejected.spans} spans rejected by the collector (partial success)${said ? `: ${said}` : ''}`);
+  }
+  return rejectedCount > 0 || outcome.unmapped.length > 0 || outcome.failed || collectorRejected.spans > 0 ? EXIT_FAILURE : EXIT_OK;
 }

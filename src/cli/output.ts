@@ -5,6 +5,7 @@
  * included) or `--fields '*'` for every top-level field any record has, in the API's order.
  */
 import { UsageError } from './args.js';
+import { formatTimestamp, safeJson } from './format.js';
 
 export type OutputFormat = 'table' | 'json' | 'jsonl';
 
@@ -26,14 +27,21 @@ export function getPath(record: unknown, path: string): unknown {
   return value;
 }
 
+/** A record as the API sent it: usually an object, but a broken server can send anything. */
+export type ShownRecord = unknown;
+
+function isRecordObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Every top-level key any record has, first-seen order (the API's field order). */
-export function allFields(records: readonly Record<string, unknown>[]): string[] {
+export function allFields(records: readonly ShownRecord[]): string[] {
   const keys = new Set<string>();
-  for (const record of records) for (const key of Object.keys(record)) keys.add(key);
+  for (const record of records) if (isRecordObject(record)) for (const key of Object.keys(record)) keys.add(key);
   return [...keys];
 }
 
-export function parseFields(value: string | undefined, defaults: readonly string[], records: readonly Record<string, unknown>[]): string[] {
+export function parseFields(value: string | undefined, defaults: readonly string[], records: readonly ShownRecord[]): string[] {
   if (value === undefined) return [...defaults];
   if (value.trim() === '*' || value.trim() === 'all') return allFields(records);
   const fields = value.split(',').map((f) => f.trim()).filter((f) => f !== '');
@@ -50,9 +58,10 @@ function isTimestampField(field: string): boolean {
 export function formatCell(field: string, value: unknown, truncate = true): string {
   let text: string;
   if (value === undefined || value === null) text = '-';
-  else if (typeof value === 'number' && isTimestampField(field)) text = new Date(value * 1000).toISOString().replace('.000Z', 'Z');
+  // Timestamps read by the time rules: seconds, milliseconds… or the value and why it is not a time.
+  else if (isTimestampField(field) && (typeof value === 'number' || typeof value === 'string')) text = formatTimestamp(value);
   else if (typeof value === 'string') text = value;
-  else text = JSON.stringify(value);
+  else text = safeJson(value);
   text = text.replace(/\s+/g, ' ');
   return truncate && text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
 }
@@ -62,9 +71,14 @@ function cellValue(record: Record<string, unknown>, field: string, virtual: Read
   return compute ? compute(record) : getPath(record, field);
 }
 
+/** A row for a record that is not an object: the value in the first column, the rest empty. */
+function notAnObjectRow(record: unknown, fields: readonly string[]): string[] {
+  return fields.map((_, i) => (i === 0 ? formatCell('', `(not an object: ${safeJson(record)})`) : '-'));
+}
+
 /** Columns padded to their widest cell; the header is the field path in capitals. */
-export function formatTable(records: readonly Record<string, unknown>[], fields: readonly string[], virtual: Readonly<Record<string, VirtualField>> = {}): string {
-  const rows = records.map((r) => fields.map((f) => formatCell(f, cellValue(r, f, virtual))));
+export function formatTable(records: readonly ShownRecord[], fields: readonly string[], virtual: Readonly<Record<string, VirtualField>> = {}): string {
+  const rows = records.map((r) => (isRecordObject(r) ? fields.map((f) => formatCell(f, cellValue(r, f, virtual))) : notAnObjectRow(r, fields)));
   const header = fields.map((f) => f.toUpperCase());
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
@@ -72,8 +86,9 @@ export function formatTable(records: readonly Record<string, unknown>[], fields:
 }
 
 /** One record as `FIELD  value` lines: every field, nothing cut. */
-export function formatVertical(record: Record<string, unknown>, fields: readonly string[], virtual: Readonly<Record<string, VirtualField>> = {}): string {
-  const width = Math.max(...fields.map((f) => f.length));
+export function formatVertical(record: ShownRecord, fields: readonly string[], virtual: Readonly<Record<string, VirtualField>> = {}): string {
+  if (!isRecordObject(record)) return `(not an object: ${safeJson(record)})\n`;
+  const width = Math.max(0, ...fields.map((f) => f.length));
   return fields.map((f) => `${f.padEnd(width)}  ${formatCell(f, cellValue(record, f, virtual), false)}`).join('\n') + '\n';
 }
 
@@ -91,19 +106,22 @@ export interface PrintOptions {
   virtual?: Readonly<Record<string, VirtualField>>;
 }
 
-/** A list: a table of the default (or chosen) columns, a JSON array, or one JSON object per line. */
-export function renderList(records: readonly Record<string, unknown>[], defaults: readonly string[], options: PrintOptions): string {
+/**
+ * A list: a table of the default (or chosen) columns, a JSON array, or one JSON object per line.
+ * Every record is shown, whether it could be validated or not (a non-object as it came).
+ */
+export function renderList(records: readonly ShownRecord[], defaults: readonly string[], options: PrintOptions): string {
   const fields = parseFields(options.fields, defaults, records);
   if (options.format === 'table') return formatTable(records, fields, options.virtual);
-  const shown = options.fields ? records.map((r) => project(r, fields, options.virtual)) : records;
+  const shown = options.fields ? records.map((r) => (isRecordObject(r) ? project(r, fields, options.virtual) : r)) : records;
   if (options.format === 'json') return `${JSON.stringify(shown, null, 2)}\n`;
-  return shown.map((r) => `${JSON.stringify(r)}\n`).join('');
+  return shown.map((r) => `${JSON.stringify(r) ?? 'null'}\n`).join('');
 }
 
 /** One record: every field, vertically, or one JSON object. */
-export function renderOne(record: Record<string, unknown>, options: PrintOptions): string {
+export function renderOne(record: ShownRecord, options: PrintOptions): string {
   const fields = parseFields(options.fields, allFields([record]), [record]);
   if (options.format === 'table') return formatVertical(record, fields, options.virtual);
-  const shown = options.fields ? project(record, fields, options.virtual) : record;
-  return `${JSON.stringify(shown, null, options.format === 'json' ? 2 : undefined)}\n`;
+  const shown = options.fields && isRecordObject(record) ? project(record, fields, options.virtual) : record;
+  return `${JSON.stringify(shown, null, options.format === 'json' ? 2 : undefined) ?? 'null'}\n`;
 }

@@ -2,11 +2,12 @@
  * The query commands' shared parts: API flags, the client, and reporting of what the API sent.
  */
 import { RequestBudget } from '../api/budget.js';
-import { createAssistantsClient, DEFAULT_API_RETRY, type AssistantsClient, type ItemRejection, type ItemWarning } from '../api/client.js';
+import { createAssistantsClient, DEFAULT_API_RETRY, type AssistantsClient, type Fetched, type ItemRejection, type ItemWarning, type Page } from '../api/client.js';
+import { isApiError } from '../api/errors.js';
 import { apiConfigFromEnv, retryDelayCapFromEnv } from '../config.js';
 import { createLogger } from '../util/log.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
-import { writeLine, type CliIo } from './io.js';
+import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags } from './flags.js';
 import { parseOutputFormat, type OutputFormat } from './output.js';
 
@@ -58,7 +59,10 @@ export function queryContext(io: CliIo, values: ApiFlagValues): QueryContext {
   return { client, output, fields: values.fields };
 }
 
-/** Reports records the API sent that could not be placed, or were kept with a field dropped. */
+/**
+ * Reports records the API sent that could not be placed in a trace (`error:`), or that have fields
+ * that failed validation (`warning:`), one line per field. The records themselves are all shown.
+ */
 export function reportItems(io: CliIo, what: string, rejected: readonly ItemRejection[], warnings: readonly ItemWarning[]): void {
   for (const r of rejected) {
     for (const issue of r.issues) {
@@ -68,6 +72,37 @@ export function reportItems(io: CliIo, what: string, rejected: readonly ItemReje
   for (const w of warnings) {
     for (const issue of w.issues) writeLine(io.stderr, `warning: ${what} item ${w.index} (${w.id}): ${issue.path}: ${issue.message}`);
   }
+}
+
+/** A page's records as the server sent them, and the reports about the ones shown (after `--limit`). */
+export function shownRecords<T>(page: Page<T>): { records: unknown[]; rejected: ItemRejection[]; warnings: ItemWarning[] } {
+  const records = page.records ?? page.items;
+  return {
+    records,
+    rejected: page.rejected.filter((r) => r.index < records.length),
+    warnings: page.warnings.filter((w) => w.index < records.length),
+  };
+}
+
+/**
+ * `get`: the record as the server sent it, with a warning per field that failed validation; a
+ * record that cannot be placed in a trace is shown too, with its errors, and the status is 1.
+ */
+export async function showOne<T extends { id: string }>(io: CliIo, what: string, fetch: () => Promise<Fetched<T>>, render: (record: unknown) => string): Promise<number> {
+  let fetched: Fetched<T>;
+  try {
+    fetched = await fetch();
+  } catch (error) {
+    if (!isApiError(error, 'invalid_payload') || error.details.body === undefined) throw error;
+    const body = error.details.body;
+    const id = typeof body === 'object' && body !== null && typeof (body as { id?: unknown }).id === 'string' ? (body as { id: string }).id : undefined;
+    reportItems(io, what, [{ index: 0, ...(id ? { id } : {}), issues: error.details.issues ?? [] }], []);
+    io.stdout.write(render(body));
+    return EXIT_FAILURE;
+  }
+  reportItems(io, what, [], fetched.warnings.length > 0 ? [{ index: 0, id: fetched.value.id, issues: fetched.warnings }] : []);
+  io.stdout.write(render(fetched.raw ?? fetched.value));
+  return EXIT_OK;
 }
 
 export { parseFlags, parsePositiveInt };

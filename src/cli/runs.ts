@@ -5,7 +5,7 @@ import { listAllRuns } from '../api/pagination.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { renderList, renderOne } from './output.js';
-import { API_FLAGS, API_FLAGS_HELP, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag } from './query.js';
+import { API_FLAGS, API_FLAGS_HELP, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag, showOne, shownRecords } from './query.js';
 import { parseOrder } from './steps.js';
 
 const DEFAULT_LIST_FIELDS = ['id', 'status', 'assistant_id', 'model', 'created_at', 'completed_at', 'usage.total_tokens', 'last_error.code'];
@@ -23,7 +23,9 @@ Options:
 
 ${API_FLAGS_HELP}
 Table columns (default): ${DEFAULT_LIST_FIELDS.join(',')}
-Exit status: 0 ok; 1 on an API error or a malformed record (the others are still shown); 2 on a usage error.
+Every record is shown as the server sent it, with a warning per field that failed validation.
+Exit status: 0 ok; 1 on an API error or a record that cannot be placed in a trace (it is shown
+too, with its errors); 2 on a usage error.
 `;
 
 const RUN_FLAGS = { ...API_FLAGS, thread: { type: 'string' }, run: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' } } as const;
@@ -45,15 +47,13 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
 
   if (sub === 'get') {
     const runId = requireFlag(values.run, '--run', 'runs get');
-    const { value, warnings } = await ctx.client.getRun(thread, runId, io.signal);
-    reportItems(io, 'run', [], warnings.length > 0 ? [{ index: 0, id: value.id, issues: warnings }] : []);
-    io.stdout.write(renderOne(value as Record<string, unknown>, { format: ctx.output, fields: values.fields }));
-    return EXIT_OK;
+    return showOne(io, 'run', () => ctx.client.getRun(thread, runId, io.signal), (record) => renderOne(record, { format: ctx.output, fields: values.fields }));
   }
 
   const limit = parsePositiveInt(values.limit, '--limit');
   const page = await listAllRuns(ctx.client, thread, { order: parseOrder(values.order) }, io.signal, limit);
-  reportItems(io, 'run', page.rejected, page.warnings);
-  io.stdout.write(renderList(page.items as Record<string, unknown>[], DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields }));
-  return page.rejected.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  const shown = shownRecords(page);
+  reportItems(io, 'run', shown.rejected, shown.warnings);
+  io.stdout.write(renderList(shown.records, DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields }));
+  return shown.rejected.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -3,11 +3,11 @@
  */
 import { FILE_SEARCH_CONTENT_INCLUDE } from '../api/client.js';
 import { listAllRunSteps } from '../api/pagination.js';
-import { classifyToolCall, type RunStep } from '../api/schemas.js';
+import { classifyToolCall, type ToolCall } from '../api/schemas.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { renderList, renderOne, type VirtualField } from './output.js';
-import { API_FLAGS, API_FLAGS_HELP, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag } from './query.js';
+import { API_FLAGS, API_FLAGS_HELP, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag, showOne, shownRecords } from './query.js';
 
 export const STEPS_HELP = `Usage: assistants-otel steps list --thread T --run R [options]
        assistants-otel steps get  --thread T --run R --step S [options]
@@ -25,23 +25,27 @@ Options:
 
 ${API_FLAGS_HELP}
 Table columns (default): ${'id,type,status,created_at,completed_at,tools,usage.total_tokens,last_error.code'}
-"tools" lists each tool call as its function name or type. Exit status: 0 ok; 1 on an API error or a
-malformed record (the others are still shown); 2 on a usage error.
+"tools" lists each tool call as its function name or type. Every record is shown as the server sent
+it, with a warning per field that failed validation. Exit status: 0 ok; 1 on an API error or a
+record that cannot be placed in a trace (it is shown too, with its errors); 2 on a usage error.
 `;
 
 const DEFAULT_LIST_FIELDS = ['id', 'type', 'status', 'created_at', 'completed_at', 'tools', 'usage.total_tokens', 'last_error.code'];
 
+/** A tool call's name for the `tools` column, from the record as sent (any shape). */
+function toolLabel(call: unknown): string {
+  if (typeof call !== 'object' || call === null || typeof (call as { type?: unknown }).type !== 'string') return '?';
+  const c = classifyToolCall(call as ToolCall);
+  return c.kind === 'function' ? c.call.function.name : c.call.type;
+}
+
 export const STEP_VIRTUAL_FIELDS: Record<string, VirtualField> = {
   tools: (record) => {
-    const step = record as RunStep;
-    const details = step.step_details;
-    if (!details || details.type !== 'tool_calls' || !('tool_calls' in details) || !Array.isArray(details.tool_calls)) return undefined;
-    return details.tool_calls
-      .map((call) => {
-        const c = classifyToolCall(call);
-        return c.kind === 'function' ? c.call.function.name : c.call.type;
-      })
-      .join(',');
+    const details = (record as { step_details?: unknown }).step_details;
+    if (typeof details !== 'object' || details === null) return undefined;
+    const { type, tool_calls: calls } = details as { type?: unknown; tool_calls?: unknown };
+    if (type !== 'tool_calls' || !Array.isArray(calls)) return undefined;
+    return calls.map(toolLabel).join(',');
   },
 };
 
@@ -79,15 +83,18 @@ export async function stepsCommand(argv: string[], io: CliIo): Promise<number> {
 
   if (sub === 'get') {
     const stepId = requireFlag(values.step, '--step', 'steps get');
-    const { value, warnings } = await ctx.client.getRunStep(thread, run, stepId, { includeFileSearchContent: include }, io.signal);
-    reportItems(io, 'step', [], warnings.length > 0 ? [{ index: 0, id: value.id, issues: warnings }] : []);
-    io.stdout.write(renderOne(value as Record<string, unknown>, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS }));
-    return EXIT_OK;
+    return showOne(
+      io,
+      'step',
+      () => ctx.client.getRunStep(thread, run, stepId, { includeFileSearchContent: include }, io.signal),
+      (record) => renderOne(record, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS }),
+    );
   }
 
   const limit = parsePositiveInt(values.limit, '--limit');
   const page = await listAllRunSteps(ctx.client, thread, run, { order: parseOrder(values.order), includeFileSearchContent: include }, io.signal, limit);
-  reportItems(io, 'step', page.rejected, page.warnings);
-  io.stdout.write(renderList(page.items as Record<string, unknown>[], DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS }));
-  return page.rejected.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  const shown = shownRecords(page);
+  reportItems(io, 'step', shown.rejected, shown.warnings);
+  io.stdout.write(renderList(shown.records, DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS }));
+  return shown.rejected.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -3,6 +3,7 @@
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { SpanData } from '../mapping/types.js';
+import { formatDuration, isoFromHrTime } from './format.js';
 
 function kindName(kind: SpanKind): string {
   return SpanKind[kind] ?? String(kind);
@@ -16,14 +17,9 @@ function statusText(span: SpanData): string {
   return span.status.code === SpanStatusCode.OK ? 'OK' : 'UNSET';
 }
 
-function iso(time: [number, number]): string {
-  return new Date(time[0] * 1000 + time[1] / 1e6).toISOString().replace('.000Z', 'Z');
-}
-
-function seconds(start: [number, number], end: [number, number]): string {
-  const s = end[0] - start[0] + (end[1] - start[1]) / 1e9;
-  return `${Number.isInteger(s) ? s : s.toFixed(3)}s`;
-}
+// Shared helpers: they print any number (a time out of `Date`'s range included) and never throw.
+const iso = isoFromHrTime;
+const seconds = formatDuration;
 
 /** Renders spans grouped by trace; children under their parent in the order given. */
 export function formatSpanTree(spans: readonly SpanData[]): string {

@@ -5,13 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { apiConfigFromEnv, ConfigError, deliveryOptionsFromEnv, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, parseTimerDuration, resourceOptionsFromEnv, type Env } from '../config.js';
+import { apiConfigFromEnv, ConfigError, deliveryOptionsFromEnv, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, parseTimerDuration, resourceOptionsFromEnv, stateConfigFromEnv, type Env } from '../config.js';
 import { startWatch, type WatchHandle } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
+import { createPostgresStateStore } from '../state/postgres-store.js';
 import { StateLocationError } from '../state/store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
-import { redactUrl } from '../util/redact.js';
+import { connectionUrlSecrets, redactConnectionUrl } from '../util/redact.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
@@ -45,6 +46,8 @@ State and endpoint:
                              rejected/ next to it; a path that cannot be used is a start-up
                              error, a write failure while running makes /healthz answer 503 and
                              the sidecar drain and exit 1
+  --state postgres://…       state in PostgreSQL instead (or ASSISTANTS_OTEL_STATE_URL), shared by
+                             a fleet; refused spans go to rejected/ in the default state directory
   --memory-state             keep state in memory only (nothing survives a restart)
   --listen [HOST:]PORT       serve POST/DELETE /v1/watch, GET /healthz and /metrics (host defaults
                              to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN requires a bearer token
@@ -92,18 +95,6 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }
 
-/**
- * `--state` is a file path. A URL (`postgres://…`) is refused for now, without repeating its
- * credentials: a database store is planned behind the same interface.
- */
-export function parseStatePath(value: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) {
-    throw new ConfigError('--state', `${redactUrl(value.trim())}: only a file path is supported (a database state store is not available yet)`);
-  }
-  if (value.trim() === '') throw new ConfigError('--state', 'expected a file path, got an empty value');
-  return value;
-}
-
 export function parseRunRef(value: string): { threadId: string; runId: string } {
   const [threadId, runId, extra] = value.split(':');
   if (!threadId || !runId || extra !== undefined) throw new UsageError(`--run: expected THREAD:RUN, e.g. thread_abc:run_123, got "${value}"`);
@@ -142,12 +133,23 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const otlp = otlpOptionsFromEnv(io.env, otlpFlags(values));
   const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
   const listenToken = io.env['ASSISTANTS_OTEL_LISTEN_TOKEN']?.trim() || undefined;
-  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken];
+  const state = stateConfigFromEnv(io.env, { state: values.state, memoryState: values['memory-state'] }, defaultStatePath(io.env));
+  const stateSecrets = state.kind === 'postgres' ? connectionUrlSecrets(state.url) : [];
+  const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
 
   const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
-  const statePath = values.state !== undefined ? parseStatePath(values.state) : defaultStatePath(io.env);
+  // The store is made by startWatch with the hooks that log and count its warnings and stop the
+  // sidecar when it fails (a full disk).
+  const store: Parameters<typeof startWatch>[0]['store'] =
+    state.kind === 'memory'
+      ? createMemoryStateStore()
+      : state.kind === 'postgres'
+        ? (hooks) => createPostgresStateStore({ url: state.url, source: state.source, onWarning: hooks.onWarning })
+        : (hooks) => createFileStateStore(state.path, hooks);
+  // Refused spans are files: next to the state file, or in the default state directory.
+  const rejectedDirectory = state.kind === 'memory' ? undefined : join(dirname(state.kind === 'file' ? state.path : defaultStatePath(io.env)), 'rejected');
   const drainMillis = parseTimerDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
   const delivery = deliveryOptionsFromEnv(io.env, {
     maxRetryDelay: values['max-retry-delay'] as string | undefined,
@@ -158,24 +160,24 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   let handle: WatchHandle;
   try {
     handle = await startWatch({
-    provider: api.provider,
-    budget: api.budget,
-    otlp,
-    resource: resourceOptionsFromEnv(io.env),
-    mapping,
-    store: values['memory-state'] ? createMemoryStateStore() : (hooks) => createFileStateStore(statePath, hooks),
-    delivery,
-    ...(values['memory-state'] ? {} : { rejectedDirectory: join(dirname(statePath), 'rejected') }),
-    live: values.live ?? false,
-    pollIntervalMillis: parseTimerDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
-    maxIdleIntervalMillis: parseTimerDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
-    idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
-    backfill: values.backfill ?? false,
-    threads,
-    runs,
-    ...(values.listen ? { listen: { ...parseListen(values.listen), ...(listenToken ? { token: listenToken } : {}) } } : {}),
-    logger,
-  });
+      provider: api.provider,
+      budget: api.budget,
+      otlp,
+      resource: resourceOptionsFromEnv(io.env),
+      mapping,
+      store,
+      delivery,
+      ...(rejectedDirectory ? { rejectedDirectory } : {}),
+      live: values.live ?? false,
+      pollIntervalMillis: parseTimerDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
+      maxIdleIntervalMillis: parseTimerDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
+      idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
+      backfill: values.backfill ?? false,
+      threads,
+      runs,
+      ...(values.listen ? { listen: { ...parseListen(values.listen), ...(listenToken ? { token: listenToken } : {}) } } : {}),
+      logger,
+    });
   } catch (error) {
     // Named against the flag: the path cannot be used (a directory, /proc, no permission, read-only).
     if (error instanceof StateLocationError) throw new ConfigError(values.state !== undefined ? '--state' : '--state (default)', error.message);
@@ -185,7 +187,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     threads: threads.length,
     runs: runs.length,
     mode: values.live ? 'live' : 'batch',
-    state: values['memory-state'] ? 'memory' : statePath,
+    state: state.kind === 'memory' ? 'memory' : state.kind === 'file' ? state.path : redactConnectionUrl(state.url),
   });
 
   // The poller's timers are unref'd (a library must not keep its host alive); the command must.
@@ -200,8 +202,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   logger.info(`stopping: ${why}`);
   // A signal during the drain (the first one, if the stop was fatal) cuts it short; a second one
   // exits at once (bin.ts).
-  const onSignal = () => handle.stop(AbortSignal.abort());
-  if (outcome !== 'signal') io.signal.addEventListener('abort', () => void onSignal(), { once: true });
+  if (outcome !== 'signal') io.signal.addEventListener('abort', () => void handle.stop(AbortSignal.abort()), { once: true });
   try {
     await handle.stop(force);
   } finally {

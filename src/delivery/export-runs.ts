@@ -16,6 +16,34 @@ export const DEFAULT_MAX_SPANS_PER_BATCH = 512;
 export interface MappedRun {
   record: RunRecord;
   spans: SpanData[];
+  /** Set when the run could not be mapped: why (its spans are then empty). */
+  error?: string;
+}
+
+/** A run whose mapping failed: reported with its reason, never the cause of another run's loss. */
+export interface UnmappedRun {
+  runId: string;
+  reason: string;
+}
+
+/**
+ * One-shot exports see a run only once: a run still going gets an unfinished run span, so that its
+ * finished steps have a parent (README "import"). The caller's options win.
+ */
+export function oneShotMapping(mapping: MappingOptions = {}): MappingOptions {
+  return { unfinishedRunSpans: true, ...mapping };
+}
+
+/**
+ * Maps one run; an exception (a bug, or a hand-built record no validation saw) is contained to the
+ * run and returned as its `error`, so the runs around it are still exported.
+ */
+export function mapRunContained(record: RunRecord, mapping: MappingOptions = {}): MappedRun {
+  try {
+    return { record, spans: mapRunToSpans(record, mapping) };
+  } catch (error) {
+    return { record, spans: [], error: error instanceof Error ? error.message || error.name : String(error) };
+  }
 }
 
 export interface SpanCounts {
@@ -36,11 +64,12 @@ export function countSpans(spans: Iterable<SpanData>): SpanCounts {
   return counts;
 }
 
+/** Every run mapped; one that fails has no spans and says why in `error`. */
 export function mapRuns(runs: readonly RunRecord[], mapping: MappingOptions = {}): MappedRun[] {
-  return runs.map((record) => ({ record, spans: mapRunToSpans(record, mapping) }));
+  return runs.map((record) => mapRunContained(record, mapping));
 }
 
-/** Runs whose run record says they are still going: their finished steps are exported, the run span is not. */
+/** Runs whose run record says they are still going (one-shot exports give them an unfinished run span). */
 export function unfinishedRuns(runs: readonly RunRecord[]): RunRecord[] {
   return runs.filter((r) => r.run !== undefined && !isRunTerminal(r.run));
 }
@@ -85,13 +114,18 @@ export function planBatches(mapped: readonly MappedRun[], maxSpans: number = DEF
   return [...batchRuns(mapped, maxSpans)];
 }
 
-function* mapLazily(runs: readonly RunRecord[], mapping: MappingOptions | undefined): Generator<MappedRun> {
-  for (const record of runs) yield { record, spans: mapRunToSpans(record, mapping) };
+function* mapLazily(runs: readonly RunRecord[], mapping: MappingOptions, unmapped: UnmappedRun[]): Generator<MappedRun> {
+  for (const record of runs) {
+    const mapped = mapRunContained(record, mapping);
+    if (mapped.error !== undefined) unmapped.push({ runId: record.runId, reason: mapped.error });
+    yield mapped;
+  }
 }
 
 export interface ExportRunsOptions {
   exporter: SpanExporter;
   resource: Resource;
+  /** `unfinishedRunSpans` defaults to true here (see `oneShotMapping`). */
   mapping?: MappingOptions;
   /** @default ONE_SHOT_RETRY (5 attempts per batch) */
   retry?: DeliveryRetryPolicy;
@@ -117,8 +151,10 @@ export interface ExportRunsResult {
    * messages (distinct, at most 10). Not counted in `delivered`.
    */
   collectorRejected: { spans: number; messages: string[] };
-  /** Runs still going: not exported as a run span. */
+  /** Runs whose record says they are still going (exported with an unfinished run span). */
   unfinished: RunRecord[];
+  /** Runs that could not be mapped, with why; every other run was still exported. */
+  unmapped: UnmappedRun[];
 }
 
 const MAX_COLLECTOR_MESSAGES = 10;
@@ -130,9 +166,10 @@ export async function exportRuns(runs: readonly RunRecord[], options: ExportRuns
     failures: [],
     collectorRejected: { spans: 0, messages: [] },
     unfinished: unfinishedRuns(runs),
+    unmapped: [],
   };
   // Map, batch and send as we go: spans of runs already sent can be collected.
-  for (const groups of batchRunGroups(mapLazily(runs, options.mapping), options.maxSpansPerBatch)) {
+  for (const groups of batchRunGroups(mapLazily(runs, oneShotMapping(options.mapping), result.unmapped), options.maxSpansPerBatch)) {
     const counts = countSpans(groups.flat());
     result.mapped.runs += counts.runs;
     result.mapped.steps += counts.steps;

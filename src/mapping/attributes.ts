@@ -1,9 +1,11 @@
 /**
- * Attribute maps for each kind of span. Insertion order is fixed by this code (and metadata keys are
- * sorted), so the same record always yields the same attribute list and the same OTLP bytes.
+ * Attribute maps for run and step spans (tool calls: `tool-attributes.ts`). Insertion order is fixed
+ * by this code (and metadata and extra usage keys are sorted), so the same record always yields the
+ * same attribute list and the same OTLP bytes.
  */
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
-import type { ClassifiedStepDetails, ClassifiedToolCall, Metadata, Run, RunStep, Usage } from '../api/schemas.js';
+import type { ClassifiedStepDetails, Metadata, Run, RunStep, Usage } from '../api/schemas.js';
+import { activitiesFacts } from './azure.js';
 import { toJsonText, truncate } from './content.js';
 import * as sc from './semconv.js';
 
@@ -16,29 +18,90 @@ export interface AttributeContext {
   contentMaxLength: number;
 }
 
-function put(attrs: Attributes, key: string, value: AttributeValue | null | undefined): void {
+export function put(attrs: Attributes, key: string, value: AttributeValue | null | undefined): void {
   if (value === undefined || value === null) return;
   if (typeof value === 'string' && value === '') return;
   if (Array.isArray(value) && value.length === 0) return;
   attrs[key] = value;
 }
 
-function putContent(attrs: Attributes, ctx: AttributeContext, key: string, value: string | null | undefined): void {
+/** Content (opt-in), as text: strings as they are, anything else as JSON; cut to the bound. */
+export function putContent(attrs: Attributes, ctx: AttributeContext, key: string, value: unknown): void {
   if (!ctx.captureContent || value === undefined || value === null) return;
-  attrs[key] = truncate(value, ctx.contentMaxLength);
+  attrs[key] = truncate(typeof value === 'string' ? value : toJsonText(value), ctx.contentMaxLength);
 }
 
-function putCommon(attrs: Attributes, ctx: AttributeContext): void {
+export function putCommon(attrs: Attributes, ctx: AttributeContext): void {
   put(attrs, sc.ATTR_GEN_AI_PROVIDER_NAME, ctx.providerName);
   put(attrs, sc.ATTR_SERVER_ADDRESS, ctx.serverAddress);
   put(attrs, sc.ATTR_SERVER_PORT, ctx.serverPort);
 }
 
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** An extra usage figure: any finite number (a vendor's cost may be fractional), never a huge integer. */
+function figure(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  return Number.isInteger(value) && !Number.isSafeInteger(value) ? undefined : value;
+}
+
+function detail(details: unknown, key: string): number | undefined {
+  return typeof details === 'object' && details !== null ? count((details as Record<string, unknown>)[key]) : undefined;
+}
+
+/** The usage keys read into GenAI attributes; every other count goes under `assistants.usage.<path>`. */
+const SPEC_USAGE_KEYS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens'];
+
+/**
+ * Usage in every shape servers send (README "Attributes"): input = `prompt_tokens` (the spec's) or
+ * `input_tokens`; output = `completion_tokens` or `output_tokens`; cached input and reasoning
+ * output tokens from either family's `*_details`. A count not read into a GenAI key (an
+ * `input_tokens` that differs from `prompt_tokens`, `audio_tokens`, a vendor's own) is kept
+ * under `assistants.usage.` + its path.
+ */
 function putUsage(attrs: Attributes, usage: Usage | null | undefined): void {
   if (!usage) return;
-  put(attrs, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens);
-  put(attrs, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens);
-  put(attrs, sc.ATTR_USAGE_TOTAL_TOKENS, usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens);
+  const raw = usage as Record<string, unknown>;
+  const input = count(raw['prompt_tokens']) ?? count(raw['input_tokens']);
+  const output = count(raw['completion_tokens']) ?? count(raw['output_tokens']);
+  put(attrs, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, input);
+  put(attrs, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
+  const sum = input !== undefined && output !== undefined && Number.isSafeInteger(input + output) ? input + output : undefined;
+  const total = count(raw['total_tokens']) ?? sum;
+  put(attrs, sc.ATTR_USAGE_TOTAL_TOKENS, total);
+  const cached = detail(raw['prompt_tokens_details'], 'cached_tokens') ?? detail(raw['input_tokens_details'], 'cached_tokens');
+  const reasoning = detail(raw['completion_tokens_details'], 'reasoning_tokens') ?? detail(raw['output_tokens_details'], 'reasoning_tokens');
+  put(attrs, sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cached);
+  put(attrs, sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning);
+
+  const extra: Array<[string, number]> = [];
+  const keys = Object.keys(raw);
+  // The common case, the spec's three counts as they are: nothing else to record.
+  if (keys.every((k) => SPEC_USAGE_KEYS.includes(k)) && (raw['input_tokens'] === undefined || raw['prompt_tokens'] === undefined) && (raw['output_tokens'] === undefined || raw['completion_tokens'] === undefined) && (raw['total_tokens'] === undefined || raw['total_tokens'] === total)) return;
+  for (const key of keys.sort()) {
+    const value = raw[key];
+    if (SPEC_USAGE_KEYS.includes(key)) {
+      const n = count(value);
+      const role = key === 'prompt_tokens' || key === 'input_tokens' ? input : key === 'total_tokens' ? total : output;
+      if (n !== undefined && n !== role) extra.push([key, n]);
+      continue;
+    }
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const sub of Object.keys(value).sort()) {
+        const n = figure((value as Record<string, unknown>)[sub]);
+        if (n === undefined) continue;
+        const isCached = sub === 'cached_tokens' && n === cached && (key === 'prompt_tokens_details' || key === 'input_tokens_details');
+        const isReasoning = sub === 'reasoning_tokens' && n === reasoning && (key === 'completion_tokens_details' || key === 'output_tokens_details');
+        if (!isCached && !isReasoning) extra.push([`${key}.${sub}`, n]);
+      }
+    } else {
+      const n = figure(value);
+      if (n !== undefined) extra.push([key, n]);
+    }
+  }
+  for (const [path, n] of extra) put(attrs, sc.ATTR_USAGE_PREFIX + path, n);
 }
 
 /** The `traceparent` key parents the trace; it is not repeated as an attribute. */
@@ -109,81 +172,18 @@ export function stepAttributes(
     put(attrs, sc.ATTR_STEP_MESSAGE_ID, details.details.message_creation.message_id);
   } else if (details?.kind === 'tool_calls') {
     put(attrs, sc.ATTR_STEP_TOOL_CALL_COUNT, details.details.tool_calls.length);
+  } else if (details?.kind === 'other') {
+    putOtherStepDetails(attrs, details.details as Record<string, unknown>, ctx);
   }
   putMetadata(attrs, sc.ATTR_STEP_METADATA_PREFIX, step.metadata);
   return attrs;
 }
 
-export interface ToolCallSpanFacts {
-  toolName: string;
-  attributes: Attributes;
-}
-
-/**
- * `gen_ai.tool.type`: who runs the tool. Decided by the raw `type`, so a malformed `function` call is
- * still a function; types we do not know run in the agent service.
- */
-function toolType(type: string): string {
-  switch (type) {
-    case 'function':
-      return sc.GEN_AI_TOOL_TYPE_FUNCTION;
-    case 'file_search':
-      return sc.GEN_AI_TOOL_TYPE_DATASTORE;
-    default:
-      return sc.GEN_AI_TOOL_TYPE_EXTENSION;
-  }
-}
-
-export function toolCallAttributes(
-  classified: ClassifiedToolCall,
-  index: number,
-  step: RunStep,
-  ctx: AttributeContext,
-): ToolCallSpanFacts {
-  const attrs: Attributes = {};
-  const toolName = classified.kind === 'function' ? classified.call.function.name : classified.call.type;
-  put(attrs, sc.ATTR_GEN_AI_OPERATION_NAME, sc.GEN_AI_OPERATION_EXECUTE_TOOL);
-  putCommon(attrs, ctx);
-  put(attrs, sc.ATTR_GEN_AI_TOOL_NAME, toolName);
-  put(attrs, sc.ATTR_GEN_AI_TOOL_TYPE, toolType(classified.call.type));
-  put(attrs, sc.ATTR_GEN_AI_TOOL_CALL_ID, classified.call.id);
-  put(attrs, sc.ATTR_GEN_AI_AGENT_ID, step.assistant_id);
-  put(attrs, sc.ATTR_GEN_AI_CONVERSATION_ID, step.thread_id);
-  put(attrs, sc.ATTR_RUN_ID, step.run_id);
-  put(attrs, sc.ATTR_STEP_ID, step.id);
-  put(attrs, sc.ATTR_TOOL_CALL_TYPE, classified.call.type);
-  put(attrs, sc.ATTR_TOOL_CALL_INDEX, index);
-  switch (classified.kind) {
-    case 'function': {
-      putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, classified.call.function.arguments);
-      putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_CALL_RESULT, classified.call.function.output);
-      break;
-    }
-    case 'code_interpreter': {
-      const { input, outputs } = classified.call.code_interpreter;
-      put(attrs, sc.ATTR_CODE_INTERPRETER_OUTPUT_COUNT, outputs.length);
-      const imageIds = outputs.flatMap((o) => (o.type === 'image' && 'image' in o ? [o.image.file_id] : []));
-      put(attrs, sc.ATTR_CODE_INTERPRETER_IMAGE_FILE_IDS, imageIds);
-      putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, input);
-      const logs = outputs.flatMap((o) => (o.type === 'logs' && 'logs' in o ? [o.logs] : []));
-      if (logs.length > 0) putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_CALL_RESULT, logs.join('\n'));
-      break;
-    }
-    case 'file_search': {
-      const { ranking_options: ranking, results } = classified.call.file_search;
-      put(attrs, sc.ATTR_FILE_SEARCH_RANKER, ranking?.ranker);
-      put(attrs, sc.ATTR_FILE_SEARCH_SCORE_THRESHOLD, ranking?.score_threshold);
-      put(attrs, sc.ATTR_FILE_SEARCH_RESULT_COUNT, results?.length);
-      if (results) putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_CALL_RESULT, toJsonText(results));
-      break;
-    }
-    case 'other': {
-      // An unknown tool type keeps its body under the key named after its type, as the API does.
-      const { id: _id, type, ...body } = classified.call;
-      const own = (body as Record<string, unknown>)[type];
-      putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_CALL_RESULT, toJsonText(own ?? body));
-      break;
-    }
-  }
-  return { toolName, attributes: attrs };
+/** Azure's `activities` steps, and step types nobody knows yet: what can be read, and the rest as content. */
+function putOtherStepDetails(attrs: Attributes, details: Record<string, unknown>, ctx: AttributeContext): void {
+  const activities = activitiesFacts(details);
+  for (const [key, value] of activities?.attributes ?? []) put(attrs, key, value);
+  if (activities && activities.toolDefinitions.length > 0) putContent(attrs, ctx, sc.ATTR_GEN_AI_TOOL_DEFINITIONS, activities.toolDefinitions);
+  const { type: _type, ...body } = details;
+  if (Object.keys(body).length > 0) putContent(attrs, ctx, sc.ATTR_STEP_DETAILS, body);
 }

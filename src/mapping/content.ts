@@ -25,7 +25,17 @@ export function cutTo(value: string, max: number): string {
   return value.slice(0, cut);
 }
 
-/** JSON text of structured content (file search results, unknown tool call bodies). */
+/** What stands in for a value that cannot be written as JSON (a cycle, a BigInt, extreme depth). */
+export const UNSERIALIZABLE = '"[not representable as JSON]"';
+
+/**
+ * JSON text of structured content (file search results, unknown tool call bodies). Never throws:
+ * validated records are depth-bounded, but a library user may map records built by hand.
+ */
 export function toJsonText(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return UNSERIALIZABLE;
+  }
 }

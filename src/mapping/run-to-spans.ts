@@ -7,24 +7,21 @@
  *
  * No clock, no randomness, no I/O: the same input gives the same spans, IDs and attribute order.
  * Only terminal records become spans; a run that is still going yields the spans of its finished
- * steps (their parent, the run span, follows once the run is terminal).
+ * steps, and their parent, the run span, follows once the run is terminal. One-shot imports, which
+ * may never see the run end, ask for an unfinished run span instead (`unfinishedRunSpans`).
  */
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { isRunTerminal, isStepTerminal } from '../api/lifecycle.js';
+import { recordQuirks } from '../api/quirks.js';
 import { classifyStepDetails, classifyToolCall, type Run, type RunStep, type ToolCall } from '../api/schemas.js';
-import {
-  putQuirks,
-  runAttributes,
-  stepAttributes,
-  synthesizedRunAttributes,
-  toolCallAttributes,
-  type AttributeContext,
-} from './attributes.js';
+import { putQuirks, runAttributes, stepAttributes, synthesizedRunAttributes, type AttributeContext } from './attributes.js';
 import { cutTo, DEFAULT_CONTENT_MAX_LENGTH } from './content.js';
 import { parseTraceparent, spanIdForRun, spanIdForStep, spanIdForToolCall, traceIdForRun, type TraceParent } from './ids.js';
-import { EVENT_RUN_STARTED } from './semconv.js';
+import { sanitizeAttributes } from './sanitize.js';
+import { ATTR_RUN_UNFINISHED, EVENT_RUN_STARTED } from './semconv.js';
 import { mapStatus } from './status.js';
-import { boundsOf, toHrTime, type Bounds } from './time.js';
+import { boundsOf, secondsOf, toHrTime, type Bounds } from './time.js';
+import { toolCallAttributes } from './tool-attributes.js';
 import type { MappingOptions, RunRecord, SpanData, SpanEventData } from './types.js';
 
 interface TraceContext {
@@ -50,34 +47,21 @@ export function runTraceparent(run: Run | undefined): TraceParent | undefined {
   return typeof value === 'string' ? parseTraceparent(value) : undefined;
 }
 
-function byCreationThenId(a: RunStep, b: RunStep): number {
-  return a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** Cuts every string attribute to `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, as an SDK span would. */
-function limitLengths(attributes: Attributes, limit: number): Attributes {
-  if (!Number.isFinite(limit)) return attributes;
-  const out: Attributes = {};
-  for (const [key, value] of Object.entries(attributes)) {
-    if (typeof value === 'string') out[key] = cutTo(value, limit);
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? cutTo(v, limit) : v)) as typeof value;
-    else out[key] = value;
-  }
-  return out;
-}
-
-function span(ctx: TraceContext, data: Omit<SpanData, 'traceId' | 'attributes' | 'startTime' | 'endTime'> & {
-  bounds: Bounds;
-  attributes: Attributes;
-}): SpanData {
-  const { bounds, attributes, ...rest } = data;
-  putQuirks(attributes, bounds.quirks);
+function span(
+  ctx: TraceContext,
+  data: Omit<SpanData, 'traceId' | 'attributes' | 'startTime' | 'endTime'> & { bounds: Bounds; attributes: Attributes; recordQuirks?: readonly string[] },
+): SpanData {
+  const { bounds, attributes, recordQuirks: fromRecord = [], ...rest } = data;
+  const limit = ctx.attributeValueLengthLimit;
+  const clean = sanitizeAttributes(attributes, limit);
+  const quirks = [...bounds.quirks, ...fromRecord, ...clean.quirks];
+  putQuirks(clean.attributes, Number.isFinite(limit) ? quirks.map((q) => cutTo(q, limit)) : quirks);
   return {
     ...rest,
     traceId: ctx.traceId,
     startTime: toHrTime(bounds.start),
     endTime: toHrTime(bounds.end),
-    attributes: limitLengths(attributes, ctx.attributeValueLengthLimit),
+    attributes: clean.attributes,
   };
 }
 
@@ -113,6 +97,7 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
       kind: SpanKind.INTERNAL,
       bounds,
       attributes: stepAttributes(step, details, ctx.attributes, errorType),
+      recordQuirks: recordQuirks(step),
       status,
       events: [],
     }),
@@ -142,14 +127,21 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
   return spans;
 }
 
-function runSpan(run: Run, ctx: TraceContext, parent: TraceParent | undefined, latestStepEnd: number | undefined): SpanData {
-  const bounds = boundsOf(run.created_at, run, latestStepEnd);
-  const { status, errorType } = mapStatus(run.status, run.last_error);
+/**
+ * The run span. A finished run is bounded by its own timestamps; an unfinished one (one-shot
+ * imports only) ends at its last known activity, with UNSET status and `assistants.run.unfinished`.
+ */
+function runSpan(run: Run, ctx: TraceContext, parent: TraceParent | undefined, activity: ActivityBounds, unfinished: boolean): SpanData {
+  const bounds = unfinished ? unfinishedBounds(run, activity) : boundsOf(run.created_at, run, activity.latestStepEnd, run.id);
+  const { status, errorType } = unfinished ? { status: { code: SpanStatusCode.UNSET }, errorType: undefined } : mapStatus(run.status, run.last_error);
   const events: SpanEventData[] = [];
-  if (typeof run.started_at === 'number' && run.started_at >= bounds.start && run.started_at <= bounds.end) {
+  const startedAt = secondsOf(run.started_at, []);
+  if (startedAt !== undefined && startedAt >= bounds.start && startedAt <= bounds.end) {
     // Queue time is the gap between the span's start and this event.
-    events.push({ name: EVENT_RUN_STARTED, time: toHrTime(run.started_at), attributes: {} });
+    events.push({ name: EVENT_RUN_STARTED, time: toHrTime(startedAt), attributes: {} });
   }
+  const attributes = runAttributes(run, ctx.attributes, errorType);
+  if (unfinished) attributes[ATTR_RUN_UNFINISHED] = true;
   return span(ctx, {
     subject: { kind: 'run', runId: run.id, synthesized: false },
     spanId: ctx.runSpanId,
@@ -158,10 +150,25 @@ function runSpan(run: Run, ctx: TraceContext, parent: TraceParent | undefined, l
     name: `invoke_agent ${run.assistant_id || 'unknown'}`,
     kind: SpanKind.CLIENT,
     bounds,
-    attributes: runAttributes(run, ctx.attributes, errorType),
+    attributes,
+    recordQuirks: recordQuirks(run),
     status,
     events,
   });
+}
+
+/** What the steps say about a run's time: the latest end of a finished step, the latest activity seen. */
+interface ActivityBounds {
+  latestStepEnd: number | undefined;
+  latestActivity: number | undefined;
+}
+
+/** From the run's start to its last known activity: its `started_at`, a step's start or end. */
+function unfinishedBounds(run: Run, activity: ActivityBounds): Bounds {
+  const quirks: string[] = [];
+  const start = secondsOf(run.created_at, quirks) ?? activity.latestActivity ?? 0;
+  const candidates = [start, secondsOf(run.started_at, quirks), activity.latestActivity].filter((t): t is number => t !== undefined);
+  return { start, end: Math.max(...candidates), quirks };
 }
 
 function synthesizedRunSpan(runId: string, steps: readonly RunStep[], stepBounds: readonly Bounds[], ctx: TraceContext): SpanData {
@@ -182,7 +189,11 @@ function synthesizedRunSpan(runId: string, steps: readonly RunStep[], stepBounds
 
 /**
  * Maps one run and its steps to spans: the run span first (when the run is terminal, or synthesized
- * when only steps are known), then each terminal step in creation order, each followed by its tool calls.
+ * when only steps are known, or unfinished when asked for), then each terminal step in creation
+ * order, each followed by its tool calls.
+ *
+ * @throws MappingError for a hand-built record with no usable timestamp (validated records always
+ *   have one).
  */
 export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): SpanData[] {
   const parent = runTraceparent(record.run);
@@ -192,14 +203,21 @@ export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): 
     attributes: resolveAttributeContext(options),
     attributeValueLengthLimit: options.attributeValueLengthLimit ?? Infinity,
   };
-  const terminalSteps = record.steps.filter((s) => s.run_id === record.runId && isStepTerminal(s)).sort(byCreationThenId);
-  const stepBounds = terminalSteps.map((s) => boundsOf(s.created_at, s));
-  const children = terminalSteps.flatMap((step, i) => stepSpans(step, stepBounds[i] as Bounds, ctx));
-  const latestStepEnd = stepBounds.length > 0 ? Math.max(...stepBounds.map((b) => b.end)) : undefined;
+  const ownSteps = record.steps.filter((s) => s.run_id === record.runId);
+  const terminal = ownSteps
+    .filter(isStepTerminal)
+    .map((step) => ({ step, bounds: boundsOf(step.created_at, step, undefined, step.id) }))
+    .sort((a, b) => a.bounds.start - b.bounds.start || (a.step.id < b.step.id ? -1 : a.step.id > b.step.id ? 1 : 0));
+  const children = terminal.flatMap(({ step, bounds }) => stepSpans(step, bounds, ctx));
+  const latestStepEnd = terminal.length > 0 ? Math.max(...terminal.map((t) => t.bounds.end)) : undefined;
 
   if (record.run) {
-    return isRunTerminal(record.run) ? [runSpan(record.run, ctx, parent, latestStepEnd), ...children] : children;
+    if (isRunTerminal(record.run)) return [runSpan(record.run, ctx, parent, { latestStepEnd, latestActivity: undefined }, false), ...children];
+    if (!options.unfinishedRunSpans || terminal.length === 0) return children;
+    const stepStarts = ownSteps.flatMap((s) => secondsOf(s.created_at, []) ?? []);
+    const latestActivity = Math.max(...stepStarts, ...(latestStepEnd !== undefined ? [latestStepEnd] : []));
+    return [runSpan(record.run, ctx, parent, { latestStepEnd, latestActivity }, true), ...children];
   }
-  if (terminalSteps.length === 0) return [];
-  return [synthesizedRunSpan(record.runId, terminalSteps, stepBounds, ctx), ...children];
+  if (terminal.length === 0) return [];
+  return [synthesizedRunSpan(record.runId, terminal.map((t) => t.step), terminal.map((t) => t.bounds), ctx), ...children];
 }

@@ -23,12 +23,18 @@ export const ATTR_GEN_AI_REQUEST_TOP_P = 'gen_ai.request.top_p';
 export const ATTR_GEN_AI_REQUEST_MAX_TOKENS = 'gen_ai.request.max_tokens';
 export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+/** Input tokens served from the provider's cache (included in input_tokens). v1.41.0 registry. */
+export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
+/** Output tokens spent on reasoning (included in output_tokens). v1.41.0 registry. */
+export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens';
 export const ATTR_GEN_AI_SYSTEM_INSTRUCTIONS = 'gen_ai.system_instructions';
 export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 export const ATTR_GEN_AI_TOOL_TYPE = 'gen_ai.tool.type';
 export const ATTR_GEN_AI_TOOL_CALL_ID = 'gen_ai.tool.call.id';
 export const ATTR_GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
 export const ATTR_GEN_AI_TOOL_CALL_RESULT = 'gen_ai.tool.call.result';
+/** Tool definitions available to the agent, as JSON; only `type` and `name` unless content is captured. */
+export const ATTR_GEN_AI_TOOL_DEFINITIONS = 'gen_ai.tool.definitions';
 
 export const GEN_AI_OPERATION_INVOKE_AGENT = 'invoke_agent';
 export const GEN_AI_OPERATION_EXECUTE_TOOL = 'execute_tool';
@@ -61,6 +67,23 @@ export const ATTR_FILE_SEARCH_RANKER = 'assistants.file_search.ranker';
 export const ATTR_FILE_SEARCH_SCORE_THRESHOLD = 'assistants.file_search.score_threshold';
 export const ATTR_FILE_SEARCH_RESULT_COUNT = 'assistants.file_search.result_count';
 export const ATTR_USAGE_TOTAL_TOKENS = 'assistants.usage.total_tokens';
+/** Usage counts the conventions have no key for (`prompt_tokens_details.audio_tokens`, …), by their path. */
+export const ATTR_USAGE_PREFIX = 'assistants.usage.';
+export const ATTR_RUN_UNFINISHED = 'assistants.run.unfinished';
+/** Content: the body of a step type we do not know (or of `activities`), as JSON. */
+export const ATTR_STEP_DETAILS = 'assistants.step.details';
+export const ATTR_STEP_ACTIVITY_COUNT = 'assistants.step.activity_count';
+export const ATTR_STEP_ACTIVITY_TYPES = 'assistants.step.activity_types';
+export const ATTR_MCP_SERVER_LABEL = 'assistants.mcp.server_label';
+export const ATTR_MCP_SERVER_LABELS = 'assistants.mcp.server_labels';
+export const ATTR_MCP_TOOL_NAMES = 'assistants.mcp.tool_names';
+export const ATTR_TOOL_CALL_REQUEST_URL = 'assistants.tool_call.request_url';
+export const ATTR_TOOL_CALL_EXTRA = 'assistants.tool_call.extra';
+export const ATTR_BROWSER_AUTOMATION_STEP_COUNT = 'assistants.browser_automation.step_count';
+export const ATTR_CONNECTED_AGENT_ID = 'assistants.connected_agent.id';
+export const ATTR_CONNECTED_AGENT_NAME = 'assistants.connected_agent.name';
+export const ATTR_CONNECTED_AGENT_RUN_ID = 'assistants.connected_agent.run_id';
+export const ATTR_CONNECTED_AGENT_THREAD_ID = 'assistants.connected_agent.thread_id';
 export const ATTR_QUIRKS = 'assistants.quirks';
 
 export const EVENT_RUN_STARTED = 'assistants.run.started';

@@ -38,6 +38,14 @@ export interface MappingOptions {
    * @default Infinity
    */
   attributeValueLengthLimit?: number;
+  /**
+   * A run whose record says it is still going, but which has finished steps, gets a run span anyway:
+   * from its start to its last known activity, status UNSET, `assistants.run.unfinished=true`, with
+   * the span ID the finished run span will have. For one-shot imports, which may never see the run
+   * end; the sidecar leaves it off and exports the run span when the run ends.
+   * @default false
+   */
+  unfinishedRunSpans?: boolean;
 }
 
 /** Which record a span stands for; delivery uses it to know what has been exported. */

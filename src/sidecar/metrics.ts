@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ResponseEvent } from '../api/client.js';
+import type { LeaseStats } from '../state/leasing.js';
 import { redactUrlsInText } from '../util/redact.js';
 
 export interface GaugeSources {
@@ -15,6 +16,38 @@ export interface GaugeSources {
   watched: () => { threads: number; runs: number; paused: boolean };
   /** True once the state store failed (a write error): the sidecar is draining to exit. */
   storeFailed?: () => boolean;
+  /** A fleet member's leases (a PostgreSQL store): adds the lease metrics. */
+  leases?: () => LeaseStats;
+}
+
+/** The lease metrics of a fleet member, read from the store's totals when scraped. */
+function registerLeaseMetrics(registry: Registry, prefix: string, stats: () => LeaseStats): void {
+  const gauge = (name: string, help: string, read: (s: LeaseStats) => number) =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(stats()));
+      },
+    });
+  const counter = (name: string, help: string, read: (s: LeaseStats) => number) =>
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        // The store keeps the total; the counter shows it.
+        this.reset();
+        this.inc(read(stats()));
+      },
+    });
+  gauge('leases_held', 'Leases (threads, with their runs) this member holds.', (s) => s.held);
+  gauge('fleet_members', 'Live members of the fleet at the last lease round.', (s) => s.members);
+  counter('lease_takeovers_total', 'Leases claimed from another member whose lease had expired.', (s) => s.takeovers);
+  counter('lease_renewals_failed_total', 'Lease rounds (renewals) that failed: the database unreachable, slow or refusing.', (s) => s.renewalsFailed);
+  counter('leases_lost_total', 'Leases lost other than by leaving: expired, taken, rebalanced away, or nothing left under them.', (s) => s.lost);
+  counter('lease_stale_writes_total', 'Writes skipped because they were made under a lease this member had lost.', (s) => s.staleWrites);
 }
 
 export function createWatchMetrics(sources: GaugeSources) {
@@ -115,6 +148,8 @@ export function createWatchMetrics(sources: GaugeSources) {
       this.set(sources.watched().paused ? 1 : 0);
     },
   });
+
+  if (sources.leases) registerLeaseMetrics(registry, prefix, sources.leases);
 
   return {
     registry,

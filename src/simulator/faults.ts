@@ -125,7 +125,8 @@ export function injectedRecord(rule: Extract<FaultRule, { kind: 'inject-record' 
   };
   switch (rule.record) {
     case 'step-missing-created-at':
-      return Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'created_at'));
+      // No end timestamp either: nothing can place it in time.
+      return { ...Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'created_at')), completed_at: null };
     case 'unknown-step-type':
       return { ...base, type: 'activities', step_details: { type: 'activities', activities: [{ id: 'act_injected', type: 'mcp_call' }] } };
     case 'unknown-tool-call-type':

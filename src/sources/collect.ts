@@ -17,6 +17,7 @@ import {
   type Issue,
 } from '../api/validate.js';
 import type { RunRecord } from '../mapping/types.js';
+import { shortJsonMessage } from './json-text.js';
 
 /** Where a record came from: a file (or `-`), a line for JSONL, a JSON path inside the value. */
 export interface RecordLocation {
@@ -55,18 +56,28 @@ export interface Collected {
   warnings: RecordWarning[];
   /** Records of other kinds (messages, threads, stream events other than run/step ones): skipped, counted by kind. */
   ignored: Record<string, number>;
+  /** Where each run was read: its run record's location, or its first step's, for reports about the run. */
+  runLocations: Map<string, RecordLocation>;
 }
 
 interface Kept<T> {
   record: T;
   terminal: boolean;
+  location: RecordLocation;
 }
 
-function keep<T>(map: Map<string, Kept<T>>, id: string, record: T, terminal: boolean): void {
+function keep<T>(map: Map<string, Kept<T>>, id: string, record: T, terminal: boolean, location: RecordLocation): void {
   const existing = map.get(id);
   if (existing?.terminal && !terminal) return;
-  map.set(id, { record, terminal });
+  map.set(id, { record, terminal, location });
 }
+
+/**
+ * Lists and events hold records, and may in principle hold lists and events. Real saves nest at
+ * most once (an event holding a record, a list of records); past this, the value is rejected rather
+ * than followed, so a hostile file cannot recurse the reader off the stack.
+ */
+const MAX_CONTAINER_NESTING = 4;
 
 function child(location: RecordLocation, suffix: string): RecordLocation {
   return { ...location, pointer: `${location.pointer ?? '$'}${suffix}` };
@@ -81,32 +92,38 @@ export class RecordCollector {
   private readonly ignored = new Map<string, number>();
 
   add(value: unknown, location: RecordLocation): void {
-    switch (recordKind(value)) {
+    this.addNested(value, location, 0);
+  }
+
+  private addNested(value: unknown, location: RecordLocation, nesting: number): void {
+    const kind = recordKind(value);
+    if ((kind === 'list' || kind === 'event') && nesting >= MAX_CONTAINER_NESTING) {
+      return this.reject(value, location, [{ path: '', message: `a ${kind === 'list' ? 'list envelope' : 'stream event'} nested more than ${MAX_CONTAINER_NESTING} levels inside lists or events` }]);
+    }
+    switch (kind) {
       case 'run': {
         const result = validateRun(value);
         if (!result.ok) return this.reject(value, location, result.issues);
         this.warn(result.value.id, location, result.warnings);
-        keep(this.runs, result.value.id, result.value, isRunTerminal(result.value));
+        keep(this.runs, result.value.id, result.value, isRunTerminal(result.value), location);
         return;
       }
       case 'step': {
         const result = validateRunStep(value);
         if (!result.ok) return this.reject(value, location, result.issues);
         this.warn(result.value.id, location, result.warnings);
-        keep(this.steps, result.value.id, result.value, isStepTerminal(result.value));
+        keep(this.steps, result.value.id, result.value, isStepTerminal(result.value), location);
         return;
       }
       case 'list': {
         const result = validateListEnvelope(value);
         if (!result.ok) return this.reject(value, location, result.issues);
-        result.value.data.forEach((item, index) => this.add(item, child(location, `.data[${index}]`)));
+        result.value.data.forEach((item, index) => this.addNested(item, child(location, `.data[${index}]`), nesting + 1));
         return;
       }
       case 'event': {
         const { event, data } = value as { event: string; data: unknown };
-        // Only run and run-step events carry records we export; `done`, `error`, message and delta events are skipped.
-        if (!/^thread\.run\./.test(event) || event === 'thread.run.step.delta') return this.skip(`event ${event}`);
-        return this.add(typeof data === 'string' ? parseJsonText(data) : data, child(location, '.data'));
+        return this.addEventNested(event, data, child(location, '.data'), nesting + 1);
       }
       case 'other':
         return this.skip(String((value as { object: unknown }).object));
@@ -117,6 +134,32 @@ export class RecordCollector {
         return this.reject(value, location, [{ path: '', message }]);
       }
     }
+  }
+
+  /**
+   * A stream event, saved as `{event, data}` or read from a raw capture: `data` as an object or as
+   * the JSON text of the SSE `data:` line. Only run and run-step events carry records we export;
+   * `done` (`data: [DONE]`), `error`, message and delta events are skipped and counted. An event
+   * without a name (`message`, the SSE default) holds a record that names its own kind.
+   */
+  addEvent(event: string, data: unknown, location: RecordLocation): void {
+    this.addEventNested(event, data, location, 0);
+  }
+
+  private addEventNested(event: string, data: unknown, location: RecordLocation, nesting: number): void {
+    if (data === '[DONE]') return this.skip('event done');
+    const unnamed = event === 'message';
+    if (!unnamed && (!/^thread\.run\./.test(event) || event === 'thread.run.step.delta')) return this.skip(`event ${event}`);
+    let record = data;
+    if (typeof data === 'string') {
+      try {
+        record = JSON.parse(data);
+      } catch (error) {
+        return this.reject(undefined, location, [{ path: '', message: `the event's data is not valid JSON: ${shortJsonMessage(error as Error)}` }]);
+      }
+    }
+    if (unnamed && recordKind(record) === 'event') return this.skip('event message');
+    return this.addNested(record, location, nesting);
   }
 
   private skip(kind: string): void {
@@ -141,27 +184,23 @@ export class RecordCollector {
   /** Runs in a stable order (by creation time, then id), each with its steps. */
   result(): Collected {
     const byRun = new Map<string, RunRecord>();
-    for (const { record } of this.runs.values()) byRun.set(record.id, { runId: record.id, run: record, steps: [] });
-    for (const { record } of this.steps.values()) {
+    const runLocations = new Map<string, RecordLocation>();
+    for (const { record, location } of this.runs.values()) {
+      byRun.set(record.id, { runId: record.id, run: record, steps: [] });
+      runLocations.set(record.id, location);
+    }
+    for (const { record, location } of this.steps.values()) {
       let entry = byRun.get(record.run_id);
       if (!entry) {
         entry = { runId: record.run_id, steps: [] };
         byRun.set(record.run_id, entry);
       }
+      if (!runLocations.has(record.run_id)) runLocations.set(record.run_id, location);
       entry.steps.push(record);
     }
     const startOf = (r: RunRecord) => r.run?.created_at ?? Math.min(...r.steps.map((s) => s.created_at));
     const runs = [...byRun.values()].sort((a, b) => startOf(a) - startOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
-    return { runs, rejected: this.rejected, warnings: this.warnings, ignored: Object.fromEntries(this.ignored) };
-  }
-}
-
-/** A saved event's `data` may be the raw JSON text of the SSE `data:` line. */
-function parseJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+    return { runs, rejected: this.rejected, warnings: this.warnings, ignored: Object.fromEntries(this.ignored), runLocations };
   }
 }
 

@@ -1,13 +1,23 @@
 /**
- * Reading saved records: JSON (one value, an array, or a list envelope) or JSONL (one value per line),
- * from files or standard input. `.jsonl`/`.ndjson` files are read as JSONL, `.json` as JSON; anything
- * else (and `-`) is sniffed: a text that parses as one JSON value is JSON, otherwise JSONL.
+ * Reading saved records from files or standard input, in the forms they are saved in:
+ *
+ * - JSON: one value, an array, or a list envelope;
+ * - JSONL: one value per line;
+ * - a raw `text/event-stream` capture (`event:`/`data:` lines; see `sse.ts`).
+ *
+ * The form is judged by content. A capture starts with a field or a comment line, which JSON never
+ * does, so it is recognised under any name (`.sse`, `.txt`, `.json`, stdin). Otherwise
+ * `.jsonl`/`.ndjson` files are JSONL and `.json` files JSON; anything else (and `-`) is JSON when the
+ * whole text parses as one value, else JSONL. `.jsonl`, `.ndjson` and `.sse` files are read line by
+ * line as they stream in; others are read whole.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { RecordCollector } from './collect.js';
+import { shortJsonMessage } from './json-text.js';
+import { EventStreamParser, looksLikeEventStream } from './sse.js';
 
 /** `Unexpected token } in JSON at position 12` → line and column, for a message a user can act on. */
 function jsonErrorLocation(text: string, error: Error): string {
@@ -20,10 +30,6 @@ function jsonErrorLocation(text: string, error: Error): string {
   return ` at line ${line}, column ${column}`;
 }
 
-function shortJsonMessage(error: Error): string {
-  return error.message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, ' (not valid JSON)');
-}
-
 function addJsonValue(collector: RecordCollector, source: string, value: unknown): void {
   if (Array.isArray(value)) {
     value.forEach((item, index) => collector.add(item, { source, pointer: `$[${index}]` }));
@@ -32,26 +38,80 @@ function addJsonValue(collector: RecordCollector, source: string, value: unknown
   }
 }
 
-async function addJsonLines(collector: RecordCollector, source: string, input: Readable | string): Promise<void> {
-  const lines = typeof input === 'string' ? input.split('\n') : createInterface({ input, crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const rawLine of lines) {
-    lineNumber++;
-    const line = rawLine.trim();
-    if (line === '') continue;
+const BOM = 0xfeff;
+
+/**
+ * Lines in, records out: decides at the first non-blank line whether the source is an event
+ * stream or JSONL, and reads it so. Shared by streamed files and text already in memory.
+ */
+class LineSink {
+  private mode: 'undecided' | 'jsonl' | 'sse' = 'undecided';
+  private readonly sse = new EventStreamParser();
+
+  constructor(
+    private readonly collector: RecordCollector,
+    private readonly source: string,
+  ) {}
+
+  push(rawLine: string, lineNumber: number): void {
+    // A byte-order mark (some Windows editors write one) is neither JSON nor a field name.
+    const line = lineNumber === 1 && rawLine.charCodeAt(0) === BOM ? rawLine.slice(1) : rawLine;
+    if (this.mode === 'undecided') {
+      if (line.trim() === '') return;
+      this.mode = looksLikeEventStream(line) ? 'sse' : 'jsonl';
+    }
+    if (this.mode === 'sse') {
+      const event = this.sse.push(line, lineNumber);
+      if (event) this.collector.addEvent(event.event, event.data, { source: this.source, line: event.line });
+      return;
+    }
+    this.pushJsonLine(line.trim(), lineNumber);
+  }
+
+  end(): void {
+    if (this.mode !== 'sse') return;
+    const event = this.sse.end();
+    if (event) this.collector.addEvent(event.event, event.data, { source: this.source, line: event.line });
+  }
+
+  private pushJsonLine(line: string, lineNumber: number): void {
+    if (line === '') return;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (error) {
-      collector.addUnreadable({ source, line: lineNumber }, `not valid JSON: ${shortJsonMessage(error as Error)}`);
-      continue;
+      this.collector.addUnreadable({ source: this.source, line: lineNumber }, `not valid JSON: ${shortJsonMessage(error as Error)}`);
+      return;
     }
-    collector.add(value, { source, line: lineNumber, pointer: '$' });
+    this.collector.add(value, { source: this.source, line: lineNumber, pointer: '$' });
   }
 }
 
-function isJsonLinesName(path: string): boolean {
-  return /\.(jsonl|ndjson)$/i.test(path);
+/** Every line of `text`, split as an event stream would be (CRLF, LF or CR). */
+function linesOf(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+async function addLines(collector: RecordCollector, source: string, input: Readable | string): Promise<void> {
+  const sink = new LineSink(collector, source);
+  if (typeof input === 'string') {
+    linesOf(input).forEach((line, index) => sink.push(line, index + 1));
+  } else {
+    let lineNumber = 0;
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) sink.push(line, ++lineNumber);
+  }
+  sink.end();
+}
+
+function isLineByLineName(path: string): boolean {
+  return /\.(jsonl|ndjson|sse)$/i.test(path);
+}
+
+/** The first non-blank line of a text, without a leading byte-order mark. */
+function firstLineOf(text: string): string {
+  const start = text.charCodeAt(0) === BOM ? 1 : 0;
+  const match = /[^\r\n]*\S[^\r\n]*/.exec(text.slice(start, start + 4096));
+  return match ? match[0] : '';
 }
 
 /**
@@ -60,14 +120,14 @@ function isJsonLinesName(path: string): boolean {
  */
 export async function readRecordSource(path: string, collector: RecordCollector, stdin: Readable): Promise<void> {
   const source = path === '-' ? 'stdin' : path;
-  if (path !== '-' && isJsonLinesName(path)) {
-    const stream = createReadStream(path);
+  if (path !== '-' && isLineByLineName(path)) {
+    const stream = createReadStream(path, { encoding: 'utf8' });
     const opened = await new Promise<Error | undefined>((resolve) => {
       stream.once('open', () => resolve(undefined));
       stream.once('error', resolve);
     });
     if (opened) return collector.addUnreadable({ source }, `cannot read: ${opened.message}`);
-    return addJsonLines(collector, source, stream);
+    return addLines(collector, source, stream);
   }
 
   let text: string;
@@ -76,15 +136,15 @@ export async function readRecordSource(path: string, collector: RecordCollector,
   } catch (error) {
     return collector.addUnreadable({ source }, `cannot read: ${(error as Error).message}`);
   }
-  // A byte-order mark (some Windows editors write one) is not JSON.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (looksLikeEventStream(firstLineOf(text))) return addLines(collector, source, text);
+  const json = text.charCodeAt(0) === BOM ? text.slice(1) : text;
   try {
-    addJsonValue(collector, source, JSON.parse(text));
+    addJsonValue(collector, source, JSON.parse(json));
   } catch (error) {
     if (path !== '-' && /\.json$/i.test(path)) {
-      return collector.addUnreadable({ source }, `not valid JSON${jsonErrorLocation(text, error as Error)}: ${shortJsonMessage(error as Error)}`);
+      return collector.addUnreadable({ source }, `not valid JSON${jsonErrorLocation(json, error as Error)}: ${shortJsonMessage(error as Error)}`);
     }
-    await addJsonLines(collector, source, text);
+    await addLines(collector, source, text);
   }
 }
 

@@ -22,7 +22,7 @@ import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { discoverRuns } from './discovery.js';
-import { exportSpansForFinishedSteps, exportSpansForRun, type RunFollowup } from './run-export.js';
+import { exportSpansForFinishedSteps, exportSpansForRun, RunMappingError, type RunFollowup } from './run-export.js';
 import { Scheduler } from './scheduler.js';
 
 /**
@@ -246,6 +246,13 @@ export class Poller {
     const threadId = kind === 'thread' ? id : this.runs.get(id)?.watched.threadId;
     const where = { [`${kind}_id`]: id, ...(kind === 'run' && threadId ? { thread_id: threadId } : {}) };
     const forget = () => void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
+    if (error instanceof RunMappingError && kind === 'run') {
+      // Mapping the same records again would fail again: once reported and counted, the run is dropped.
+      this.logger.error('run cannot be mapped: reported once and no longer watched', { ...where, error: error.reason });
+      this.options.hooks?.onRejected?.('run', 1);
+      forget();
+      return;
+    }
     if (error instanceof ApiError) {
       if (error.kind === 'aborted') return;
       if (error.kind === 'auth') {

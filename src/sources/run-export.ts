@@ -8,8 +8,32 @@ import { isStepTerminal } from '../api/lifecycle.js';
 import type { Run } from '../api/schemas.js';
 import { countSpans, type SpanCounts } from '../delivery/export-runs.js';
 import { mapRunToSpans } from '../mapping/run-to-spans.js';
-import type { MappingOptions, SpanData } from '../mapping/types.js';
+import type { MappingOptions, RunRecord, SpanData } from '../mapping/types.js';
 import type { WatchedRun } from '../state/store.js';
+
+/**
+ * The run's records could not be turned into spans (an exception from the mapper: a bug, or a
+ * record shape nobody foresaw). Polling again would fail again: the poller reports it once, counts
+ * it, and stops watching the run.
+ */
+export class RunMappingError extends Error {
+  override readonly name = 'RunMappingError';
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+  ) {
+    super(`run ${runId} cannot be mapped to spans: ${reason}`);
+  }
+}
+
+/** `mapRunToSpans`, with any exception turned into a `RunMappingError` for this run. */
+function mapContained(record: RunRecord, mapping: MappingOptions): SpanData[] {
+  try {
+    return mapRunToSpans(record, mapping);
+  } catch (error) {
+    throw new RunMappingError(record.runId, error instanceof Error ? error.message || error.name : String(error));
+  }
+}
 
 export interface RunFollowup {
   spans: SpanData[];
@@ -45,7 +69,7 @@ export async function exportSpansForRun(
   signal?: AbortSignal,
 ): Promise<RunFollowup> {
   const page = await listAllRunSteps(client, watched.threadId, run.id, {}, signal);
-  const spans = mapRunToSpans({ runId: run.id, run: withRegisteredTraceparent(run, watched.traceparent), steps: page.items }, mapping).filter(
+  const spans = mapContained({ runId: run.id, run: withRegisteredTraceparent(run, watched.traceparent), steps: page.items }, mapping).filter(
     (span) => span.subject.kind === 'run' || !alreadySent(span.subject.stepId),
   );
   const stepIds = page.items.filter((s) => isStepTerminal(s) && !alreadySent(s.id)).map((s) => s.id);
@@ -69,6 +93,6 @@ export async function exportSpansForFinishedSteps(
     client.listRunSteps(watched.threadId, run.id, { order: 'asc', limit, ...((after ?? cursor) ? { after: (after ?? cursor) as string } : {}) }, signal),
   );
   const finished = page.items.filter((s) => isStepTerminal(s) && !alreadySent(s.id));
-  const spans = finished.length === 0 ? [] : mapRunToSpans({ runId: run.id, run: withRegisteredTraceparent(run, watched.traceparent), steps: finished }, mapping);
+  const spans = finished.length === 0 ? [] : mapContained({ runId: run.id, run: withRegisteredTraceparent(run, watched.traceparent), steps: finished }, mapping);
   return { spans, stepIds: finished.map((s) => s.id), counts: countSpans(spans), rejected: page.rejected, warnings: page.warnings };
 }

@@ -118,7 +118,8 @@ describe('assistants-otel import (end to end)', () => {
     expect(fs.attributes).toMatchObject({ 'gen_ai.tool.type': 'datastore', 'assistants.file_search.ranker': 'auto', 'assistants.file_search.result_count': 1 });
     const bing = byName(spans, 'execute_tool bing_grounding');
     expect(bing).toMatchObject({ parentSpanId: stepSpanId('run_ok', 'step_ci'), spanId: toolSpanId('run_ok', 'step_ci', 'call_bing') });
-    expect(bing.attributes['gen_ai.tool.type']).toBe('extension');
+    expect(bing.attributes['gen_ai.tool.type']).toBe('datastore'); // a grounding search reads a data store
+    expect(bing.attributes['assistants.tool_call.request_url']).toBe('https://example.invalid/search');
 
     // A failed run: its own trace (no traceparent), ERROR with the error code.
     const failed = spans.find((s) => s.spanId === runSpanId('run_failed')) as ReceivedSpan;

@@ -293,7 +293,7 @@ describe('a server that sends malformed records (malformed)', () => {
   const T = 'thread_malformed';
   const R = 'run_malformed';
 
-  it.each(['json', 'table'])('--output %s: the bad items on stderr with their paths, the good ones printed, exit 1', async (format) => {
+  it.each(['json', 'table'])('--output %s: every item printed as sent, the bad ones named on stderr with their paths, exit 1', async (format) => {
     const s = await simulator('malformed');
     const raw = s.steps(R);
     const result = await cli(['steps', 'list', '--thread', T, '--run', R, '-o', format], openaiEnv(s));
@@ -304,26 +304,79 @@ describe('a server that sends malformed records (malformed)', () => {
       expect.stringMatching(/^error: step item 2: \$: expected an object, got a string/),
       expect.stringMatching(new RegExp(`^warning: step item 3 \\(${raw[3]?.id}\\): step_details\\.tool_calls\\[0\\]\\.function\\.name: `)),
     ]);
-    const good = [raw[0], raw[3], raw[4], raw[5]] as ApiStep[];
-    if (format === 'json') expect(json<ApiStep[]>(result)).toEqual(good);
-    else expect(table(result.stdout).slice(1).map((r) => r[0])).toEqual(good.map((st) => st.id));
+    if (format === 'json') expect(json<unknown[]>(result)).toEqual(raw);
+    else expect(table(result.stdout).slice(1).map((r) => r[0])).toEqual(raw.map((st) => (typeof st === 'string' ? `(not an object: "${st}")` : st.id)));
   });
 
-  it('a record injected into an otherwise good page is reported the same way', async () => {
+  it('a record injected into an otherwise good page is reported the same way, and shown', async () => {
     const s = await simulator('every-type', { faults: [{ kind: 'inject-record', record: 'step-missing-created-at', position: 'start', match: { operation: 'listRunSteps' } }] });
     const result = await cli(['steps', 'list', '--thread', A, '--run', EVERY_TOOL, '-o', 'json'], openaiEnv(s));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: step item 0 \(step_injected_step_missing_created_at\): created_at: /);
-    expect(json<ApiStep[]>(result)).toEqual(s.steps(EVERY_TOOL));
+    const shown = json<ApiStep[]>(result);
+    expect(shown[0]?.id).toBe('step_injected_step_missing_created_at');
+    expect(shown.slice(1)).toEqual(s.steps(EVERY_TOOL));
   });
 
-  it('steps get of a record that cannot be placed fails with the field on stderr', async () => {
+  it('steps get of a record that cannot be placed shows it, with the field on stderr, and exits 1', async () => {
     const s = await simulator('malformed');
     const broken = s.steps(R)[1] as ApiStep;
     const result = await cli(['steps', 'get', '--thread', T, '--run', R, '--step', broken.id, '-o', 'json'], openaiEnv(s));
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/created_at/);
+    expect(json<ApiStep>(result)).toEqual(broken);
+    expect(result.stderr).toMatch(/^error: step item 0 \(step_[^)]+\): created_at: required to place the record in a trace/);
+  });
+});
+
+describe('records with times as real servers send them', () => {
+  it('steps list shows every step whatever its times: dates, the unit they came in, and what is not a time', async () => {
+    const s = await simulator({
+      name: 'odd-times',
+      threads: [
+        {
+          id: 'thread_times',
+          runs: [
+            {
+              id: 'run_times',
+              steps: [
+                { type: 'message_creation', text: 'fine' },
+                // The Prism mock's kind: a negative created_at; placed (and shown) by its completed_at.
+                { type: 'message_creation', text: 'negative', patch: { set: { created_at: -28450271, completed_at: 1733050005 } } },
+                { type: 'message_creation', text: 'millis', patch: { set: { created_at: 1733050000250, completed_at: 9e12 } } },
+                { type: 'message_creation', text: 'absurd', patch: { set: { created_at: 1e300, completed_at: null } } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const steps = s.steps('run_times');
+    const result = await cli(['steps', 'list', '--thread', 'thread_times', '--run', 'run_times', '--fields', 'id,created_at,completed_at'], openaiEnv(s));
+    expect(result.code).toBe(1); // the absurd one has no usable time at all: it cannot be placed (but is shown)
+    const rows = table(result.stdout).slice(1);
+    expect(rows.map((r) => r[0])).toEqual(steps.map((st) => st.id));
+    expect(rows.slice(1).map((r) => r.slice(1))).toEqual([
+      ['-28450271 (negative)', '2024-12-01T10:46:45Z'],
+      ['2024-12-01T10:46:40.250Z (ms)', '9000000000000 (out of range)'],
+      ['1e+300 (out of range)', '-'],
+    ]);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `error: step item 3 (${steps[3]?.id}): created_at: required to place the record in a trace, but 1e+300 is too large for any time unit, and no other usable timestamp`,
+      `warning: step item 1 (${steps[1]?.id}): created_at: -28450271 is negative: the record is placed at its completed_at instead`,
+      `warning: step item 2 (${steps[2]?.id}): completed_at: 9000000000000 is outside 2015-01-01..2100-01-01 even read as milliseconds (field dropped)`,
+    ]);
+    const asJson = await cli(['steps', 'list', '--thread', 'thread_times', '--run', 'run_times', '-o', 'json'], openaiEnv(s));
+    expect(json<unknown[]>(asJson)).toEqual(steps);
+  });
+
+  it('runs list prints a run whose times are past what a Date can hold', async () => {
+    const s = await simulator('every-type', {
+      faults: [{ kind: 'inject-record', record: { value: { id: 'run_far', object: 'thread.run', thread_id: A, status: 'completed', created_at: 1733050000, completed_at: 8.64e12 + 1 } }, position: 'end', match: { operation: 'listRuns' } }],
+    });
+    const result = await cli(['runs', 'list', '--thread', A, '--fields', 'id,created_at,completed_at'], openaiEnv(s));
+    expect(result.code, result.stderr).toBe(0);
+    expect(table(result.stdout).find((r) => r[0] === 'run_far')).toEqual(['run_far', '2024-12-01T10:46:40Z', '8640000000001 (out of range)']);
+    expect(result.stderr).toMatch(/warning: run item \d+ \(run_far\): completed_at: 8640000000001 is outside/);
   });
 });
 

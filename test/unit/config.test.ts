@@ -10,6 +10,7 @@ import {
   otlpOptionsFromEnv,
   parseKeyValueList,
   resourceOptionsFromEnv,
+  stateConfigFromEnv,
   type Env,
 } from '../../src/config.js';
 import { DEFAULT_OTLP_TIMEOUT_MILLIS } from '../../src/delivery/exporter.js';
@@ -273,5 +274,37 @@ describe('mapping options', () => {
 describe('parseKeyValueList', () => {
   it('trims keys and values and decodes both', () => {
     expect(parseKeyValueList(' a%2Fb = c%2Cd , e=f', 'X')).toEqual({ 'a/b': 'c,d', e: 'f' });
+  });
+});
+
+describe('stateConfigFromEnv', () => {
+  const PASSWORD = 's3cret-pg-pass';
+  const url = `postgres://bob:${PASSWORD}@db.example:5432/otel?sslmode=require`;
+
+  it('defaults to the state file; --state PATH is a file; --memory-state wins', () => {
+    expect(stateConfigFromEnv({}, {}, '/d/state.json')).toEqual({ kind: 'file', path: '/d/state.json' });
+    expect(stateConfigFromEnv({}, { state: '/x/s.json' }, '/d/state.json')).toEqual({ kind: 'file', path: '/x/s.json' });
+    expect(stateConfigFromEnv({ ASSISTANTS_OTEL_STATE_URL: url }, { state: '/x', memoryState: true }, '/d')).toEqual({ kind: 'memory' });
+  });
+
+  it('--state postgres://… or postgresql://… selects PostgreSQL, over ASSISTANTS_OTEL_STATE_URL', () => {
+    expect(stateConfigFromEnv({ ASSISTANTS_OTEL_STATE_URL: 'postgres://other/db' }, { state: url }, '/d')).toEqual({ kind: 'postgres', url, source: '--state' });
+    expect(stateConfigFromEnv({}, { state: 'postgresql://h/db' }, '/d')).toEqual({ kind: 'postgres', url: 'postgresql://h/db', source: '--state' });
+  });
+
+  it('ASSISTANTS_OTEL_STATE_URL selects PostgreSQL over the default file', () => {
+    expect(stateConfigFromEnv({ ASSISTANTS_OTEL_STATE_URL: ` ${url} ` }, {}, '/d')).toEqual({ kind: 'postgres', url, source: 'ASSISTANTS_OTEL_STATE_URL' });
+  });
+
+  it('ASSISTANTS_OTEL_STATE_URL that is not a PostgreSQL URL is an error naming it, without the password', () => {
+    const error = errorOf(() => stateConfigFromEnv({ ASSISTANTS_OTEL_STATE_URL: `mysql://bob:${PASSWORD}@db/x` }, {}, '/d'));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('ASSISTANTS_OTEL_STATE_URL: expected a postgres:// or postgresql:// URL, got "mysql://bob:<redacted>@db/x"; for a state file, use --state PATH');
+  });
+
+  it('a URL with a space is an error naming the flag, without the password', () => {
+    const error = errorOf(() => stateConfigFromEnv({}, { state: `postgres://bob:${PASSWORD}@db/my db` }, '/d'));
+    expect(error.message).toMatch(/^--state: a PostgreSQL URL holds no spaces/);
+    expect(error.message).not.toContain(PASSWORD);
   });
 });

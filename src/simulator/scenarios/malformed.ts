@@ -2,7 +2,8 @@ import type { ScenarioInput } from '../scenario-schema.js';
 
 /**
  * One run whose step list contains three broken records among well-formed ones: a step without
- * `created_at`, a step that is not an object, and a function call whose `function.name` is a number.
+ * `created_at` (and no end timestamp either, so nothing can place it in time), a step that is not an
+ * object, and a function call whose `function.name` is a number.
  */
 export const malformedScenario: ScenarioInput = {
   name: 'malformed',
@@ -14,7 +15,7 @@ export const malformedScenario: ScenarioInput = {
           id: 'run_malformed',
           steps: [
             { type: 'message_creation', text: 'A good step.' },
-            { type: 'message_creation', text: 'No created_at here.', patch: { omit: ['created_at'] } },
+            { type: 'message_creation', text: 'No created_at here.', patch: { omit: ['created_at'], set: { completed_at: null } } },
             { type: 'message_creation', text: 'Replaced by a string.', patch: { replaceWith: 'this step is not an object' } },
             {
               type: 'tool_calls',

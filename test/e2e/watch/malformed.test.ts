@@ -37,7 +37,8 @@ describe('watch with malformed records', () => {
                 id: 'thread_mixed',
                 runs: [
                   { id: 'run_good_before', startAt: 0, template: 'message' },
-                  { id: 'run_no_created_at', startAt: 4, template: 'message', patch: { omit: ['created_at'] } },
+                  // No created_at, and no other timestamp to place it by: it cannot be placed in time.
+                  { id: 'run_no_created_at', startAt: 4, template: 'message', patch: { omit: ['created_at'], set: { started_at: null, completed_at: null, expires_at: null } } },
                   { id: 'run_good_after', startAt: 10, template: 'every-tool' },
                 ],
               },

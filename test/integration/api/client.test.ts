@@ -110,7 +110,7 @@ describe('run steps', () => {
     expect(page).toMatchObject({ rejected: [], warnings: [], hasMore: false });
     const one = expected[1] as ApiStep;
     const fetched = await client.getRunStep(A, EVERY_TOOL, one.id);
-    expect(fetched).toEqual({ value: one, warnings: [] });
+    expect(fetched).toEqual({ value: one, warnings: [], raw: one });
     expect(s.requests.map((r) => [r.operation, r.path])).toEqual([
       ['listRunSteps', `/threads/${A}/runs/${EVERY_TOOL}/steps`],
       ['getRunStep', `/threads/${A}/runs/${EVERY_TOOL}/steps/${one.id}`],

@@ -1,10 +1,12 @@
 /**
  * The validation boundary (README "Records we accept"): a record is rejected only when it cannot be
- * placed (not an object, no `id`, no usable `created_at`, a step without `run_id`), with the field path
+ * placed (not an object, no `id`, no usable timestamp at all, a step without `run_id`), with the field path
  * at fault; any other malformed field is dropped with a warning naming its path; unknown fields and
  * unknown types are carried through.
  */
 import { describe, expect, it } from 'vitest';
+import { deeperThan, DEPTH_CUT_MARKER, MAX_NESTING_DEPTH } from '../../../src/api/depth.js';
+import { RECORD_QUIRKS, recordQuirks } from '../../../src/api/quirks.js';
 import { recordKind, validateListEnvelope, validateRun, validateRunStep, type Issue } from '../../../src/api/validate.js';
 import {
   T0,
@@ -124,10 +126,8 @@ describe('rejected records: they cannot be placed, and the error names the field
     ['no id', without(run(), 'id'), 'id'],
     ['an empty id', run({ id: '' }), 'id'],
     ['a numeric id', run({ id: 123 }), 'id'],
-    ['no created_at', without(run(), 'created_at'), 'created_at'],
-    ['a null created_at', run({ created_at: null }), 'created_at'],
-    ['a negative created_at', run({ created_at: -28450271 }), 'created_at'],
-    ['created_at as a string', run({ created_at: '1710330640' }), 'created_at'],
+    ['no timestamp at all', without(run(), 'created_at', 'started_at', 'completed_at'), 'created_at'],
+    ['only unusable timestamps', run({ created_at: -28450271, started_at: 0, completed_at: 'later' }), 'created_at'],
   ];
 
   it.each(cases)('a run with %s is rejected at `%s`', (_name, raw, path) => {
@@ -138,12 +138,20 @@ describe('rejected records: they cannot be placed, and the error names the field
     expect(result.issues[0]!.message).not.toBe('');
   });
 
+  it('the message for a record with no usable time names created_at and says why', () => {
+    const result = validateRunStep(step({ created_at: -5, completed_at: null }));
+    expect(result).toEqual({
+      ok: false,
+      issues: [{ path: 'created_at', message: 'required to place the record in a trace, but -5 is negative, and no other usable timestamp' }],
+    });
+  });
+
   it.each([
-    ...cases.map(([name, raw, path]) => [name, { ...step(), id: raw['id'], created_at: raw['created_at'] }, path] as [string, Json, string]),
+    ['no id', without(step(), 'id'), 'id'],
+    ['no timestamp at all', without(step(), 'created_at', 'completed_at'), 'created_at'],
     ['no run_id', without(step(), 'run_id'), 'run_id'],
     ['a null run_id', step({ run_id: null }), 'run_id'],
   ])('a step with %s is rejected at `%s`', (_name, raw, path) => {
-    for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
     const result = validateRunStep(raw);
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -151,15 +159,153 @@ describe('rejected records: they cannot be placed, and the error names the field
   });
 
   it('names every missing placement field at once', () => {
-    const result = validateRunStep(without(step(), 'id', 'created_at', 'run_id'));
+    const result = validateRunStep(without(step(), 'id', 'created_at', 'completed_at', 'run_id'));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(paths(result.issues).sort()).toEqual(['created_at', 'id', 'run_id']);
   });
+});
 
-  it('accepts created_at 0 and a fractional created_at (non-negative seconds)', () => {
-    expect(validateRun(run({ created_at: 0 })).ok).toBe(true);
-    expect(validateRun(run({ created_at: T0 + 0.5 })).ok).toBe(true);
+describe('timestamps as servers send them (README "Time rules")', () => {
+  const MS = T0 * 1000;
+
+  it.each<[string, unknown, number, string[]]>([
+    ['whole seconds', T0, T0, []],
+    ['fractional seconds', T0 + 0.5, T0 + 0.5, []],
+    ['milliseconds', MS + 250, T0 + 0.25, ['timestamp_milliseconds']],
+    ['microseconds', MS * 1000 + 250_000, T0 + 0.25, ['timestamp_microseconds']],
+    ['nanoseconds', MS * 1e6, T0, ['timestamp_nanoseconds']],
+    ['a numeric string', String(T0), T0, ['timestamp_string']],
+    ['an ISO date string', new Date(T0 * 1000).toISOString(), T0, ['timestamp_string']],
+  ])('created_at in %s is read as seconds, with the quirk on the record', (_name, value, seconds, quirks) => {
+    const result = validateRun(run({ created_at: value }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.created_at).toBeCloseTo(seconds, 6);
+    expect(recordQuirks(result.value)).toEqual(quirks);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it.each<[string, unknown, string, RegExp]>([
+    ['negative', -28450271, 'timestamp_negative', /-28450271 is negative/],
+    ['zero (a placeholder)', 0, 'timestamp_out_of_range', /outside 2015-01-01\.\.2100-01-01/],
+    ['before 2015', 1_000_000_000, 'timestamp_out_of_range', /outside/],
+    ['after 2100 even as milliseconds', 8.64e13 * 100, 'timestamp_out_of_range', /even read as microseconds/],
+    ['absurd (1e300)', 1e300, 'timestamp_out_of_range', /too large/],
+    ['not finite (1e400 in the JSON text)', JSON.parse('1e400') as number, 'timestamp_not_finite', /not a finite number/],
+    ['not a time', 'soon', 'timestamp_invalid', /"soon" is not a time/],
+    ['an object', { seconds: T0 }, 'timestamp_invalid', /an object is not a time/],
+  ])('an unusable created_at (%s) is dropped, and the run placed at its started_at', (_name, value, quirk, why) => {
+    const result = validateRun(run({ created_at: value }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.created_at).toBe(T0 + 1); // started_at
+    expect(recordQuirks(result.value)).toEqual(expect.arrayContaining([quirk, 'start_time_missing']));
+    expect(result.warnings).toEqual([{ path: 'created_at', message: expect.stringMatching(why) }]);
+    expect(result.warnings[0]!.message).toMatch(/placed at its started_at instead$/);
+  });
+
+  it('a step without created_at is placed at its earliest end timestamp', () => {
+    const result = validateRunStep(without(step({ completed_at: T0 + 9, failed_at: T0 + 5 }), 'created_at'));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.created_at).toBe(T0 + 5);
+    expect(recordQuirks(result.value)).toEqual(['start_time_missing']);
+    expect(result.warnings).toEqual([{ path: 'created_at', message: 'missing: the record is placed at its failed_at instead' }]);
+  });
+
+  it('every timestamp field is read the same way; expires_at too, but it never places a record', () => {
+    const raw = run({ created_at: MS, started_at: MS + 1000, completed_at: MS + 10_000, expires_at: MS + 600_000 });
+    const result = validateRun(raw);
+    expect(result.ok && [result.value.created_at, result.value.started_at, result.value.completed_at, result.value.expires_at]).toEqual([T0, T0 + 1, T0 + 10, T0 + 600]);
+    const deadlineOnly = validateRun(without(run({ created_at: null, started_at: null, completed_at: null, expires_at: T0 }), 'created_at'));
+    expect(deadlineOnly.ok).toBe(false);
+  });
+
+  it('the quirks are invisible to JSON and kept by object spread', () => {
+    const result = validateRun(run({ created_at: MS }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(JSON.parse(JSON.stringify(result.value)).created_at).toBe(T0);
+    expect(Object.keys(result.value)).not.toContain(String(RECORD_QUIRKS));
+    expect(recordQuirks({ ...result.value, metadata: {} })).toEqual(['timestamp_milliseconds']);
+  });
+});
+
+describe('usage in every known shape', () => {
+  it('keeps every count and detail, and unknown keys, as they came', () => {
+    const usage = {
+      input_tokens: 120,
+      output_tokens: 30,
+      total_tokens: 150,
+      input_tokens_details: { cached_tokens: 100 },
+      output_tokens_details: { reasoning_tokens: 12 },
+      prompt_tokens_details: { cached_tokens: 100, audio_tokens: 0 },
+      x_vendor_cost: 0.0042,
+    };
+    expect(validateRun(run({ usage }))).toEqual({ ok: true, value: run({ usage }), warnings: [] });
+  });
+
+  it('a bad count drops only itself', () => {
+    const raw = run({ usage: { prompt_tokens: -1, completion_tokens: 11, total_tokens: 10.5, completion_tokens_details: { reasoning_tokens: 'many', audio_tokens: 2 } } });
+    const result = validateRun(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(paths(result.warnings)).toEqual(['usage.prompt_tokens', 'usage.total_tokens', 'usage.completion_tokens_details.reasoning_tokens']);
+    expect(result.value.usage).toEqual({ completion_tokens: 11, completion_tokens_details: { audio_tokens: 2 } });
+  });
+
+  it('a details object that is not an object is dropped with a warning; usage that is not an object too', () => {
+    const bad = validateRun(run({ usage: { prompt_tokens: 1, prompt_tokens_details: 7 } }));
+    expect(bad.ok && [paths(bad.warnings), bad.value.usage]).toEqual([['usage.prompt_tokens_details'], { prompt_tokens: 1 }]);
+    const notObject = validateRun(run({ usage: 'lots' }));
+    expect(notObject.ok && paths(notObject.warnings)).toEqual(['usage']);
+  });
+});
+
+describe('nesting depth is bounded (MAX_NESTING_DEPTH)', () => {
+  function nested(depth: number): unknown {
+    let value: unknown = 'bottom';
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  }
+
+  it('a value 20,000 levels deep is cut at the limit, with a warning and a quirk; the rest of the record is kept', () => {
+    const raw = toolCallsStep([bingGroundingCall({ bing_grounding: nested(20_000) }), functionCall()], { x_deep: nested(20_000) });
+    const result = validateRunStep(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.warnings).toEqual([{ path: expect.stringMatching(/^(x_deep|step_details)/), message: `nested deeper than ${MAX_NESTING_DEPTH} levels: cut (2 values cut)` }]);
+    expect(recordQuirks(result.value)).toEqual(['nesting_depth_cut']);
+    expect(() => JSON.stringify(result.value)).not.toThrow();
+    expect(deeperThan(result.value, MAX_NESTING_DEPTH)).toBe(false);
+    const calls = (result.value.step_details as { tool_calls: Json[] }).tool_calls;
+    expect(calls[1]).toEqual(functionCall());
+    // The cut value is a marker, exactly at the limit.
+    let cursor: unknown = result.value['x_deep' as keyof typeof result.value];
+    let depth = 1;
+    while (typeof cursor === 'object' && cursor !== null) {
+      cursor = (cursor as { a: unknown }).a;
+      depth++;
+    }
+    expect([cursor, depth]).toEqual([DEPTH_CUT_MARKER, MAX_NESTING_DEPTH + 1]);
+  });
+
+  it('a record at the limit is left alone (no copy, no warning)', () => {
+    const raw = step({ x_deep: nested(MAX_NESTING_DEPTH - 1) });
+    const result = validateRunStep(raw);
+    expect(result.ok && result.warnings).toEqual([]);
+    expect(result.ok && recordQuirks(result.value)).toEqual([]);
+  });
+
+  it('a key named __proto__ in a deep record stays data', () => {
+    const raw = JSON.parse(`{"id":"step_p","object":"thread.run.step","run_id":"run_p","created_at":${T0},"x":{"__proto__":{"polluted":true},"deep":${JSON.stringify(nested(70))}}}`) as Json;
+    const result = validateRunStep(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const x = (result.value as unknown as { x: Record<string, unknown> }).x;
+    expect(Object.getPrototypeOf(x)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(x, '__proto__')?.value).toEqual({ polluted: true });
   });
 });
 
@@ -168,8 +314,6 @@ describe('malformed fields: dropped with a warning naming the path; the rest of 
     ['temperature as a string', run({ temperature: 'hot' }), 'temperature'],
     ['status as a number', run({ status: 3 }), 'status'],
     ['metadata as a string', run({ metadata: 'k=v' }), 'metadata'],
-    ['completed_at as a string', run({ completed_at: '2024-03-13' }), 'completed_at'],
-    ['a negative failed_at', run({ failed_at: -1 }), 'failed_at'],
     ['last_error as a string', run({ last_error: 'boom' }), 'last_error'],
     ['model as a number', run({ model: 4 }), 'model'],
   ])('a run with %s', (_name, raw, path) => {
@@ -180,25 +324,35 @@ describe('malformed fields: dropped with a warning naming the path; the rest of 
     expect(result.value).toEqual(without(raw, path));
   });
 
-  it('a run with a negative token count: warning at usage.prompt_tokens, usage dropped', () => {
-    const raw = run({ usage: { prompt_tokens: -1, completion_tokens: 11, total_tokens: 10 } });
+  it.each<[string, Json, string, string]>([
+    ['completed_at that is not a time', run({ completed_at: 'soon' }), 'completed_at', 'timestamp_invalid'],
+    ['a negative failed_at', run({ failed_at: -1 }), 'failed_at', 'timestamp_negative'],
+  ])('a run with %s: dropped with a warning, the quirk recorded', (_name, raw, path, quirk) => {
     const result = validateRun(raw);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(paths(result.warnings)).toEqual(['usage.prompt_tokens']);
-    expect(result.value).toEqual(without(raw, 'usage'));
+    expect(paths(result.warnings)).toEqual([path]);
+    expect(result.value).toEqual({ ...without(raw, path), [RECORD_QUIRKS]: [quirk] });
   });
 
   it.each<[string, Json, string]>([
     ['usage as a string', step({ usage: 'lots' }), 'usage'],
     ['type as a number', step({ type: 1 }), 'type'],
-    ['expired_at as a string', step({ expired_at: 'never' }), 'expired_at'],
   ])('a step with %s', (_name, raw, path) => {
     const result = validateRunStep(raw);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(paths(result.warnings)).toEqual([path]);
     expect(result.value).toEqual(without(raw, path));
+  });
+
+  it('a code interpreter image output with `image: null`: a warning at its path, the call kept as code_interpreter', () => {
+    const raw = toolCallsStep([codeInterpreterCall({}, [{ type: 'logs', logs: 'ok' }, { type: 'image', image: null }])]);
+    const result = validateRunStep(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.warnings).toEqual([{ path: 'step_details.tool_calls[0].code_interpreter.outputs[1].image', message: expect.stringMatching(/\(output kept, not read\)$/) }]);
+    expect(result.value).toEqual(raw);
   });
 
   it('a function call whose name is a number: warning at its path, the call kept (as a generic one)', () => {

@@ -156,18 +156,40 @@ describe('exportRuns', () => {
       collectorRejected: { spans: 0, messages: [] },
       failures: [],
       unfinished: [],
+      unmapped: [],
     });
     expect(exporter.batches.map((b) => b.length)).toEqual([7]);
     expect(exporter.shutdown).not.toHaveBeenCalled();
   });
 
-  it('exports the finished steps of a run still going, and lists the run as unfinished', async () => {
+  it('exports the finished steps of a run still going under an unfinished run span, and lists the run as unfinished', async () => {
     const exporter = new CapturingExporter();
     const live: RunRecord = { runId: IDS.run, run: validRun(runInProgress()), steps: [validStep(step())] };
     const result = await exportRuns([live], { exporter, resource: createResource(), retry: FAST });
-    expect(result.mapped).toEqual({ runs: 0, steps: 1, toolCalls: 0, spans: 1 });
-    expect(result.delivered).toBe(1);
+    expect(result.mapped).toEqual({ runs: 1, steps: 1, toolCalls: 0, spans: 2 });
+    expect(result.delivered).toBe(2);
     expect(result.unfinished).toEqual([live]);
+    const runSpan = exporter.batches.flat().find((s) => s.attributes['gen_ai.operation.name'] === 'invoke_agent');
+    expect(runSpan?.attributes['assistants.run.unfinished']).toBe(true);
+  });
+
+  it('the caller can still leave unfinished runs without a run span', async () => {
+    const exporter = new CapturingExporter();
+    const live: RunRecord = { runId: IDS.run, run: validRun(runInProgress()), steps: [validStep(step())] };
+    const result = await exportRuns([live], { exporter, resource: createResource(), retry: FAST, mapping: { unfinishedRunSpans: false } });
+    expect(result.mapped).toEqual({ runs: 0, steps: 1, toolCalls: 0, spans: 1 });
+  });
+
+  it('a run whose mapping throws is reported with its reason; every other run is exported', async () => {
+    const exporter = new CapturingExporter();
+    // Hand-built (not validated): a step with no usable time at all makes the mapper throw.
+    const broken: RunRecord = { runId: 'run_broken', steps: [{ ...validStep(step({ run_id: 'run_broken' })), created_at: Number.NaN, completed_at: null }] };
+    const runs = [record('run_a', 2), broken, record('run_b', 3)];
+    const result = await exportRuns(runs, { exporter, resource: createResource(), retry: FAST });
+    expect(result.unmapped).toEqual([{ runId: 'run_broken', reason: expect.stringMatching(/no usable timestamp/) }]);
+    expect(result.delivered).toBe(result.mapped.spans);
+    const runIds = new Set(exporter.batches.flat().map((s) => s.attributes['assistants.run.id']));
+    expect([...runIds].sort()).toEqual(['run_a', 'run_b']);
   });
 
   it('a batch the collector refuses is reported; the other batches are still delivered', async () => {

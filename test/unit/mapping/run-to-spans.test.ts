@@ -237,7 +237,7 @@ describe('step types', () => {
     expect(toolSpans(spans)).toEqual([]);
   });
 
-  it('an unknown step type (Azure `activities`) becomes a generic step span, carried through', () => {
+  it('an Azure `activities` step: its activities counted, MCP servers and listed tools named; no child spans', () => {
     const spans = mapStep(activitiesStep());
     expect(spans.map((s) => s.name)).toEqual([`invoke_agent ${IDS.assistant}`, 'step activities']);
     expect(onlyStep(spans).attributes).toEqual({
@@ -245,6 +245,10 @@ describe('step types', () => {
       'assistants.step.id': 'step_activity1',
       'assistants.step.type': 'activities',
       'assistants.step.status': 'completed',
+      'assistants.step.activity_count': 1,
+      'assistants.step.activity_types': ['mcp_list_tools'],
+      'assistants.mcp.server_labels': ['github'],
+      'assistants.mcp.tool_names': ['search'],
     });
   });
 });
@@ -382,25 +386,31 @@ describe('tool call types', () => {
     );
   });
 
-  it('an unknown tool call type (Azure `bing_grounding`): named after its type, type `extension`', () => {
+  it('Azure `bing_grounding`: named after its type, a data store; the request URL without its query (the search is content)', () => {
     const tool = onlyTool(mapStep(toolCallsStep([bingGroundingCall()])));
     expect(tool.name).toBe('execute_tool bing_grounding');
     expect(tool.attributes).toEqual(
       toolAttrs(0, {
         'gen_ai.tool.name': 'bing_grounding',
-        'gen_ai.tool.type': 'extension',
+        'gen_ai.tool.type': 'datastore',
         'gen_ai.tool.call.id': 'call_bing1',
         'assistants.tool_call.type': 'bing_grounding',
+        'assistants.tool_call.request_url': 'https://api.bing.microsoft.com/v7.0/search',
       }),
     );
   });
 
-  it('an unknown tool call type with content: its body as JSON', () => {
+  it('Azure `bing_grounding` with content: the full request URL as the arguments', () => {
     const tool = onlyTool(mapStep(toolCallsStep([bingGroundingCall()]), { captureContent: true }));
-    const result = tool.attributes['gen_ai.tool.call.result'];
-    expect(typeof result).toBe('string');
-    expect(result).toContain('https://api.bing.microsoft.com/v7.0/search?q=weather+san+francisco');
-    expect(() => JSON.parse(result as string)).not.toThrow();
+    expect(tool.attributes['gen_ai.tool.call.arguments']).toBe('https://api.bing.microsoft.com/v7.0/search?q=weather+san+francisco');
+    expect(tool.attributes['gen_ai.tool.call.result']).toBeUndefined();
+  });
+
+  it('an unknown tool call type with content: its body as JSON', () => {
+    const call = { id: 'call_x', type: 'quantum_oracle', quantum_oracle: { question: 'why', qubits: 7 } };
+    const tool = onlyTool(mapStep(toolCallsStep([call]), { captureContent: true }));
+    expect(tool.attributes['gen_ai.tool.type']).toBe('extension');
+    expect(tool.attributes['gen_ai.tool.call.result']).toBe('{"question":"why","qubits":7}');
   });
 
   it('a malformed known tool call (a function whose name is a number) is kept as a generic one, still of tool type `function`', () => {

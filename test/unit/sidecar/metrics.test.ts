@@ -152,4 +152,19 @@ describe('createWatchMetrics', () => {
     expect(samples(await b.render())).toContain(`${P}export_retries_total 0`);
     expect(await globalRegistry.metrics()).not.toContain(P);
   });
+
+  it('a fleet member adds the lease metrics, read from the store when scraped; a lone sidecar has none', async () => {
+    const stats = { held: 3, members: 2, share: 3, takeovers: 1, renewalsFailed: 0, lost: 0, staleWrites: 0, listening: true };
+    const m = createWatchMetrics({ ...sources().gaugeSources, leases: () => stats });
+    let text = await m.render();
+    expect(text).toContain(`# TYPE ${P}leases_held gauge\n`);
+    expect(text).toContain(`# TYPE ${P}lease_takeovers_total counter\n`);
+    expect(samples(text).filter((l) => /lease|fleet/.test(l)).sort()).toEqual(
+      [`${P}leases_held 3`, `${P}fleet_members 2`, `${P}lease_takeovers_total 1`, `${P}lease_renewals_failed_total 0`, `${P}leases_lost_total 0`, `${P}lease_stale_writes_total 0`].sort(),
+    );
+    Object.assign(stats, { held: 0, takeovers: 4, renewalsFailed: 7, lost: 3, staleWrites: 2 });
+    text = await m.render();
+    expect(samples(text)).toEqual(expect.arrayContaining([`${P}leases_held 0`, `${P}lease_takeovers_total 4`, `${P}lease_renewals_failed_total 7`, `${P}leases_lost_total 3`, `${P}lease_stale_writes_total 2`]));
+    expect(await createWatchMetrics(sources().gaugeSources).render()).not.toMatch(/lease|fleet/);
+  });
 });

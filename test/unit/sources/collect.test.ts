@@ -249,9 +249,9 @@ describe('rejections: location and field path; every other record is still colle
       run(),
       42,
       without(step({ id: 'step_norun' }), 'run_id'),
-      step({ id: 'step_neg', created_at: -5 }),
+      step({ id: 'step_neg', created_at: -5, completed_at: null }),
       without(step(), 'id'),
-      without(run({ id: 'run_noc' }), 'created_at'),
+      without(run({ id: 'run_noc' }), 'created_at', 'started_at', 'completed_at'),
       step(),
     ]);
     expect(runIds(collected)).toEqual([IDS.run]);
@@ -273,7 +273,7 @@ describe('rejections: location and field path; every other record is still colle
   });
 
   it('locates a rejected record inside a stream event', () => {
-    const collected = collectRecords([event('thread.run.step.completed', without(step(), 'created_at'))]);
+    const collected = collectRecords([event('thread.run.step.completed', without(step(), 'created_at', 'completed_at'))]);
     expect(collected.rejected.map((r) => [formatLocation(r.location), r.issues.map((i) => i.path)])).toEqual([
       ['input $[0].data', ['created_at']],
     ]);

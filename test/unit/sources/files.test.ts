@@ -69,7 +69,7 @@ describe('JSONL', () => {
   });
 
   it('locates a record inside a list envelope on a line by file:line and JSON path', async () => {
-    const noCreatedAt = without(step({ id: 'step_x' }), 'created_at');
+    const noCreatedAt = without(step({ id: 'step_x' }), 'created_at', 'completed_at');
     const path = await file('lists.jsonl', jsonl(run(), list([step(), noCreatedAt])));
     const collected = await read([path]);
     expect(rejectedAt(collected)).toEqual([`${path}:2 $.data[1]`]);
@@ -196,5 +196,56 @@ describe('sniffing other names and standard input', () => {
     expect(collected.rejected).toEqual([]);
     expect(collected.runs[0]!.run?.id).toBe(IDS.run);
     expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+});
+
+describe('raw text/event-stream captures, recognised by content', () => {
+  const capture = (newline: string, stepRecord = step()) =>
+    [': saved from a stream', 'event: thread.run.created', `data: ${JSON.stringify(run({ status: 'queued', completed_at: null }))}`, '', 'event: thread.run.step.completed', `data: ${JSON.stringify(stepRecord)}`, '', 'event: thread.run.completed', `data: ${JSON.stringify(run())}`, '', 'event: done', 'data: [DONE]', ''].join(newline);
+
+  it.each([
+    ['capture.sse (read as it streams)', 'capture.sse'],
+    ['capture.txt', 'capture.txt'],
+    ['capture.json (the content wins over the name)', 'capture.json'],
+    ['capture.jsonl (the content wins over the name)', 'capture.jsonl'],
+  ])('%s', async (_name, name) => {
+    const collected = await read([await file(name, capture('\r\n'))]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs.map((r) => [r.run?.status, r.steps.map((s) => s.id)])).toEqual([['completed', [IDS.step]]]);
+    expect(collected.ignored).toEqual({ 'event done': 1 });
+  });
+
+  it('from standard input, with a byte-order mark and lone CR line ends', async () => {
+    const collected = await read(['-'], Readable.from([Buffer.from(`\uFEFF${capture('\r')}`)]));
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs[0]?.steps.map((s) => s.id)).toEqual([IDS.step]);
+  });
+
+  it('an event is located by the line of its first field; a bad one does not stop the rest', async () => {
+    const text = capture('\n', without(step(), 'run_id')) + '\nevent: thread.run.step.completed\ndata: {broken\n\n';
+    const path = await file('located.sse', text);
+    const collected = await read([path]);
+    expect(collected.rejected.map((r) => [formatLocation(r.location), r.issues.map((i) => i.path)])).toEqual([
+      [`${path}:5`, ['run_id']],
+      [`${path}:14`, ['']],
+    ]);
+    expect(collected.runs.map((r) => r.run?.status)).toEqual(['completed']);
+  });
+
+  it('unnamed events (data only) hold records that say what they are', async () => {
+    const path = await file('unnamed.sse', `data: ${JSON.stringify(step())}\n\ndata: ${JSON.stringify(message())}\n\n`);
+    const collected = await read([path]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+    expect(collected.ignored).toEqual({ 'thread.message': 1 });
+  });
+
+  it('lists and events nested in each other past a bound are rejected, not followed off the stack', async () => {
+    let value: unknown = step();
+    for (let i = 0; i < 10_000; i++) value = { event: 'thread.run.step.completed', data: value };
+    const collected = await read([await file('nested.jsonl', `${JSON.stringify(list([step({ id: 'step_ok' })]))}\n`)]);
+    expect(stepIds(collected)).toEqual(['step_ok']);
+    const collector = new RecordCollector();
+    collector.add(value, { source: 'deep' });
+    expect(collector.result().rejected[0]?.issues[0]?.message).toMatch(/nested more than 4 levels/);
   });
 });

@@ -653,6 +653,30 @@ describe('Poller: failures', () => {
     expect(api.count('getRun')).toBe(1);
   });
 
+  it.each([
+    { mode: 'batch', live: false },
+    { mode: 'live', live: true },
+  ])('a run whose records cannot be mapped: reported once, counted, and not polled again ($mode mode)', async ({ live }) => {
+    const { api, poller, state, rejected, lines, delivery } = await rig({ live });
+    api.addRun(THREAD, 'run_unmappable');
+    if (!live) api.finishRun('run_unmappable');
+    // A step the validation boundary never saw: no usable time at all, so the mapper throws.
+    const broken = { ...(validateRunStep(rawStep({ id: 'step_broken', run_id: 'run_unmappable' })) as { value: RunStep }).value, created_at: Number.NaN, completed_at: null, failed_at: Number.NaN };
+    api.client.listRunSteps = async () => {
+      api.calls.push({ op: 'listRunSteps', at: elapsed(), threadId: THREAD, runId: 'run_unmappable' });
+      return { items: [broken], rejected: [], warnings: [], hasMore: false, lastId: 'step_broken' };
+    };
+    await poller.watchRun(THREAD, 'run_unmappable');
+    await advance(POLL);
+    expect(rejected).toEqual([['run', 1]]);
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors).toEqual([expect.objectContaining({ message: 'run cannot be mapped: reported once and no longer watched', fields: expect.objectContaining({ run_id: 'run_unmappable', thread_id: THREAD, error: expect.stringMatching(/step_broken has no usable timestamp/) }) })]);
+    expect(poller.stats().runs).toBe(0);
+    expect((await state()).runs).toEqual([]);
+    await advance(60_000);
+    expect([api.count('getRun'), api.count('listRunSteps'), rejected.length, delivery.jobs.length]).toEqual([1, 1, 1, 0]);
+  });
+
   it('auth: onFatal, with the error', async () => {
     const { api, poller, fatal } = await rig();
     api.addRun(THREAD, 'run_1');

@@ -1,0 +1,15 @@
+/**
+ * A run that cannot be turned into spans. The mapper throws it only for input the validation
+ * boundary would have rejected (a hand-built record with no usable timestamp); callers that export
+ * many runs contain it, and any other exception, to the one run (see `delivery/export-runs.ts`).
+ */
+export class MappingError extends Error {
+  override readonly name = 'MappingError';
+  constructor(
+    message: string,
+    /** The record at fault, when known. */
+    readonly recordId: string = '',
+  ) {
+    super(message);
+  }
+}
