@@ -100,6 +100,9 @@ describe('assistants-otel import (end to end)', () => {
     expect(fn.attributes).toEqual({
       'gen_ai.operation.name': 'execute_tool',
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.tool.name': 'get_weather',
       'gen_ai.tool.type': 'function',
       'gen_ai.tool.call.id': 'call_fn',

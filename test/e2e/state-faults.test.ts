@@ -80,9 +80,10 @@ describe('a disk that fills up while running', () => {
       try {
         // Busy enough to write well past the journal's last page (tmpfs hands out 4 KiB pages).
         const world = await startWorld({ scenario: scenario('many-threads:6x20') });
-        // With SIGTERM: a collector that never answers, so that only the signal can end the drain.
-        if (ending === 'SIGTERM') world.script = () => ({ status: 200, delayMs: 60_000 });
-        const cli = startWatch(world, ['--state', join(mountPoint, 'state.json'), '--drain-timeout', ending === 'SIGTERM' ? '60s' : '2s']);
+        // A slow collector keeps exports in flight, so the drain after the failure lasts long enough
+        // to see /healthz answer 503; with SIGTERM, one that never answers, so only the signal ends it.
+        world.script = () => ({ status: 200, delayMs: ending === 'SIGTERM' ? 60_000 : 1_500 });
+        const cli = startWatch(world, ['--state', join(mountPoint, 'state.json'), '--drain-timeout', ending === 'SIGTERM' ? '60s' : '3s']);
         const url = await registrationUrl(cli);
         expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
