@@ -18,13 +18,11 @@
  */
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { SpanData } from '../mapping/types.js';
 import { AbortedError } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { Admission, ClosedError, type Room } from './admission.js';
 import { sendGroups, SIDECAR_RETRY, type DeliveryRetryPolicy, type RetryNotice } from './send.js';
-import { Settlement, type ExportJob, type JobProgress, type Part, type SetAsideSink } from './settlement.js';
-import { estimateSpanBytes } from './span-size.js';
+import { cutJob, Settlement, type ExportJob, type JobProgress, type Part, type SetAsideSink } from './settlement.js';
 import { toReadableSpan } from './spans.js';
 
 export type { ExportJob, JobResult, SetAsideSink } from './settlement.js';
@@ -118,7 +116,7 @@ export class DeliveryPipeline {
     }
     this.queuedJobs++;
     try {
-      for (const part of this.cut(progress)) {
+      for (const part of cutJob(progress, this.partSpans, this.admission.limits.bytes)) {
         if (part.bytes > this.admission.limits.bytes) {
           // One span larger than the whole byte bound can never be admitted: it is set aside, not held.
           await this.setAsideOversized(part);
@@ -133,6 +131,34 @@ export class DeliveryPipeline {
     } finally {
       this.queuedJobs--;
     }
+  }
+
+  /**
+   * Queues the whole job if it fits now (and nobody waits for room), else queues nothing and
+   * returns false: for a producer that would rather refuse work than wait. A job larger than the
+   * bounds never fits whole: `enqueue` it.
+   */
+  tryEnqueue(job: ExportJob): boolean {
+    if (this.closed) return false;
+    const progress: JobProgress = { job, remaining: job.spans.length, delivered: 0, setAside: 0, inPartialSuccess: 0 };
+    if (job.spans.length === 0) {
+      void this.settlement.settle(progress);
+      return true;
+    }
+    const parts = cutJob(progress, this.partSpans, this.admission.limits.bytes);
+    const room = { spans: 0, bytes: 0 };
+    for (const part of parts) {
+      room.spans += part.spans.length;
+      room.bytes += part.bytes;
+    }
+    if (!this.admission.tryTake(room)) return false;
+    const now = this.now();
+    for (const part of parts) {
+      part.enqueuedAt = now;
+      this.queue.push(part);
+    }
+    this.startWorker();
+    return true;
   }
 
   /** Room for `spans` more spans (at most a batch is asked for: jobs are admitted in parts) and `bytes` more bytes, with nobody waiting. */
@@ -190,25 +216,6 @@ export class DeliveryPipeline {
 
   private clampRoom(spans: number, bytes: number): Room {
     return { spans: Math.min(Math.max(0, spans), this.partSpans), bytes: Math.min(Math.max(0, bytes), this.admission.limits.bytes) };
-  }
-
-  /** A job in parts of at most a batch, each within the byte bound (a single span may stand alone above it). */
-  private cut(progress: JobProgress): Part[] {
-    const parts: Part[] = [];
-    let current: SpanData[] = [];
-    let bytes = 0;
-    for (const span of progress.job.spans) {
-      const size = estimateSpanBytes(span);
-      if (current.length > 0 && (current.length >= this.partSpans || bytes + size > this.admission.limits.bytes)) {
-        parts.push({ progress, spans: current, bytes, enqueuedAt: 0 });
-        current = [];
-        bytes = 0;
-      }
-      current.push(span);
-      bytes += size;
-    }
-    if (current.length > 0) parts.push({ progress, spans: current, bytes, enqueuedAt: 0 });
-    return parts;
   }
 
   /** One worker at a time; when it ends with work left (enqueued as it finished), another starts. */

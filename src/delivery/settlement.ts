@@ -8,6 +8,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { SpanData } from '../mapping/types.js';
 import type { Logger } from '../util/log.js';
 import type { BatchOutcome } from './send.js';
+import { estimateSpanBytes } from './span-size.js';
 import { toReadableSpan } from './spans.js';
 
 export interface JobResult {
@@ -49,6 +50,25 @@ export interface Part {
   spans: SpanData[];
   bytes: number;
   enqueuedAt: number;
+}
+
+/** A job in parts of at most `partSpans` spans, each within `maxBytes` (a single span may stand alone above it). */
+export function cutJob(progress: JobProgress, partSpans: number, maxBytes: number): Part[] {
+  const parts: Part[] = [];
+  let current: SpanData[] = [];
+  let bytes = 0;
+  for (const span of progress.job.spans) {
+    const size = estimateSpanBytes(span);
+    if (current.length > 0 && (current.length >= partSpans || bytes + size > maxBytes)) {
+      parts.push({ progress, spans: current, bytes, enqueuedAt: 0 });
+      current = [];
+      bytes = 0;
+    }
+    current.push(span);
+    bytes += size;
+  }
+  if (current.length > 0) parts.push({ progress, spans: current, bytes, enqueuedAt: 0 });
+  return parts;
 }
 
 export interface SettlementHooks {

@@ -230,6 +230,25 @@ describe('producers that check first, and waits that end', () => {
     expect(p.depth().spans).toBe(2); // looking took nothing
   });
 
+  it('tryEnqueue: the whole job now, or nothing (false), for a producer that refuses rather than waits', async () => {
+    const exporter = new HoldingExporter();
+    const p = pipeline(exporter, { maxQueuedSpans: 10, maxSpansPerBatch: 4 });
+    const settled = new Map<string, JobResult>();
+    expect(p.tryEnqueue(job('run_a', 7, settled))).toBe(true);
+    expect(p.depth().spans).toBe(7);
+    expect(p.tryEnqueue(job('run_b', 4, settled))).toBe(false); // 11 > 10: nothing of it queued
+    expect(p.depth().spans).toBe(7);
+    expect(p.tryEnqueue(job('run_c', 3, settled))).toBe(true);
+    expect(p.tryEnqueue(job('run_huge', 11, settled))).toBe(false); // never fits whole: enqueue it
+    while (exporter.holding > 0) {
+      exporter.release();
+      await ticks();
+    }
+    await p.flush();
+    expect([...settled.keys()].sort()).toEqual(['run_a', 'run_c']);
+    expect(settled.get('run_a')).toEqual({ delivered: 7, setAside: 0 });
+  });
+
   it('an enqueue waiting for room ends with AbortedError on its signal; close() refuses waiting producers', async () => {
     const exporter = new HoldingExporter();
     const p = pipeline(exporter, { maxQueuedSpans: 2 });
