@@ -1,5 +1,6 @@
 /**
- * What became of each job's spans, in the delivery pipeline: counting them as they are
+ * A job's life in the delivery pipeline after it is queued: cut into parts of at most a batch
+ * (`cutJob`), then what became of each of its spans: counting them as they are
  * acknowledged, set aside or partially rejected; logging and writing aside what is refused; and
  * calling the job's `onSettled` once all its spans are accounted for.
  */
