@@ -7,7 +7,7 @@
  * The window holds N = max(1, floor(rate)) grants over W = N / rate seconds: 10/s is 10 per 1000 ms,
  * 2.5/s is 2 per 800 ms, 0.5/s is 1 per 2000 ms.
  */
-import { AbortedError } from '../util/backoff.js';
+import { AbortedError, MAX_TIMER_MILLIS } from '../util/backoff.js';
 
 export interface RequestBudgetOptions {
   /** @default 8 */
@@ -125,7 +125,8 @@ export class RequestBudget {
     }
     // The window is full (or held off) with work waiting: come back when a grant is allowed.
     if (this.queue.length > 0 && this.inFlight < this.maxConcurrency && this.timer === undefined) {
-      const wait = Math.max(1, Math.ceil(this.waitForWindow(this.now())));
+      // Capped: a longer timer would fire at once (Node's limit), and pump() re-arms anyway.
+      const wait = Math.min(MAX_TIMER_MILLIS, Math.max(1, Math.ceil(this.waitForWindow(this.now()))));
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();

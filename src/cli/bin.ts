@@ -5,6 +5,7 @@
  */
 import { EXIT_FAILURE } from './io.js';
 import { main } from './main.js';
+import { redactUrlsInText } from '../util/redact.js';
 
 function installSignals(controller: AbortController): void {
   let received = 0;
@@ -43,7 +44,7 @@ main(process.argv.slice(2), {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`assistants-otel: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`assistants-otel: ${redactUrlsInText((error as Error).stack ?? String(error))}\n`);
     process.exitCode = EXIT_FAILURE;
   },
 );

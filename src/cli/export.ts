@@ -4,9 +4,10 @@
  * page) and sends the run as a trace, through the same delivery path as `import`.
  */
 import { RequestBudget } from '../api/budget.js';
-import { createAssistantsClient } from '../api/client.js';
+import { createAssistantsClient, DEFAULT_API_RETRY } from '../api/client.js';
 import {
   apiConfigFromEnv,
+  retryDelayCapFromEnv,
   colorEnabled,
   mappingOptionsFromEnv,
   otlpOptionsFromEnv,
@@ -14,10 +15,11 @@ import {
   resourceOptionsFromEnv,
 } from '../config.js';
 import { exportRuns, mapRunContained, type ExportRunsResult, type UnmappedRun } from '../delivery/export-runs.js';
+import { ONE_SHOT_RETRY } from '../delivery/send.js';
 import { createOtlpTraceExporter } from '../delivery/exporter.js';
 import { createResource } from '../delivery/resource.js';
 import type { MappingOptions } from '../mapping/types.js';
-import { serverOf } from '../sidecar/watch.js';
+import { sourceMappingOptions } from '../mapping/source.js';
 import { ApiExportSource, type ExportSelection, type ReadProblem } from '../sources/api-export.js';
 import { createLogger } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
@@ -130,7 +132,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const progressMode = parseProgress(values.progress, stderr.isTTY);
   const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch');
   const api = apiConfigFromEnv(io.env, apiFlags(values));
-  const mapping: MappingOptions = { providerName: api.provider.providerName, ...serverOf(api.provider.baseUrl), ...mappingOptionsFromEnv(io.env, mappingFlags(values)) };
+  const mapping: MappingOptions = { ...sourceMappingOptions(api.provider), ...mappingOptionsFromEnv(io.env, mappingFlags(values)) };
   const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, otlpFlags(values));
   const resource = createResource(resourceOptionsFromEnv(io.env));
   const selected = await selection(values, io);
@@ -143,7 +145,9 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
 
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp?.headers ?? {})];
   const logger = createLogger({ stream: io.stderr, level: 'warn', secrets });
-  const client = createAssistantsClient({ provider: api.provider, budget: new RequestBudget(api.budget), logger });
+  // One cap for every wait, API or collector: a Retry-After beyond it makes a one-shot command give up, saying so.
+  const delayCapMillis = retryDelayCapFromEnv(io.env, values['max-retry-delay'] as string | undefined);
+  const client = createAssistantsClient({ provider: api.provider, budget: new RequestBudget(api.budget), retry: { ...DEFAULT_API_RETRY, delayCapMillis }, logger });
 
   const state: ProgressState = { threads: selected.threadIds.length, threadsListed: 0, runsFound: 0, runsTotal: 0, runsRead: 0, stepsRead: 0, spansDelivered: 0 };
   const progress = createProgress(progressMode, { stream: io.stderr, width: stderr.width });
@@ -179,11 +183,13 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
           resource,
           mapping,
           signal: stop.signal,
+          retry: { ...ONE_SHOT_RETRY, delayCapMillis },
           ...(maxSpansPerBatch ? { maxSpansPerBatch } : {}),
           onRetry: (n) => logger.warn('export will be retried', { reason: n.reason, attempt: n.attempt, delay_ms: n.delayMillis }),
           onBatch: (outcomes) => {
             for (const outcome of outcomes) {
               if (outcome.kind === 'delivered') state.spansDelivered += outcome.spans.length;
+              else if (outcome.kind === 'partially_rejected') state.spansDelivered += outcome.spans.length - outcome.rejectedSpans;
               // Out of attempts: the collector is down or unreachable; every further batch would wait the same.
               if (outcome.kind === 'gave_up' && !collectorGone) {
                 collectorGone = outcome.reason;
@@ -224,7 +230,11 @@ function report(io: CliIo, o: Outcome): number {
   for (const problem of source.problems) writeLine(io.stderr, describeProblem(problem));
   for (const run of o.unmapped) writeLine(io.stderr, `error: run ${run.runId} could not be mapped, nothing of it was exported: ${run.reason}`);
   for (const failure of result?.failures ?? []) {
-    const what = failure.kind === 'rejected' ? `refused by the collector${failure.status ? ` (HTTP ${failure.status})` : ''}` : `not delivered after ${failure.attempts} attempts`;
+    const what = failure.kind === 'rejected'
+      ? `refused by the collector${failure.status ? ` (HTTP ${failure.status})` : ''}`
+      : failure.kind === 'unexportable'
+        ? 'could not be exported (set aside; the other runs were exported)'
+        : `not delivered after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
     writeLine(io.stderr, `error: ${failure.spans.length} spans ${what}: ${failure.reason}`);
   }
 
@@ -245,7 +255,11 @@ function report(io: CliIo, o: Outcome): number {
     writeLine(io.stdout, `  ${unfinished.length} run${unfinished.length === 1 ? ' is' : 's are'} still going, not exported: ${shown}${unfinished.length > 10 ? `, and ${unfinished.length - 10} more` : ''}`);
   }
   const errors = source.problems.filter((p) => p.severity === 'error').length + o.unmapped.length;
-  const refused = result?.failures.reduce((n, f) => n + f.spans.length, 0) ?? 0;
+  const refused = (result?.failures.reduce((n, f) => n + f.spans.length, 0) ?? 0) + (result?.collectorRejected.spans ?? 0);
+  const collectorSaid = result?.collectorRejected.messages.filter((m) => m !== '').join('; ');
+  if (result && result.collectorRejected.spans > 0) {
+    writeLine(io.stdout, `  ${result.collectorRejected.spans} spans rejected by the collector (partial success)${collectorSaid ? `: ${collectorSaid}` : ''}`);
+  }
   if (errors > 0 || refused > 0) writeLine(io.stdout, `  ${errors} records or runs not exported, ${refused} spans not delivered (see above)`);
 
   const again = '  run the same export again to finish: the spans are identical, so backends keep one copy';

@@ -6,6 +6,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config.js';
+import { redactUrlsInText } from '../util/redact.js';
 import { VERSION } from '../version.js';
 import { UsageError } from './args.js';
 import { DEMO_FLAGS, demoCommand } from './demo.js';
@@ -73,10 +74,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
-      writeLine(io.stderr, `assistants-otel ${error.message}`);
+      writeLine(io.stderr, `assistants-otel ${redactUrlsInText(error.message)}`);
       return EXIT_USAGE;
     }
-    writeLine(io.stderr, `assistants-otel ${name}: ${(error as Error).message}`);
+    // Whatever an error says, a URL's credentials are not repeated (a state URL, an API base URL).
+    writeLine(io.stderr, `assistants-otel ${name}: ${redactUrlsInText((error as Error).message)}`);
     return EXIT_FAILURE;
   }
 }

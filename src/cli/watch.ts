@@ -6,6 +6,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   apiConfigFromEnv,
+  ConfigError,
+  deliveryOptionsFromEnv,
   listenTokenFromEnv,
   mappingOptionsFromEnv,
   MAX_TIMER_MILLIS,
@@ -15,10 +17,11 @@ import {
   stateConfigFromEnv,
   type Env,
 } from '../config.js';
-import { startWatch } from '../sidecar/watch.js';
+import { startWatch, type WatchHandle } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
 import { createPostgresStateStore } from '../state/postgres-store.js';
+import { StateLocationError } from '../state/store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
 import { connectionUrlSecrets, redactConnectionUrl, redactUrl } from '../util/redact.js';
 import { VERSION } from '../version.js';
@@ -45,11 +48,17 @@ Pace and delivery:
   --idle-ttl DUR             stop watching a thread idle this long (default 24h)
   --live                     export each finished step at once, not the whole run at its end
   --drain-timeout DUR        on SIGTERM, wait this long for the collector (default 20s)
+  --max-queued-spans N       spans held for delivery at most (default 20000;
+                             ASSISTANTS_OTEL_MAX_QUEUED_SPANS); polling pauses before it
+  --max-queued-bytes SIZE    bytes held for delivery at most (default 32MiB;
+                             ASSISTANTS_OTEL_MAX_QUEUED_BYTES)
 
 State and endpoint:
   --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
                              or ~/.local/state/assistants-otel/state.json); refused spans go to
-                             rejected/ next to it
+                             rejected/ next to it; a path that cannot be used is a start-up
+                             error, a write failure while running makes /healthz answer 503 and
+                             the sidecar drain and exit 1
   --state postgres://…       state in PostgreSQL instead (or ASSISTANTS_OTEL_STATE_URL), shared by
                              a fleet; refused spans go to rejected/ in the default state directory
   --memory-state             keep state in memory only (nothing survives a restart; not
@@ -79,6 +88,8 @@ export const WATCH_FLAGS = {
   'idle-ttl': { type: 'string' },
   live: { type: 'boolean' },
   'drain-timeout': { type: 'string' },
+  'max-queued-spans': { type: 'string' },
+  'max-queued-bytes': { type: 'string' },
   state: { type: 'string' },
   'memory-state': { type: 'boolean' },
   listen: { type: 'string' },
@@ -139,33 +150,48 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
 
   const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
-  const store =
+  // The store is made by startWatch with the hooks that log and count its warnings and stop the
+  // sidecar when it fails (a full disk).
+  const store: Parameters<typeof startWatch>[0]['store'] =
     state.kind === 'memory'
       ? createMemoryStateStore()
       : state.kind === 'postgres'
-        ? createPostgresStateStore({ url: state.url, source: state.source, onWarning: (message) => logger.warn(message) })
-        : createFileStateStore(state.path);
+        ? (hooks) => createPostgresStateStore({ url: state.url, source: state.source, onWarning: hooks.onWarning })
+        : (hooks) => createFileStateStore(state.path, hooks);
   // Refused spans are files: next to the state file, or in the default state directory.
   const rejectedDirectory = state.kind === 'memory' ? undefined : join(dirname(state.kind === 'file' ? state.path : defaultStatePath(io.env)), 'rejected');
-
-  const handle = await startWatch({
-    provider: api.provider,
-    budget: api.budget,
-    otlp,
-    resource: resourceOptionsFromEnv(io.env),
-    mapping,
-    store,
-    ...(rejectedDirectory ? { rejectedDirectory } : {}),
-    live: values.live ?? false,
-    pollIntervalMillis,
-    maxIdleIntervalMillis,
-    idleTtlMillis,
-    backfill: values.backfill ?? false,
-    threads,
-    runs,
-    ...(listen ? { listen: { ...listen, ...(listenToken ? { token: listenToken } : {}) } } : {}),
-    logger,
+  const delivery = deliveryOptionsFromEnv(io.env, {
+    maxRetryDelay: values['max-retry-delay'] as string | undefined,
+    maxQueuedSpans: values['max-queued-spans'],
+    maxQueuedBytes: values['max-queued-bytes'],
   });
+
+  let handle: WatchHandle;
+  try {
+    handle = await startWatch({
+      provider: api.provider,
+      budget: api.budget,
+      otlp,
+      resource: resourceOptionsFromEnv(io.env),
+      mapping,
+      store,
+      delivery,
+      ...(rejectedDirectory ? { rejectedDirectory } : {}),
+      live: values.live ?? false,
+      pollIntervalMillis,
+      maxIdleIntervalMillis,
+      idleTtlMillis,
+      backfill: values.backfill ?? false,
+      threads,
+      runs,
+      ...(listen ? { listen: { ...listen, ...(listenToken ? { token: listenToken } : {}) } } : {}),
+      logger,
+    });
+  } catch (error) {
+    // Named against the flag: the path cannot be used (a directory, /proc, no permission, read-only).
+    if (error instanceof StateLocationError) throw new ConfigError(values.state !== undefined ? '--state' : '--state (default)', error.message);
+    throw error;
+  }
   const watched = handle.poller.stats();
   if (!listen && watched.threads === 0 && watched.runs === 0) {
     // Nothing given, nothing persisted, and no way to be told: it would poll nothing forever.
@@ -196,7 +222,11 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const outcome = await Promise.race([stopSignal, handle.fatal]);
   const force = AbortSignal.timeout(drainMillis);
-  logger.info(outcome === 'signal' ? 'stopping: draining deliveries' : 'stopping: the API refused our credentials');
+  const why = outcome === 'signal' ? 'draining deliveries' : outcome.kind === 'auth' ? 'the API refused our credentials' : 'the state store failed';
+  logger.info(`stopping: ${why}`);
+  // A signal during the drain (the first one, if the stop was fatal) cuts it short; a second one
+  // exits at once (bin.ts).
+  if (outcome !== 'signal') io.signal.addEventListener('abort', () => void handle.stop(AbortSignal.abort()), { once: true });
   try {
     await handle.stop(force);
   } finally {

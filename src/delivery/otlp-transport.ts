@@ -45,6 +45,18 @@ export interface OtlpHttpTransportOptions {
   compression?: 'none' | 'gzip';
   /** Aborting cancels any request in flight (a forced shutdown must not wait out the timeout). */
   signal?: AbortSignal;
+  /** For https:// URLs: a private CA, and a client certificate and key for mTLS (PEM). */
+  tls?: OtlpTlsOptions;
+}
+
+/** PEM contents (not paths): `OTEL_EXPORTER_OTLP_CERTIFICATE`, `..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE`. */
+export interface OtlpTlsOptions {
+  /** Trusted CA certificate(s), instead of the system's. */
+  ca?: string | Buffer;
+  /** The client's private key (mTLS; with `cert`). */
+  key?: string | Buffer;
+  /** The client's certificate chain (mTLS; with `key`). */
+  cert?: string | Buffer;
 }
 
 function readBody(res: IncomingMessage): Promise<Buffer> {
@@ -62,7 +74,11 @@ function readBody(res: IncomingMessage): Promise<Buffer> {
 
 export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
   const url = new URL(options.url);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const secure = url.protocol === 'https:';
+  const request = secure ? httpsRequest : httpRequest;
+  const tls = secure && options.tls
+    ? { ...(options.tls.ca ? { ca: options.tls.ca } : {}), ...(options.tls.key ? { key: options.tls.key } : {}), ...(options.tls.cert ? { cert: options.tls.cert } : {}) }
+    : {};
   const userAgent = `${PACKAGE_NAME}/${VERSION}`;
 
   function send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
@@ -76,7 +92,7 @@ export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
     if (options.compression === 'gzip') headers['Content-Encoding'] = 'gzip';
 
     return new Promise<ExportResponse>((resolve) => {
-      const req = request(url, { method: 'POST', headers, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
+      const req = request(url, { method: 'POST', headers, ...tls, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
         readBody(res).then(
           (buffer) => {
             const status = res.statusCode ?? 0;

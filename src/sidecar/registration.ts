@@ -4,7 +4,7 @@
  *   GET    /v1/watch   what is watched: {"threads": [...], "runs": [...]}
  *   POST   /v1/watch   {"thread_id": "...", "run_id"?: "...", "traceparent"?: "..."}   watch a thread or a run
  *   DELETE /v1/watch   same body (or ?thread_id=&run_id=)                                stop watching
- *   GET    /healthz    200 while running, 503 while stopping
+ *   GET    /healthz    200 while running, 503 while stopping or once the state store failed
  *   GET    /metrics    Prometheus text format
  *
  * `/v1/*` may require `Authorization: Bearer <token>`. Bodies are limited in size. Every refusal says
@@ -36,8 +36,10 @@ export interface RegistrationServerOptions {
   /** @default 16384 */
   maxBodyBytes?: number;
   metrics: { render(): Promise<string>; contentType: string };
-  /** False once shutdown began: `/healthz` answers 503 so load balancers stop sending. */
+  /** False once shutdown began, or once the sidecar cannot go on: `/healthz` answers 503 so load balancers stop sending. */
   healthy: () => boolean;
+  /** The status `/healthz` shows (`ok`, `stopping`, `state store failed`). @default ok or stopping */
+  health?: () => string;
   logger?: Logger;
 }
 
@@ -190,7 +192,7 @@ export async function startRegistrationServer(options: RegistrationServerOptions
       }
       if (url.pathname === '/healthz') {
         const healthy = options.healthy();
-        return send(res, healthy ? 200 : 503, { status: healthy ? 'ok' : 'stopping' });
+        return send(res, healthy ? 200 : 503, { status: options.health?.() ?? (healthy ? 'ok' : 'stopping') });
       }
       if (url.pathname === '/metrics') return send(res, 200, await options.metrics.render(), { 'Content-Type': options.metrics.contentType });
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);

@@ -17,7 +17,7 @@ import type { AssistantsClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { isRunTerminal } from '../api/lifecycle.js';
 import type { Run } from '../api/schemas.js';
-import type { ExportJob } from '../delivery/pipeline.js';
+import type { ExportJob, JobResult } from '../delivery/pipeline.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -25,17 +25,24 @@ import { discoverRuns } from './discovery.js';
 import { exportSpansForFinishedSteps, exportSpansForRun, RunMappingError, type RunFollowup } from './run-export.js';
 import { Scheduler } from './scheduler.js';
 
-/** What the poller needs from delivery. */
+/**
+ * What the poller needs from delivery. `enqueue` resolves once the job is admitted to the bounded
+ * queue (waiting for room when it is full; `signal` gives up the wait), so a poller that awaits it
+ * can never overflow the queue.
+ */
 export interface DeliverySink {
-  enqueue(job: ExportJob): void;
+  enqueue(job: ExportJob, signal?: AbortSignal): void | Promise<void>;
   isBehind(): boolean;
 }
 
 export interface PollerHooks {
   /** Records the API sent that could not be placed. */
   onRejected?: (kind: 'run' | 'step', count: number) => void;
-  /** A run (or live steps) acknowledged: spans by kind, and ms from "seen finished" to acknowledged. */
-  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number) => void;
+  /**
+   * A run (or live steps) settled: spans by kind, ms from "seen finished" to settled, and what
+   * delivery made of its spans (all set aside means it was not exported).
+   */
+  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number, result: JobResult) => void;
   onPausedChange?: (paused: boolean) => void;
   /** An authentication failure: the sidecar cannot go on. */
   onFatal?: (error: ApiError) => void;
@@ -374,15 +381,15 @@ export class Poller {
     }
     if (this.runs.get(runId) !== state) return; // unwatched meanwhile
     this.reportFollowup(runId, followup);
-    this.options.delivery.enqueue({
+    await this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
-      onSettled: async () => {
+      onSettled: async (result) => {
         const at = this.now();
         await this.options.store.markRunDone(runId, at);
         this.done.set(runId, at);
         this.deleteRun(runId);
-        this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
+        this.options.hooks?.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at), result);
         // One line per run at info: what a person watching the log wants to see happen.
         const endedAt = followup.spans.find((span) => span.subject.kind === 'run')?.endTime[0];
         this.logger.info('run exported', {
@@ -394,7 +401,7 @@ export class Poller {
         });
         this.threadRunEnded(state.watched.threadId);
       },
-    });
+    }, this.stopController.signal);
   }
 
   private async exportFinishedSteps(state: RunState, run: Run): Promise<void> {
@@ -404,19 +411,19 @@ export class Poller {
     if (followup.stepIds.length === 0 || this.runs.get(runId) !== state) return;
     const seenAt = this.now();
     for (const id of followup.stepIds) state.pendingStepIds.add(id);
-    this.options.delivery.enqueue({
+    await this.options.delivery.enqueue({
       runId,
       spans: followup.spans,
-      onSettled: async () => {
+      onSettled: async (result) => {
         await this.options.store.markStepsExported(runId, followup.stepIds);
         state.watched = { ...state.watched, exportedStepIds: [...state.watched.exportedStepIds, ...followup.stepIds] };
         for (const id of followup.stepIds) {
           state.exportedStepIds.add(id);
           state.pendingStepIds.delete(id);
         }
-        this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt);
+        this.options.hooks?.onExported?.(followup.counts, this.now() - seenAt, result);
       },
-    });
+    }, this.stopController.signal);
   }
 
   /** Live mode: a step acknowledged or on its way. Reads the current state, not a copy. */

@@ -6,6 +6,7 @@
  *
  * Timers are `unref()`'d: the scheduler never keeps a process alive on its own.
  */
+import { MAX_TIMER_MILLIS } from '../util/backoff.js';
 import { DueQueue } from '../util/due-queue.js';
 
 export interface SchedulerOptions<K> {
@@ -73,7 +74,8 @@ export class Scheduler<K> {
     if (delayOverride === undefined && this.inFlight.size >= this.maxInFlight) return; // a completion re-arms
     const next = this.queue.nextDueAt();
     if (next === undefined && delayOverride === undefined) return;
-    const delay = delayOverride ?? Math.max(0, (next as number) - this.now());
+    // Capped at Node's timer limit (a longer delay fires at once); waking early only re-arms.
+    const delay = Math.min(MAX_TIMER_MILLIS, delayOverride ?? Math.max(0, (next as number) - this.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.dispatch();

@@ -110,6 +110,9 @@ describe('raw text/event-stream captures', () => {
     expect(bySpanId(spans, runSpanId('run_sse')).attributes).toEqual({
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.agent.id': 'asst_sse',
       'gen_ai.conversation.id': 'thread_sse',
       'gen_ai.request.model': 'gpt-4o',
@@ -326,6 +329,9 @@ describe('a run still in progress when saved, with finished steps', () => {
     expect(run.attributes).toEqual({
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.agent.id': 'asst_fid',
       'gen_ai.conversation.id': 'thread_fid',
       'gen_ai.request.model': 'gpt-4o',
@@ -370,6 +376,9 @@ describe("Azure Foundry Agent Service's shapes", () => {
   const common = (step: string, index: number, type: string, callId: string) => ({
     'gen_ai.operation.name': 'execute_tool',
     'gen_ai.provider.name': 'openai',
+    // The default provider's API, as `watch` would decide it (mapping/source.ts).
+    'server.address': 'api.openai.com',
+    'server.port': 443,
     'gen_ai.tool.call.id': callId,
     'gen_ai.agent.id': 'asst_foundry',
     'gen_ai.conversation.id': 'thread_foundry',
@@ -398,6 +407,9 @@ describe("Azure Foundry Agent Service's shapes", () => {
     );
     expect(bySpanId(spans, stepSpanId('run_foundry', 'step_fdy_act')).attributes).toEqual({
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.agent.id': 'asst_foundry',
       'gen_ai.conversation.id': 'thread_foundry',
       'assistants.run.id': 'run_foundry',

@@ -31,8 +31,10 @@ export function codeOf(path: string): string {
 }
 
 export const CONFIG_SOURCE = join(REPO_ROOT, 'src/config.ts');
-/** The files allowed to read the environment: the configuration module and the commands. */
-export const ENV_READERS = [CONFIG_SOURCE, ...sourceFiles(join(REPO_ROOT, 'src/cli'))];
+/** The configuration module and its parts under src/config/. */
+export const CONFIG_SOURCES = [CONFIG_SOURCE, ...sourceFiles(join(REPO_ROOT, 'src/config'))];
+/** The files allowed to read the environment: the configuration modules and the commands. */
+export const ENV_READERS = [...CONFIG_SOURCES, ...sourceFiles(join(REPO_ROOT, 'src/cli'))];
 
 /**
  * Variables the code reads (name → the file that reads it): `env['NAME']` in the files allowed to
@@ -44,7 +46,13 @@ export function cliVariables(): Map<string, string> {
   for (const file of ENV_READERS) {
     const text = codeOf(file);
     for (const m of text.matchAll(/\benv\s*\[\s*['"`]([A-Z][A-Z0-9_]*)['"`]\s*\]|\benv\.([A-Z][A-Z0-9_]*)\b/g)) found.set((m[1] ?? m[2]) as string, relative(REPO_ROOT, file));
-    if (file === CONFIG_SOURCE) for (const m of text.matchAll(/['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"]/g)) found.set(m[1] as string, relative(REPO_ROOT, file));
+    if (!CONFIG_SOURCES.includes(file)) continue;
+    for (const m of text.replace(/\btraces\([^)]*\)/g, '').matchAll(/['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"]/g)) found.set(m[1] as string, relative(REPO_ROOT, file));
+    // `traces('CERTIFICATE')` names both forms of an OTLP variable (config/otlp.ts).
+    for (const m of text.matchAll(/\btraces\(\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\)/g)) {
+      found.set(`OTEL_EXPORTER_OTLP_TRACES_${m[1] as string}`, relative(REPO_ROOT, file));
+      found.set(`OTEL_EXPORTER_OTLP_${m[1] as string}`, relative(REPO_ROOT, file));
+    }
   }
   return found;
 }

@@ -153,6 +153,7 @@ describe('exportRuns', () => {
     expect(result).toEqual({
       mapped: { runs: 2, steps: 2, toolCalls: 3, spans: 7 },
       delivered: 7,
+      collectorRejected: { spans: 0, messages: [] },
       failures: [],
       unfinished: [],
       aborted: false,
