@@ -1,147 +1,26 @@
 /**
  * The one place that reads the environment. Everything else takes explicit options.
  *
+ * (With the files under config/, which take `env` from here: parse.ts, otlp.ts, delivery.ts.)
+ *
  * Standard OpenTelemetry variables are honoured with their usual precedence (a signal-specific
  * `..._TRACES_...` variable over the general one, a command-line flag over both). Every error names
  * the variable or flag that was wrong; no error repeats a header value, since those are secrets.
  */
 import { bearerToken, commandTokenSource, noCredentials, staticKey } from './api/credentials.js';
-import { createProvider, PROVIDER_KINDS, type ProviderKind, type ProviderProfile } from './api/providers.js';
-import type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
+import { createProvider, DEFAULT_OPENAI_BASE_URL, PROVIDER_KINDS, providerNameOf, type ProviderKind, type ProviderProfile } from './api/providers.js';
 import type { ResourceOptions } from './delivery/resource.js';
 import { DEFAULT_CONTENT_MAX_LENGTH } from './mapping/content.js';
+import type { RecordSource } from './mapping/source.js';
 import type { MappingOptions } from './mapping/types.js';
-import { redactConnectionUrl, redactUrl } from './util/redact.js';
+import { ConfigError, firstSet, nonEmpty, parseBoolean, parseKeyValueList, parsePositiveInteger, parsePositiveNumber, parseUrl, type Env } from './config/parse.js';
+import { redactConnectionUrl } from './util/redact.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** A configuration mistake. `source` names the variable or flag, e.g. `OTEL_EXPORTER_OTLP_PROTOCOL`. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly source: string,
-    message: string,
-  ) {
-    super(`${source}: ${message}`);
-  }
-}
-
-export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
-}
-
-/** The first variable of `names` that is set, with its name, for error messages. */
-function firstSet(env: Env, ...names: string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = nonEmpty(env[name]);
-    if (value !== undefined) return { name, value };
-  }
-  return undefined;
-}
-
-/**
- * `key1=value1,key2=value2` with percent-encoded values, as `OTEL_EXPORTER_OTLP_HEADERS` and
- * `OTEL_RESOURCE_ATTRIBUTES` use. Errors give the entry's position, never its value.
- */
-export function parseKeyValueList(text: string, source: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  text.split(',').forEach((entry, index) => {
-    if (entry.trim() === '') return;
-    const eq = entry.indexOf('=');
-    if (eq <= 0) throw new ConfigError(source, `entry ${index + 1} is not of the form key=value`);
-    const key = entry.slice(0, eq).trim();
-    try {
-      out[decodeURIComponent(key)] = decodeURIComponent(entry.slice(eq + 1).trim());
-    } catch {
-      throw new ConfigError(source, `entry ${index + 1} (${key}) is not valid percent-encoding`);
-    }
-  });
-  return out;
-}
-
-function parsePositiveNumber(value: string, source: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(source, `expected a positive number, got "${value}"`);
-  return n;
-}
-
-function parseUrl(value: string, source: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(source, `expected an http:// or https:// URL, got "${redactUrl(value)}"`);
-  }
-  if (url.username || url.password) {
-    // fetch refuses such URLs, and its error repeats the password: stop here, without repeating it.
-    throw new ConfigError(source, 'must not contain a user name or password; put credentials in the key or header variables');
-  }
-  return url;
-}
-
-export interface OtlpFlags {
-  /** `--otlp-endpoint`: a base URL (`/v1/traces` is appended) */
-  endpoint?: string | undefined;
-  /** `--otlp-protocol` */
-  protocol?: string | undefined;
-}
-
-/** Exporter options from `OTEL_EXPORTER_OTLP_*` and flags. Default: `http://localhost:4318/v1/traces`, protobuf. */
-export function otlpOptionsFromEnv(env: Env, flags: OtlpFlags = {}): OtlpExporterOptions {
-  let url: string;
-  const specific = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
-  if (flags.endpoint !== undefined) {
-    url = new URL('v1/traces', withTrailingSlash(parseUrl(flags.endpoint, '--otlp-endpoint'))).href;
-  } else if (specific !== undefined) {
-    // The signal-specific endpoint is used as is (OTLP exporter spec).
-    url = parseUrl(specific, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').href;
-  } else {
-    const base = nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? DEFAULT_OTLP_ENDPOINT;
-    url = new URL('v1/traces', withTrailingSlash(parseUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT'))).href;
-  }
-
-  const protocolSource = flags.protocol !== undefined
-    ? { name: '--otlp-protocol', value: flags.protocol }
-    : firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
-  const protocol = parseProtocol(protocolSource);
-
-  const headers = {
-    ...parseKeyValueList(env['OTEL_EXPORTER_OTLP_HEADERS'] ?? '', 'OTEL_EXPORTER_OTLP_HEADERS'),
-    ...parseKeyValueList(env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'] ?? '', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
-  };
-
-  const timeout = firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT');
-  const compression = firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
-  if (compression && compression.value !== 'gzip' && compression.value !== 'none') {
-    throw new ConfigError(compression.name, `expected "gzip" or "none", got "${compression.value}"`);
-  }
-  return {
-    url,
-    protocol,
-    ...(Object.keys(headers).length > 0 ? { headers } : {}),
-    ...(timeout ? { timeoutMillis: parsePositiveNumber(timeout.value, timeout.name) } : {}),
-    ...(compression ? { compression: compression.value as 'gzip' | 'none' } : {}),
-  };
-}
-
-function withTrailingSlash(url: URL): URL {
-  return url.pathname.endsWith('/') ? url : new URL(`${url.href}/`);
-}
-
-function parseProtocol(source: { name: string; value: string } | undefined): OtlpProtocol {
-  if (source === undefined) return 'http/protobuf';
-  if (source.value === 'http/protobuf' || source.value === 'http/json') return source.value;
-  if (source.value === 'grpc') {
-    throw new ConfigError(source.name, 'grpc is not supported; use http/protobuf (the default) or http/json');
-  }
-  throw new ConfigError(source.name, `expected "http/protobuf" or "http/json", got "${source.value}"`);
-}
+// The parts of the configuration that live in their own files, re-exported: callers import config.ts.
+export { ConfigError, parseByteSize, parseDuration, parseKeyValueList, parseTimerDuration, type DurationLimits, type Env } from './config/parse.js';
+export { MAX_TIMER_MILLIS } from './util/backoff.js';
+export { DEFAULT_OTLP_ENDPOINT, DEFAULT_OTLP_GRPC_ENDPOINT, otlpOptionsFromEnv, type OtlpFlags } from './config/otlp.js';
+export { deliveryOptionsFromEnv, retryDelayCapFromEnv, type DeliveryFlags, type DeliveryLimits } from './config/delivery.js';
 
 /** `service.name` and the other resource attributes from `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`. */
 export function resourceOptionsFromEnv(env: Env): ResourceOptions {
@@ -157,19 +36,6 @@ export interface MappingFlags {
   contentMaxLength?: string | undefined;
   /** `--provider-name` */
   providerName?: string | undefined;
-}
-
-function parseBoolean(value: string, source: string): boolean {
-  const v = value.trim().toLowerCase();
-  if (v === 'true') return true;
-  if (v === 'false' || v === '') return false;
-  throw new ConfigError(source, `expected "true" or "false", got "${value}"`);
-}
-
-function parsePositiveInteger(value: string, source: string, what = 'a whole number'): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(source, `expected ${what} ≥ 1, got "${value}"`);
-  return n;
 }
 
 function parseLength(value: string, source: string): number {
@@ -216,6 +82,49 @@ export interface ApiConfig {
   budget: { maxConcurrency: number; requestsPerSecond: number };
 }
 
+/** `--provider` / `ASSISTANTS_OTEL_PROVIDER`, else guessed from which endpoint variable is set. */
+function providerKindFromEnv(env: Env, flags: ApiFlags): ProviderKind {
+  const kindSource = flags.provider !== undefined
+    ? { name: '--provider', value: flags.provider }
+    : firstSet(env, 'ASSISTANTS_OTEL_PROVIDER');
+  if (kindSource) {
+    if (!(PROVIDER_KINDS as readonly string[]).includes(kindSource.value)) {
+      throw new ConfigError(kindSource.name, `expected one of ${PROVIDER_KINDS.join(', ')}, got "${kindSource.value}"`);
+    }
+    return kindSource.value as ProviderKind;
+  }
+  if (nonEmpty(env['AZURE_AI_PROJECT_ENDPOINT'])) return 'azure-foundry';
+  if (nonEmpty(env['AZURE_OPENAI_ENDPOINT'])) return 'azure-openai';
+  return 'openai';
+}
+
+const ENDPOINT_VARIABLE: Record<ProviderKind, string> = {
+  openai: 'OPENAI_BASE_URL',
+  'azure-openai': 'AZURE_OPENAI_ENDPOINT',
+  'azure-foundry': 'AZURE_AI_PROJECT_ENDPOINT',
+};
+
+/** `--base-url`, else the kind's endpoint variable; checked to be an http(s) URL without credentials. */
+function baseUrlFromEnv(kind: ProviderKind, env: Env, flags: ApiFlags): { name: string; value: string } | undefined {
+  const base = flags.baseUrl !== undefined ? { name: '--base-url', value: flags.baseUrl } : firstSet(env, ENDPOINT_VARIABLE[kind]);
+  if (base) parseUrl(base.value, base.name);
+  return base;
+}
+
+/**
+ * Where records come from, for the span attributes (`gen_ai.provider.name`, `server.address`,
+ * `server.port`), from the same variables and flags as the API profile (`--provider`,
+ * `--base-url`, the endpoint variables; `--provider-name` overrides the name) but without needing
+ * credentials: `import` describes saved records exactly as `watch` describes the same records read
+ * live, so both give the same spans.
+ */
+export function recordSourceFromEnv(env: Env, flags: ApiFlags & { providerName?: string | undefined } = {}): RecordSource {
+  const kind = providerKindFromEnv(env, flags);
+  const base = baseUrlFromEnv(kind, env, flags);
+  const baseUrl = base?.value ?? (kind === 'openai' ? DEFAULT_OPENAI_BASE_URL : undefined);
+  return { providerName: nonEmpty(flags.providerName) ?? providerNameOf(kind), ...(baseUrl !== undefined ? { baseUrl } : {}) };
+}
+
 /**
  * The API profile from the environment (keys are read only from the environment or a token command,
  * never from flags, which other users of the machine can see in `ps`).
@@ -228,22 +137,7 @@ export interface ApiConfig {
  * The provider is `--provider` / `ASSISTANTS_OTEL_PROVIDER`, else guessed from which endpoint is set.
  */
 export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
-  const kindSource = flags.provider !== undefined
-    ? { name: '--provider', value: flags.provider }
-    : firstSet(env, 'ASSISTANTS_OTEL_PROVIDER');
-  let kind: ProviderKind;
-  if (kindSource) {
-    if (!(PROVIDER_KINDS as readonly string[]).includes(kindSource.value)) {
-      throw new ConfigError(kindSource.name, `expected one of ${PROVIDER_KINDS.join(', ')}, got "${kindSource.value}"`);
-    }
-    kind = kindSource.value as ProviderKind;
-  } else if (nonEmpty(env['AZURE_AI_PROJECT_ENDPOINT'])) {
-    kind = 'azure-foundry';
-  } else if (nonEmpty(env['AZURE_OPENAI_ENDPOINT'])) {
-    kind = 'azure-openai';
-  } else {
-    kind = 'openai';
-  }
+  const kind = providerKindFromEnv(env, flags);
 
   const tokenCommand = flags.tokenCommand !== undefined
     ? { name: '--token-command', value: flags.tokenCommand }
@@ -258,8 +152,7 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
 
   switch (kind) {
     case 'openai': {
-      const base = flags.baseUrl !== undefined ? { name: '--base-url', value: flags.baseUrl } : firstSet(env, 'OPENAI_BASE_URL');
-      if (base) parseUrl(base.value, base.name);
+      const base = baseUrlFromEnv(kind, env, flags);
       const key = nonEmpty(env['OPENAI_API_KEY']);
       const credentials = tokenCredentials('the token command')
         ?? (key ? staticKey(key, 'OPENAI_API_KEY', 'authorization') : noCredentials);
@@ -278,11 +171,10 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
     }
     case 'azure-openai':
     case 'azure-foundry': {
-      const endpointVar = kind === 'azure-openai' ? 'AZURE_OPENAI_ENDPOINT' : 'AZURE_AI_PROJECT_ENDPOINT';
+      const endpointVar = ENDPOINT_VARIABLE[kind];
       const versionVar = kind === 'azure-openai' ? 'OPENAI_API_VERSION' : 'AZURE_AI_AGENTS_API_VERSION';
-      const base = flags.baseUrl !== undefined ? { name: '--base-url', value: flags.baseUrl } : firstSet(env, endpointVar);
+      const base = baseUrlFromEnv(kind, env, flags);
       if (!base) throw new ConfigError(endpointVar, `required for provider ${kind} (or pass --base-url)`);
-      parseUrl(base.value, base.name);
       const version = flags.apiVersion !== undefined ? { name: '--api-version', value: flags.apiVersion } : firstSet(env, versionVar);
       if (!version) throw new ConfigError(versionVar, `required for provider ${kind} (or pass --api-version), e.g. 2025-05-15-preview`);
       const key = kind === 'azure-openai' ? nonEmpty(env['AZURE_OPENAI_API_KEY']) : undefined;
@@ -301,17 +193,62 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
   }
 }
 
-// ---- durations ---------------------------------------------------------------------------------------
+/** Whether the user named a collector (`OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`); the demo prints traces when not. */
+export function otlpEndpointConfigured(env: Env): boolean {
+  return firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined;
+}
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `ASSISTANTS_OTEL_LISTEN_TOKEN`: the bearer token the sidecar's `/v1/*` endpoints require, if any. */
+export function listenTokenFromEnv(env: Env): string | undefined {
+  return nonEmpty(env['ASSISTANTS_OTEL_LISTEN_TOKEN']);
+}
 
-/** `500ms`, `2s`, `1.5m`, `24h`, `7d` → milliseconds. A bare number is refused: the unit matters. */
-export function parseDuration(value: string, source: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
-  if (!match) throw new ConfigError(source, `expected a duration such as 500ms, 2s, 5m or 24h, got "${value}"`);
-  const millis = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
-  if (millis <= 0) throw new ConfigError(source, `must be longer than zero, got "${value}"`);
-  return millis;
+/**
+ * Colours on a terminal: on when writing to a TTY, unless `NO_COLOR` is set (no-color.org) or
+ * `TERM=dumb`; `FORCE_COLOR` (anything but `0` or `false`) turns them on anyway.
+ */
+export function colorEnabled(env: Env, isTTY: boolean): boolean {
+  if (nonEmpty(env['NO_COLOR']) !== undefined) return false;
+  const force = nonEmpty(env['FORCE_COLOR']);
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (env['TERM'] === 'dumb') return false;
+  return isTTY;
+}
+
+// ---- dates ---------------------------------------------------------------------------------------
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * A point in time (`--since`, `--until`) → Unix seconds: ISO 8601 (`2026-05-01`, `2026-05-01T10:30:00Z`,
+ * `2026-05-01T12:30+02:00`; without an offset, UTC) or Unix seconds (`1714560000`).
+ */
+export function parseTimestamp(value: string, source: string): number {
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const seconds = Number(text);
+    // 13 digits is milliseconds, a common slip: year 56000 is not what anyone meant.
+    if (seconds >= 1e11) throw new ConfigError(source, `"${value}" looks like milliseconds; give Unix seconds (${Math.floor(seconds / 1000)}) or an ISO 8601 date`);
+    return seconds;
+  }
+  const match = ISO_DATE.exec(text);
+  const expected = 'expected an ISO 8601 date or time (2026-05-01, 2026-05-01T10:30:00Z) or Unix seconds';
+  if (!match) throw new ConfigError(source, `${expected}, got "${value}"`);
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', fraction = '', offset = 'Z'] = match;
+  const parts = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec)] as const;
+  const millis = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
+  const check = new Date(millis);
+  // Date.UTC rolls 2026-02-30 over to March: a date that does not round-trip does not exist.
+  if (check.getUTCMonth() !== parts[1] - 1 || check.getUTCDate() !== parts[2] || parts[3] > 23 || parts[4] > 59 || parts[5] > 59) {
+    throw new ConfigError(source, `"${value}" is not a valid date or time`);
+  }
+  let offsetMinutes = 0;
+  if (offset.toUpperCase() !== 'Z') {
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const digits = offset.slice(1).replace(':', '');
+    offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0'));
+  }
+  return millis / 1000 + Number(`0.${fraction || '0'}`) - offsetMinutes * 60;
 }
 
 // ---- state -----------------------------------------------------------------------------------------
@@ -329,16 +266,22 @@ export interface StateFlags {
 }
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+const ANY_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * Where the sidecar keeps its state: `--memory-state`; else `--state`, a PostgreSQL URL
  * (`postgres://` or `postgresql://`) or a file path; else `ASSISTANTS_OTEL_STATE_URL`, which must
- * be a PostgreSQL URL; else the file at `defaultPath`. Errors never repeat a URL's password.
+ * be a PostgreSQL URL; else the file at `defaultPath`. A `--state` URL of another scheme is
+ * refused rather than taken as a file name. Errors never repeat a URL's password.
  */
 export function stateConfigFromEnv(env: Env, flags: StateFlags, defaultPath: string): StateConfig {
   if (flags.memoryState) return { kind: 'memory' };
   const flag = nonEmpty(flags.state);
-  if (flag !== undefined) return POSTGRES_URL.test(flag) ? { kind: 'postgres', url: checkPostgresUrl(flag, '--state'), source: '--state' } : { kind: 'file', path: flag };
+  if (flag !== undefined) {
+    if (POSTGRES_URL.test(flag)) return { kind: 'postgres', url: checkPostgresUrl(flag, '--state'), source: '--state' };
+    if (ANY_URL.test(flag)) throw new ConfigError('--state', `expected a file path or a postgres:// or postgresql:// URL, got "${redactConnectionUrl(flag)}"`);
+    return { kind: 'file', path: flag };
+  }
   const url = nonEmpty(env['ASSISTANTS_OTEL_STATE_URL']);
   if (url === undefined) return { kind: 'file', path: defaultPath };
   if (!POSTGRES_URL.test(url)) {

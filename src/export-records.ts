@@ -6,6 +6,7 @@ import { createOtlpTraceExporter, type OtlpExporterOptions } from './delivery/ex
 import { exportRuns, type ExportRunsResult } from './delivery/export-runs.js';
 import { createResource, type ResourceOptions } from './delivery/resource.js';
 import type { DeliveryRetryPolicy } from './delivery/send.js';
+import { sourceMappingOptions, type RecordSource } from './mapping/source.js';
 import type { MappingOptions } from './mapping/types.js';
 import { collectRecords, type Rejection, type RecordWarning } from './sources/collect.js';
 
@@ -14,6 +15,12 @@ export interface ExportRecordsOptions {
   otlp?: OtlpExporterOptions;
   exporter?: SpanExporter;
   resource?: ResourceOptions;
+  /**
+   * Where the records came from: `gen_ai.provider.name`, `server.address` and `server.port` are
+   * decided from it exactly as the sidecar decides them (pass the same `createProvider(…)`
+   * profile), so the same run gives the same spans either way. `mapping` wins over it.
+   */
+  source?: RecordSource;
   mapping?: MappingOptions;
   retry?: DeliveryRetryPolicy;
   maxSpansPerBatch?: number;
@@ -39,7 +46,7 @@ export async function exportRecords(records: Iterable<unknown>, options: ExportR
     const result = await exportRuns(collected.runs, {
       exporter,
       resource: createResource(options.resource),
-      ...(options.mapping ? { mapping: options.mapping } : {}),
+      ...(options.mapping || options.source ? { mapping: { ...(options.source ? sourceMappingOptions(options.source) : {}), ...options.mapping } } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.maxSpansPerBatch ? { maxSpansPerBatch: options.maxSpansPerBatch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),

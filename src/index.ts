@@ -56,18 +56,26 @@ export type { TimestampReading } from './api/timestamps.js';
 export { traceIdForRun, spanIdForRun, spanIdForStep, spanIdForToolCall, parseTraceparent, formatTraceparent, ID_SCHEME } from './mapping/ids.js';
 export { SEMCONV_GENAI_VERSION } from './mapping/semconv.js';
 export type { MappingOptions, RunRecord, SpanData, SpanSubject, SpanEventData, HrTime } from './mapping/types.js';
+export { sourceMappingOptions } from './mapping/source.js';
+export type { RecordSource, SourceMappingOptions } from './mapping/source.js';
 
 // Export.
 export { exportRecords } from './export-records.js';
 export type { ExportRecordsOptions, ExportRecordsResult } from './export-records.js';
 export type { UnmappedRun } from './delivery/export-runs.js';
 export { createOtlpTraceExporter } from './delivery/exporter.js';
-export type { OtlpExporterOptions, OtlpProtocol } from './delivery/exporter.js';
+export type { OtlpExporterOptions, OtlpProtocol, OtlpTlsOptions } from './delivery/exporter.js';
+export { PartialSuccessError } from './delivery/partial-success.js';
+export type { PartialSuccess } from './delivery/partial-success.js';
+export { classifyExportError, UnexportableBatchError } from './delivery/failure.js';
+export type { ExportFailure, FailureKind } from './delivery/failure.js';
 export { createResource } from './delivery/resource.js';
 export type { ResourceOptions } from './delivery/resource.js';
 export { toReadableSpan } from './delivery/spans.js';
 export { ONE_SHOT_RETRY, SIDECAR_RETRY } from './delivery/send.js';
-export type { DeliveryRetryPolicy } from './delivery/send.js';
+export type { DeliveryRetryPolicy, BatchOutcome, FailedOutcome } from './delivery/send.js';
+export type { ExportRunsResult } from './delivery/export-runs.js';
+export { DEFAULT_MAX_RETRY_DELAY_MILLIS, MAX_TIMER_MILLIS } from './util/backoff.js';
 export { collectRecords } from './sources/collect.js';
 export type { Collected, Rejection, RecordWarning, RecordLocation } from './sources/collect.js';
 
@@ -86,11 +94,12 @@ export type { ApiErrorKind } from './api/errors.js';
 
 // The sidecar.
 export { startWatch } from './sidecar/watch.js';
-export type { WatchOptions, WatchHandle } from './sidecar/watch.js';
+export type { WatchOptions, WatchHandle, FatalReason } from './sidecar/watch.js';
 export { createFileStateStore } from './state/file-store.js';
 export type { FileStateStoreOptions } from './state/file-store.js';
 export { createMemoryStateStore } from './state/memory-store.js';
-export type { StateStore, StateSnapshot, WatchedThread, WatchedRun } from './state/store.js';
+export type { StateStore, StateSnapshot, WatchedThread, WatchedRun, StoreHooks } from './state/store.js';
+export { StateLocationError } from './state/store.js';
 export { createPostgresStateStore } from './state/postgres-store.js';
 export type { PostgresStateStoreOptions } from './state/postgres-store.js';
 export { StateStoreError, StateStoreUnavailableError } from './state/postgres-connection.js';

@@ -14,7 +14,7 @@
  * `maxConcurrency` requests are counted as stuck at once, so never more than twice `maxConcurrency`
  * connections are open; the rate limit applies to every request all the same.
  */
-import { AbortedError } from '../util/backoff.js';
+import { AbortedError, MAX_TIMER_MILLIS } from '../util/backoff.js';
 
 export interface RequestBudgetOptions {
   /** @default 8 */
@@ -195,7 +195,8 @@ export class RequestBudget {
       this.timer = undefined;
       this.pump();
       this.notifySpare();
-    }, Math.max(1, Math.ceil(wait)));
+    }, Math.min(MAX_TIMER_MILLIS, Math.max(1, Math.ceil(wait))));
+    // Capped: a longer timer would fire at once (Node's limit), and pump() re-arms anyway.
     // A stuck-slot timer must not keep a process alive on its own; the window timer serves a caller who waits.
     if (this.countedInFlight(now) >= this.maxConcurrency) this.timer.unref();
   }

@@ -4,12 +4,14 @@
  *
  * - Every request waits for the shared `RequestBudget` (concurrency and requests per second).
  * - 408, 409, 429, 5xx, timeouts and connection errors are retried with jittered exponential backoff
- *   that never fires before `Retry-After` (or OpenAI's `retry-after-ms`).
+ *   that never fires before `Retry-After` (or OpenAI's `retry-after-ms`), and never waits longer than
+ *   the policy's cap: a longer `Retry-After` waits the cap (`longRetryAfter: 'wait-cap'`, the sidecar)
+ *   or ends the request with a message saying so (`'give-up'`, the default, for one-shot commands).
  * - A 401 with a refreshable token fetches a new token and tries once more.
  * - Every record is validated through the model: a malformed item in a page is reported with its
  *   path, and the rest of the page is still returned.
  */
-import { AbortedError, backoffDelay, parseRetryAfter, sleep, type BackoffPolicy } from '../util/backoff.js';
+import { AbortedError, backoffDelay, delayCapOf, exceedsDelayCap, formatDuration, parseRetryAfter, sleep, type BackoffPolicy } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
@@ -32,6 +34,7 @@ export const DEFAULT_API_RETRY: ApiRetryPolicy = {
   maxDelayMillis: 30_000,
   multiplier: 2,
   jitterRatio: 0.2,
+  longRetryAfter: 'give-up',
 };
 
 export const FILE_SEARCH_CONTENT_INCLUDE = 'step_details.tool_calls[*].file_search.results[*].content';
@@ -257,8 +260,9 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
       if (status === 408 || status === 409 || status === 429 || status >= 500) {
         report('retry');
         const retryAfter = retryAfterMillis(response.headers);
-        // The server's wait applies to every request of this process, not only to this one.
-        if (retryAfter !== undefined) budget.holdOff(retryAfter);
+        // The server's wait applies to every request of this process, not only to this one; but no
+        // wait is longer than the cap (a Retry-After of weeks must not stall the process for weeks).
+        if (retryAfter !== undefined) budget.holdOff(Math.min(retryAfter, delayCapOf(policy)));
         return { kind: 'retry', reason: codeText, ...(retryAfter !== undefined ? { retryAfter } : {}) };
       }
       report('error');
@@ -289,6 +293,14 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         continue;
       }
       lastReason = outcome.reason;
+      if (exceedsDelayCap(policy, outcome.retryAfter) && (policy.longRetryAfter ?? 'give-up') === 'give-up') {
+        throw new ApiError(
+          'retries_exhausted',
+          `${operation}: the API asked to wait ${formatDuration(outcome.retryAfter as number)} (Retry-After, after ${outcome.reason}), ` +
+            `longer than the longest wait allowed (${formatDuration(delayCapOf(policy))}, --max-retry-delay); giving up`,
+          { attempts: attempt },
+        );
+      }
       if (attempt < policy.maxAttempts) await pause(operation, attempt, lastReason, outcome.retryAfter, signal);
     }
     throw new ApiError('retries_exhausted', `${operation}: gave up after ${policy.maxAttempts} attempts (last: ${lastReason})`, {
@@ -298,7 +310,14 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
 
   async function pause(operation: string, attempt: number, reason: string, retryAfter: number | undefined, signal?: AbortSignal) {
     const delay = backoffDelay(policy, attempt, retryAfter, options.random);
-    logger.warn('API request will be retried', { operation, reason, attempt, delay_ms: delay, ...(retryAfter !== undefined ? { retry_after_ms: retryAfter } : {}) });
+    const capped = exceedsDelayCap(policy, retryAfter);
+    logger.warn(capped ? 'API request will be retried after the longest wait allowed, sooner than its Retry-After' : 'API request will be retried', {
+      operation,
+      reason,
+      attempt,
+      delay_ms: delay,
+      ...(retryAfter !== undefined ? { retry_after_ms: retryAfter } : {}),
+    });
     try {
       await sleep(delay, signal);
     } catch {

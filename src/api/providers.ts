@@ -49,6 +49,11 @@ const PROVIDER_NAMES: Record<ProviderKind, string> = {
   'azure-foundry': 'azure.ai.agents',
 };
 
+/** The default `gen_ai.provider.name` of a provider kind. */
+export function providerNameOf(kind: ProviderKind): string {
+  return PROVIDER_NAMES[kind];
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

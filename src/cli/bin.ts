@@ -5,6 +5,7 @@
  */
 import { EXIT_FAILURE } from './io.js';
 import { main } from './main.js';
+import { redactUrlsInText } from '../util/redact.js';
 
 function installSignals(controller: AbortController): void {
   let received = 0;
@@ -22,6 +23,14 @@ function installSignals(controller: AbortController): void {
   process.on('SIGINT', onSignal);
 }
 
+// `assistants-otel runs list | head`: the reader left; stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const controller = new AbortController();
 installSignals(controller);
 main(process.argv.slice(2), {
@@ -35,7 +44,7 @@ main(process.argv.slice(2), {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`assistants-otel: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`assistants-otel: ${redactUrlsInText((error as Error).stack ?? String(error))}\n`);
     process.exitCode = EXIT_FAILURE;
   },
 );

@@ -1,72 +1,89 @@
 /**
  * `assistants-otel demo` (`npm start`): the main job on an embedded default. A simulated Assistants
  * API plays a scripted scenario (every step and tool call type, a failure, an expiry, a cancel); the
- * real sidecar watches it and exports each finished run over OTLP, to an embedded receiver that
- * prints the traces, or to your collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * real sidecar watches it and exports each finished run over OTLP, to an embedded collector, or to
+ * yours when OTEL_EXPORTER_OTLP_ENDPOINT is set, and each trace the collector acknowledged is
+ * printed as a waterfall. It ends by itself once every run was exported.
  */
 import { createProvider } from '../api/providers.js';
-import { mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv } from '../config.js';
-import { startConsoleReceiver } from '../demo/console-receiver.js';
+import { colorEnabled, mappingOptionsFromEnv, MAX_TIMER_MILLIS, otlpEndpointConfigured, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv } from '../config.js';
+import { startDemoCollector } from '../demo/collector.js';
 import { startWatch } from '../sidecar/watch.js';
 import { createSimulator } from '../simulator/index.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, isLogLevel } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
-import { parseFlags } from './args.js';
+import { parseFlags, UsageError } from './args.js';
+import { otlpFlags } from './flags.js';
 import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
-import { formatSpanTree } from './tree.js';
+import { painter, terminalOf } from './terminal.js';
+import { cut } from './text.js';
+import { createTracePrinter } from './trace-printer.js';
 
 export const DEMO_HELP = `Usage: assistants-otel demo [options]
 
-Runs the sidecar against a built-in simulated Assistants API and prints the traces it exports.
-No API key and no collector needed. Set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to send
-the traces to a real collector (Jaeger, Tempo, an OTel Collector) instead.
+Runs the sidecar against a built-in simulated Assistants API and prints each trace it exports as
+a waterfall (run ▸ steps ▸ tool calls on the run's time axis, with durations, statuses, model and
+tokens). No API key and no collector needed; it ends by itself once every run was exported. With
+OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) set, the traces also go to that collector
+(Jaeger, Tempo, an OTel Collector).
 
 Options:
   --scenario NAME|FILE       simulator scenario (default: demo)
   --speed N                  scenario seconds per real second (default 20)
   --timeout DUR              give up after this long (default 2m)
-  --otlp-endpoint URL        send to this collector instead of printing
+  --otlp-endpoint URL        also send to this collector
+  --otlp-protocol P          http/protobuf (default) or http/json, for that collector
   --capture-content          record tool arguments, outputs and logs
   --log-level LEVEL          sidecar log level (default warn)
   -h, --help                 show this help
+
+Exit status: 0 when every run was exported, 1 when the timeout came first, 2 on a usage error.
 `;
 
+export const DEMO_FLAGS = {
+  scenario: { type: 'string' },
+  speed: { type: 'string' },
+  timeout: { type: 'string' },
+  'otlp-endpoint': { type: 'string' },
+  'otlp-protocol': { type: 'string' },
+  'capture-content': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags('demo', argv, {
-    scenario: { type: 'string' },
-    speed: { type: 'string' },
-    timeout: { type: 'string' },
-    'otlp-endpoint': { type: 'string' },
-    'capture-content': { type: 'boolean' },
-    'log-level': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseFlags('demo', argv, DEMO_FLAGS);
   if (values.help) {
     io.stdout.write(DEMO_HELP);
     return EXIT_OK;
   }
   const speed = Number(values.speed ?? '20');
-  if (!(speed > 0)) throw new Error(`--speed: expected a positive number, got "${values.speed}"`);
-  const timeoutMillis = parseDuration(values.timeout ?? '2m', '--timeout');
-  const external = values['otlp-endpoint'] !== undefined || Boolean(io.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || io.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new UsageError(`--speed: expected a positive number, got "${values.speed}"`);
+  const timeoutMillis = parseDuration(values.timeout ?? '2m', '--timeout', { maxMillis: MAX_TIMER_MILLIS });
+  const logLevel = values['log-level'] ?? 'warn';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: expected debug, info, warn or error, got "${logLevel}"`);
+  const external = values['otlp-endpoint'] !== undefined || otlpEndpointConfigured(io.env);
+  const userOtlp = external ? otlpOptionsFromEnv(io.env, otlpFlags(values)) : undefined;
+  const terminal = terminalOf(io.stdout);
+  const say = (text = '') => writeLine(io.stdout, cut(text, terminal.width));
   const started = Date.now();
 
   const sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 1000 / speed, scenario: values.scenario ?? 'demo' });
-  const receiver = external
-    ? undefined
-    : await startConsoleReceiver((spans) => {
-        if (spans.some((s) => s.subject.kind === 'run')) io.stdout.write(`${formatSpanTree(spans)}\n`);
-      });
-  const otlp = receiver
-    ? { url: `${receiver.url}/v1/traces`, protocol: 'http/json' as const }
-    : otlpOptionsFromEnv(io.env, { endpoint: values['otlp-endpoint'] });
+  const collector = userOtlp ? undefined : await startDemoCollector();
+  const otlp = userOtlp ?? { url: `${(collector as { url: string }).url}/v1/traces`, protocol: 'http/json' as const };
   const threads = sim.state.threads.map((t) => t.id);
   const runCount = sim.state.runs.length + sim.state.upcomingRuns;
-  writeLine(io.stdout, `assistants-otel demo: a simulated Assistants API at ${sim.url} (${threads.length} threads, ${runCount} runs, ${speed}× speed)`);
-  writeLine(io.stdout, `→ the sidecar, polling every 250ms → OTLP ${receiver ? '(an embedded receiver that prints each trace)' : `to ${redactUrl(otlp.url)}`}\n`);
+  say('assistants-otel demo');
+  say(`  API      a simulated Assistants API at ${sim.url}`);
+  say(`           ${threads.length} threads, ${runCount} runs, played at ${speed}× speed`);
+  say('  sidecar  polling every 250ms, exporting each run once it is finished');
+  say(`  OTLP     ${userOtlp ? `to ${redactUrl(otlp.url)}` : 'to an embedded collector (set OTEL_EXPORTER_OTLP_ENDPOINT for yours)'}`);
+  say();
 
+  const printer = createTracePrinter(io.stdout, { width: terminal.width, paint: painter(colorEnabled(io.env, terminal.isTTY)) });
   let exportedRuns = 0;
+  let deliveredSpans = 0;
   const watch = await startWatch({
     provider: createProvider({ kind: 'openai', baseUrl: sim.url }),
     otlp,
@@ -75,9 +92,13 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     store: createMemoryStateStore(),
     pollIntervalMillis: 250,
     threads,
-    logger: createLogger({ stream: io.stderr, level: (values['log-level'] as 'warn' | undefined) ?? 'warn' }),
+    logger: createLogger({ stream: io.stderr, level: logLevel }),
     onExported: (counts) => {
       exportedRuns += counts.runs;
+    },
+    onDelivered: (spans) => {
+      deliveredSpans += spans.length;
+      printer.delivered(spans);
     },
   });
 
@@ -88,15 +109,14 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     while (!io.signal.aborted && Date.now() < deadline && !finished()) await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {
     await watch.stop(AbortSignal.timeout(5_000));
-    await receiver?.close();
+    await collector?.close();
     await sim.close();
   }
-  const spans = receiver?.spans.length;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const done = exportedRuns >= runCount;
-  writeLine(
-    io.stdout,
-    `${done ? `${runCount} runs` : `${exportedRuns} of ${runCount} runs`} exported as traces${spans !== undefined ? ` (${spans} spans)` : ''} in ${seconds}s, using ${sim.requests.length} API requests.`,
-  );
+  say(`${done ? `${runCount} runs` : `${exportedRuns} of ${runCount} runs`} exported as traces (${deliveredSpans} spans) in ${seconds}s, using ${sim.requests.length} API requests.`);
+  if (!done && !io.signal.aborted) {
+    say(userOtlp ? `The collector at ${redactUrl(otlp.url)} did not acknowledge every run within ${values.timeout ?? '2m'}: is it running?` : `Not every run was exported within ${values.timeout ?? '2m'}.`);
+  }
   return done ? EXIT_OK : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@ export const API_CONNECTION_FLAGS = {
   'token-command': { type: 'string' },
   'max-concurrency': { type: 'string' },
   'max-rps': { type: 'string' },
+  'max-retry-delay': { type: 'string' },
 } as const;
 
 /** Where spans go and what they hold (`import`, `watch`). */

@@ -11,7 +11,7 @@ export interface CliIo {
   stdout: Writable;
   stderr: Writable;
   env: Env;
-  /** Aborted on the first SIGTERM/SIGINT: long-running commands drain and exit 0. */
+  /** Aborted on the first SIGTERM/SIGINT: `watch` drains and exits 0; one-shot commands stop and exit 130. */
   signal: AbortSignal;
 }
 
@@ -21,6 +21,10 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** The command line or configuration is wrong; nothing was done. */
 export const EXIT_USAGE = 2;
+/** `export`: a failure stopped the work before the end (credentials refused, API or collector unreachable). */
+export const EXIT_STOPPED = 3;
+/** Interrupted (SIGINT/SIGTERM) before the work was done; what was done is printed. 128 + SIGINT, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);

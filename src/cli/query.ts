@@ -2,9 +2,9 @@
  * The query commands' shared parts: API flags, the client, and reporting of what the API sent.
  */
 import { RequestBudget } from '../api/budget.js';
-import { createAssistantsClient, type AssistantsClient, type Fetched, type ItemRejection, type ItemWarning, type Page } from '../api/client.js';
+import { createAssistantsClient, DEFAULT_API_RETRY, type AssistantsClient, type Fetched, type ItemRejection, type ItemWarning, type Page } from '../api/client.js';
 import { isApiError } from '../api/errors.js';
-import { apiConfigFromEnv } from '../config.js';
+import { apiConfigFromEnv, retryDelayCapFromEnv } from '../config.js';
 import { createLogger } from '../util/log.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
@@ -27,6 +27,9 @@ export const API_FLAGS_HELP = `API options:
   --token-command CMD        a command printing a bearer token (ASSISTANTS_OTEL_TOKEN_COMMAND)
   --max-concurrency N        API requests in flight at once (default 8)
   --max-rps N                API requests started per second (default 10)
+  --max-retry-delay DUR      the longest wait between two attempts, API or collector (default
+                             5m; ASSISTANTS_OTEL_MAX_RETRY_DELAY): a longer Retry-After is
+                             waited only this long by watch, and fails other commands at once
   Keys come from the environment only: OPENAI_API_KEY, AZURE_OPENAI_API_KEY.
 
 Output options:
@@ -45,13 +48,14 @@ export function requireFlag(value: string | undefined, flag: string, command: st
   return value;
 }
 
-type ApiFlagValues = { [K in 'provider' | 'base-url' | 'api-version' | 'token-command' | 'max-concurrency' | 'max-rps' | 'output' | 'fields']?: string | undefined };
+type ApiFlagValues = { [K in 'provider' | 'base-url' | 'api-version' | 'token-command' | 'max-concurrency' | 'max-rps' | 'max-retry-delay' | 'output' | 'fields']?: string | undefined };
 
 export function queryContext(io: CliIo, values: ApiFlagValues): QueryContext {
   const output = parseOutputFormat(values.output);
   const config = apiConfigFromEnv(io.env, apiFlags(values));
   const logger = createLogger({ stream: io.stderr, level: 'warn', secrets: () => config.provider.credentials.secrets() });
-  const client = createAssistantsClient({ provider: config.provider, budget: new RequestBudget(config.budget), logger });
+  const retry = { ...DEFAULT_API_RETRY, delayCapMillis: retryDelayCapFromEnv(io.env, values['max-retry-delay']) };
+  const client = createAssistantsClient({ provider: config.provider, budget: new RequestBudget(config.budget), retry, logger });
   return { client, output, fields: values.fields };
 }
 

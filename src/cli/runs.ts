@@ -20,6 +20,7 @@ Options:
   --run ID                   the run (get)
   --order asc|desc           list order by creation time (default asc)
   --limit N                  at most N runs (default: all, fetched 100 per page)
+  -h, --help                 show this help
 
 ${API_FLAGS_HELP}
 Table columns (default): ${DEFAULT_LIST_FIELDS.join(',')}
@@ -28,7 +29,7 @@ Exit status: 0 ok; 1 on an API error or a record that cannot be placed in a trac
 too, with its errors); 2 on a usage error.
 `;
 
-const RUN_FLAGS = { ...API_FLAGS, thread: { type: 'string' }, run: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' } } as const;
+export const RUN_FLAGS = { ...API_FLAGS, thread: { type: 'string' }, run: { type: 'string' }, order: { type: 'string' }, limit: { type: 'string' } } as const;
 
 export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;

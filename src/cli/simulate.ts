@@ -25,18 +25,20 @@ Options:
 Point the other commands at it with OPENAI_BASE_URL=<printed URL>.
 `;
 
+export const SIMULATE_FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  scenario: { type: 'string' },
+  speed: { type: 'string' },
+  prefix: { type: 'string' },
+  'require-key': { type: 'boolean' },
+  'api-version': { type: 'string' },
+  log: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function simulateCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags('simulate', argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    scenario: { type: 'string' },
-    speed: { type: 'string' },
-    prefix: { type: 'string' },
-    'require-key': { type: 'boolean' },
-    'api-version': { type: 'string' },
-    log: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseFlags('simulate', argv, SIMULATE_FLAGS);
   if (values.help) {
     io.stdout.write(SIMULATE_HELP);
     return EXIT_OK;

@@ -22,6 +22,7 @@ Options:
   --limit N                  at most N steps (default: all, fetched 100 per page)
   --include-file-search-content
                              ask for file search result content (include[]=${FILE_SEARCH_CONTENT_INCLUDE})
+  -h, --help                 show this help
 
 ${API_FLAGS_HELP}
 Table columns (default): ${'id,type,status,created_at,completed_at,tools,usage.total_tokens,last_error.code'}
@@ -49,7 +50,7 @@ export const STEP_VIRTUAL_FIELDS: Record<string, VirtualField> = {
   },
 };
 
-const STEP_FLAGS = {
+export const STEP_FLAGS = {
   ...API_FLAGS,
   thread: { type: 'string' },
   run: { type: 'string' },

@@ -2,19 +2,33 @@
  * `assistants-otel watch`: the sidecar. Runs until SIGTERM/SIGINT (then drains, persists, exits 0),
  * or until the API refuses our credentials (exits 1).
  */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { apiConfigFromEnv, ConfigError, mappingOptionsFromEnv, otlpOptionsFromEnv, parseDuration, resourceOptionsFromEnv, stateConfigFromEnv, type Env } from '../config.js';
-import { startWatch } from '../sidecar/watch.js';
+import {
+  apiConfigFromEnv,
+  ConfigError,
+  deliveryOptionsFromEnv,
+  listenTokenFromEnv,
+  mappingOptionsFromEnv,
+  MAX_TIMER_MILLIS,
+  otlpOptionsFromEnv,
+  parseDuration,
+  resourceOptionsFromEnv,
+  stateConfigFromEnv,
+  type Env,
+} from '../config.js';
+import { startWatch, type WatchHandle } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
 import { createPostgresStateStore } from '../state/postgres-store.js';
+import { StateLocationError } from '../state/store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
-import { connectionUrlSecrets, redactConnectionUrl } from '../util/redact.js';
+import { connectionUrlSecrets, redactConnectionUrl, redactUrl } from '../util/redact.js';
+import { VERSION } from '../version.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
+import { readThreadsFile } from './threads-file.js';
 import { API_FLAGS_HELP, parseFlags } from './query.js';
 
 export const WATCH_HELP = `Usage: assistants-otel watch [options]
@@ -35,27 +49,37 @@ Pace and delivery:
   --request-timeout DUR      give up on an API request unanswered this long (default 30s)
   --live                     export each finished step at once, not the whole run at its end
   --drain-timeout DUR        on SIGTERM, wait this long for the collector (default 20s)
+  --max-queued-spans N       spans held for delivery at most (default 20000;
+                             ASSISTANTS_OTEL_MAX_QUEUED_SPANS); polling pauses before it
+  --max-queued-bytes SIZE    bytes held for delivery at most (default 32MiB;
+                             ASSISTANTS_OTEL_MAX_QUEUED_BYTES)
 
 State and endpoint:
   --state PATH               crash-safe state file (default $XDG_STATE_HOME/assistants-otel/state.json,
                              or ~/.local/state/assistants-otel/state.json); refused spans go to
-                             rejected/ next to it
+                             rejected/ next to it; a path that cannot be used is a start-up
+                             error, a write failure while running makes /healthz answer 503 and
+                             the sidecar drain and exit 1
   --state postgres://…       state in PostgreSQL instead (or ASSISTANTS_OTEL_STATE_URL), shared by
                              a fleet; refused spans go to rejected/ in the default state directory
-  --memory-state             keep state in memory only (nothing survives a restart)
-  --listen [HOST:]PORT       serve POST/DELETE /v1/watch, GET /healthz and /metrics (host defaults
-                             to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN requires a bearer token
+  --memory-state             keep state in memory only (nothing survives a restart; not
+                             with --state)
+  --listen [HOST:]PORT       serve /v1/watch (GET, POST, DELETE), /healthz and /metrics
+                             (host defaults to 127.0.0.1); ASSISTANTS_OTEL_LISTEN_TOKEN
+                             requires a bearer token
 
 Logs:
   --log-format json|text     (default text)
   --log-level LEVEL          debug, info (default), warn, error
+
+  -h, --help                 show this help
 
 OTLP: OTEL_EXPORTER_OTLP_* variables, or --otlp-endpoint URL, --otlp-protocol P
 Content: --capture-content, --content-max-length N (see "import --help")
 
 ${API_FLAGS_HELP.split('\nOutput options:')[0]}`;
 
-const FLAGS = {
+export const WATCH_FLAGS = {
   thread: { type: 'string', multiple: true },
   'threads-file': { type: 'string' },
   run: { type: 'string', multiple: true },
@@ -66,6 +90,8 @@ const FLAGS = {
   'request-timeout': { type: 'string' },
   live: { type: 'boolean' },
   'drain-timeout': { type: 'string' },
+  'max-queued-spans': { type: 'string' },
+  'max-queued-bytes': { type: 'string' },
   state: { type: 'string' },
   'memory-state': { type: 'boolean' },
   listen: { type: 'string' },
@@ -94,25 +120,8 @@ export function parseRunRef(value: string): { threadId: string; runId: string } 
   return { threadId, runId };
 }
 
-async function readThreadsFile(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('--threads-file', `cannot read ${path}: ${(error as Error).message}`);
-  }
-  const ids: string[] = [];
-  text.split('\n').forEach((line, index) => {
-    const id = line.replace(/#.*/, '').trim();
-    if (id === '') return;
-    if (/\s/.test(id)) throw new ConfigError('--threads-file', `${path}:${index + 1}: expected one thread id, got "${id}"`);
-    ids.push(id);
-  });
-  return ids;
-}
-
 export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags('watch', argv, FLAGS);
+  const { values } = parseFlags('watch', argv, WATCH_FLAGS);
   if (values.help) {
     io.stdout.write(WATCH_HELP);
     return EXIT_OK;
@@ -122,51 +131,91 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const format = values['log-format'] ?? 'text';
   if (format !== 'json' && format !== 'text') throw new UsageError(`--log-format: expected json or text, got "${format}"`);
 
+  if (values['memory-state'] && values.state !== undefined) {
+    throw new UsageError('watch: --memory-state and --state contradict each other (keep state in memory, or where --state says): give one');
+  }
+  const timer = { maxMillis: MAX_TIMER_MILLIS };
+  const pollIntervalMillis = parseDuration(values['poll-interval'] ?? '2s', '--poll-interval', timer);
+  const maxIdleIntervalMillis = parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval', timer);
+  const idleTtlMillis = parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl');
+  const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout', timer);
+  const requestTimeoutMillis = parseDuration(values['request-timeout'] ?? '30s', '--request-timeout', timer);
+  const listen = values.listen ? parseListen(values.listen) : undefined;
+
   const api = apiConfigFromEnv(io.env, apiFlags(values));
   const otlp = otlpOptionsFromEnv(io.env, otlpFlags(values));
   const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
-  const listenToken = io.env['ASSISTANTS_OTEL_LISTEN_TOKEN']?.trim() || undefined;
+  const listenToken = listenTokenFromEnv(io.env);
   const state = stateConfigFromEnv(io.env, { state: values.state, memoryState: values['memory-state'] }, defaultStatePath(io.env));
   const stateSecrets = state.kind === 'postgres' ? connectionUrlSecrets(state.url) : [];
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
 
-  const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file']) : [])];
+  const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
-  const store =
+  // The store is made by startWatch with the hooks that log and count its warnings and stop the
+  // sidecar when it fails (a full disk).
+  const store: Parameters<typeof startWatch>[0]['store'] =
     state.kind === 'memory'
       ? createMemoryStateStore()
       : state.kind === 'postgres'
-        ? createPostgresStateStore({ url: state.url, source: state.source, onWarning: (message) => logger.warn(message) })
-        : createFileStateStore(state.path);
+        ? (hooks) => createPostgresStateStore({ url: state.url, source: state.source, onWarning: hooks.onWarning })
+        : (hooks) => createFileStateStore(state.path, hooks);
   // Refused spans are files: next to the state file, or in the default state directory.
   const rejectedDirectory = state.kind === 'memory' ? undefined : join(dirname(state.kind === 'file' ? state.path : defaultStatePath(io.env)), 'rejected');
-  const drainMillis = parseDuration(values['drain-timeout'] ?? '20s', '--drain-timeout');
-
-  const handle = await startWatch({
-    provider: api.provider,
-    budget: api.budget,
-    otlp,
-    resource: resourceOptionsFromEnv(io.env),
-    mapping,
-    store,
-    ...(rejectedDirectory ? { rejectedDirectory } : {}),
-    live: values.live ?? false,
-    pollIntervalMillis: parseDuration(values['poll-interval'] ?? '2s', '--poll-interval'),
-    maxIdleIntervalMillis: parseDuration(values['max-idle-interval'] ?? '60s', '--max-idle-interval'),
-    idleTtlMillis: parseDuration(values['idle-ttl'] ?? '24h', '--idle-ttl'),
-    requestTimeoutMillis: parseDuration(values['request-timeout'] ?? '30s', '--request-timeout'),
-    backfill: values.backfill ?? false,
-    threads,
-    runs,
-    ...(values.listen ? { listen: { ...parseListen(values.listen), ...(listenToken ? { token: listenToken } : {}) } } : {}),
-    logger,
+  const delivery = deliveryOptionsFromEnv(io.env, {
+    maxRetryDelay: values['max-retry-delay'] as string | undefined,
+    maxQueuedSpans: values['max-queued-spans'],
+    maxQueuedBytes: values['max-queued-bytes'],
   });
+
+  let handle: WatchHandle;
+  try {
+    handle = await startWatch({
+      provider: api.provider,
+      budget: api.budget,
+      otlp,
+      resource: resourceOptionsFromEnv(io.env),
+      mapping,
+      store,
+      delivery,
+      ...(rejectedDirectory ? { rejectedDirectory } : {}),
+      live: values.live ?? false,
+      pollIntervalMillis,
+      maxIdleIntervalMillis,
+      idleTtlMillis,
+      requestTimeoutMillis,
+      backfill: values.backfill ?? false,
+      threads,
+      runs,
+      ...(listen ? { listen: { ...listen, ...(listenToken ? { token: listenToken } : {}) } } : {}),
+      logger,
+    });
+  } catch (error) {
+    // Named against the flag: the path cannot be used (a directory, /proc, no permission, read-only).
+    if (error instanceof StateLocationError) throw new ConfigError(values.state !== undefined ? '--state' : '--state (default)', error.message);
+    throw error;
+  }
+  const watched = handle.poller.stats();
+  if (!listen && watched.threads === 0 && watched.runs === 0) {
+    // Nothing given, nothing persisted, and no way to be told: it would poll nothing forever.
+    await handle.stop();
+    throw new UsageError(
+      `watch: nothing to watch: give --thread ID, --threads-file FILE or --run THREAD:RUN, or --listen [HOST:]PORT to register threads over HTTP${
+        state.kind === 'file' ? ` (the state file ${state.path} holds none)` : state.kind === 'postgres' ? ' (the state database holds none)' : ''
+      }`,
+    );
+  }
+  // One line with what a reader needs to know the sidecar is doing what they meant.
   logger.info('sidecar started', {
-    threads: threads.length,
-    runs: runs.length,
+    threads: watched.threads,
+    runs: watched.runs,
     mode: values.live ? 'live' : 'batch',
+    api: redactUrl(api.provider.baseUrl),
+    export_to: redactUrl(otlp.url),
     state: state.kind === 'memory' ? 'memory' : state.kind === 'file' ? state.path : redactConnectionUrl(state.url),
+    ...(handle.registrationUrl ? { listen: handle.registrationUrl } : {}),
+    version: VERSION,
   });
 
   // The poller's timers are unref'd (a library must not keep its host alive); the command must.
@@ -177,7 +226,11 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const outcome = await Promise.race([stopSignal, handle.fatal]);
   const force = AbortSignal.timeout(drainMillis);
-  logger.info(outcome === 'signal' ? 'stopping: draining deliveries' : 'stopping: the API refused our credentials');
+  const why = outcome === 'signal' ? 'draining deliveries' : outcome.kind === 'auth' ? 'the API refused our credentials' : 'the state store failed';
+  logger.info(`stopping: ${why}`);
+  // A signal during the drain (the first one, if the stop was fatal) cuts it short; a second one
+  // exits at once (bin.ts).
+  if (outcome !== 'signal') io.signal.addEventListener('abort', () => void handle.stop(AbortSignal.abort()), { once: true });
   try {
     await handle.stop(force);
   } finally {

@@ -10,6 +10,7 @@ import type { ExportResponse } from '@opentelemetry/otlp-exporter-base';
 import { OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
 import { parseRetryAfter } from '../util/backoff.js';
 import { PACKAGE_NAME, VERSION } from '../version.js';
+import { describeCollectorAnswer } from './collector-answer.js';
 
 /** Re-exported: the collector's and the API's `Retry-After` are read the same way. */
 export { parseRetryAfter };
@@ -44,6 +45,18 @@ export interface OtlpHttpTransportOptions {
   compression?: 'none' | 'gzip';
   /** Aborting cancels any request in flight (a forced shutdown must not wait out the timeout). */
   signal?: AbortSignal;
+  /** For https:// URLs: a private CA, and a client certificate and key for mTLS (PEM). */
+  tls?: OtlpTlsOptions;
+}
+
+/** PEM contents (not paths): `OTEL_EXPORTER_OTLP_CERTIFICATE`, `..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE`. */
+export interface OtlpTlsOptions {
+  /** Trusted CA certificate(s), instead of the system's. */
+  ca?: string | Buffer;
+  /** The client's private key (mTLS; with `cert`). */
+  key?: string | Buffer;
+  /** The client's certificate chain (mTLS; with `key`). */
+  cert?: string | Buffer;
 }
 
 function readBody(res: IncomingMessage): Promise<Buffer> {
@@ -61,7 +74,11 @@ function readBody(res: IncomingMessage): Promise<Buffer> {
 
 export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
   const url = new URL(options.url);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const secure = url.protocol === 'https:';
+  const request = secure ? httpsRequest : httpRequest;
+  const tls = secure && options.tls
+    ? { ...(options.tls.ca ? { ca: options.tls.ca } : {}), ...(options.tls.key ? { key: options.tls.key } : {}), ...(options.tls.cert ? { cert: options.tls.cert } : {}) }
+    : {};
   const userAgent = `${PACKAGE_NAME}/${VERSION}`;
 
   function send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
@@ -75,7 +92,7 @@ export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
     if (options.compression === 'gzip') headers['Content-Encoding'] = 'gzip';
 
     return new Promise<ExportResponse>((resolve) => {
-      const req = request(url, { method: 'POST', headers, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
+      const req = request(url, { method: 'POST', headers, ...tls, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
         readBody(res).then(
           (buffer) => {
             const status = res.statusCode ?? 0;
@@ -86,7 +103,9 @@ export function createOtlpHttpTransport(options: OtlpHttpTransportOptions) {
             const text = buffer.toString('utf8').slice(0, 2000);
             const retryable = RETRYABLE_STATUS.has(status);
             const retryAfter = parseRetryAfter(res.headers['retry-after']);
-            const error = new ExportAttemptError(`collector answered HTTP ${status}`, status, text, retryable, retryAfter);
+            // The collector's own reason ("…: field x is required") is what tells the user what to fix.
+            const said = describeCollectorAnswer(buffer, res.headers['content-type'], Object.values(options.headers ?? {}));
+            const error = new ExportAttemptError(`collector answered HTTP ${status}${said ? `: ${said}` : ''}`, status, text, retryable, retryAfter);
             resolve(retryable ? { status: 'retryable', error, ...(retryAfter !== undefined ? { retryInMillis: retryAfter } : {}) } : { status: 'failure', error });
           },
           (err: Error) => resolve({ status: 'retryable', error: new ExportAttemptError(`response interrupted: ${err.message}`, undefined, undefined, true) }),

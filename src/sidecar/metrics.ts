@@ -5,11 +5,17 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ResponseEvent } from '../api/client.js';
 import type { LeaseStats } from '../state/leasing.js';
+import { redactUrlsInText } from '../util/redact.js';
 
 export interface GaugeSources {
-  queue: () => { jobs: number; spans: number };
+  /** Held now, and the most ever held (`peak*`), queued or in flight. */
+  queue: () => { jobs: number; spans: number; bytes?: number; peakSpans?: number; peakBytes?: number };
+  /** The queue's bounds (the README's promise: never more than this). */
+  queueLimits?: () => { spans: number; bytes: number };
   lagMillis: () => number;
   watched: () => { threads: number; runs: number; paused: boolean };
+  /** True once the state store failed (a write error): the sidecar is draining to exit. */
+  storeFailed?: () => boolean;
   /** A fleet member's leases (a PostgreSQL store): adds the lease metrics. */
   leases?: () => LeaseStats;
   /** How polling keeps up: the oldest due key's wait, keys due and not started, the effective interval. */
@@ -72,6 +78,16 @@ export function createWatchMetrics(sources: GaugeSources) {
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const collectorRejected = new Counter({
+    name: `${prefix}spans_rejected_by_collector_total`,
+    help: 'Spans in accepted requests that the collector reported rejected (OTLP partial success); not counted as exported.',
+    registers: [registry],
+  });
+  const storeWarnings = new Counter({
+    name: `${prefix}state_warnings_total`,
+    help: 'Warnings from the state store: damaged journal lines skipped, a stale lock broken, a compaction that failed and will be retried.',
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: `${prefix}export_latency_seconds`,
     help: 'From first seeing a run (or live step) finished to the collector acknowledging its spans.',
@@ -86,6 +102,21 @@ export function createWatchMetrics(sources: GaugeSources) {
       this.set(sources.queue().spans);
     },
   });
+  const queueGauge = (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read() ?? 0);
+      },
+    });
+  queueGauge('delivery_queue_bytes', 'Bytes (span-size estimate) waiting for (or in) delivery.', () => sources.queue().bytes);
+  queueGauge('delivery_queue_peak_spans', 'The most spans the delivery queue has held at once since start.', () => sources.queue().peakSpans);
+  queueGauge('delivery_queue_peak_bytes', 'The most bytes the delivery queue has held at once since start.', () => sources.queue().peakBytes);
+  queueGauge('delivery_queue_max_spans', 'The delivery queue\'s bound on spans (--max-queued-spans): never exceeded.', () => sources.queueLimits?.().spans);
+  queueGauge('delivery_queue_max_bytes', 'The delivery queue\'s bound on bytes (--max-queued-bytes): never exceeded.', () => sources.queueLimits?.().bytes);
+  queueGauge('state_failed', '1 once the state store failed to write: the sidecar drains and exits.', () => (sources.storeFailed?.() ? 1 : 0));
   new Gauge({
     name: `${prefix}delivery_queue_jobs`,
     help: 'Export jobs waiting for delivery.',
@@ -173,17 +204,22 @@ export function createWatchMetrics(sources: GaugeSources) {
     apiResponse(event: ResponseEvent): void {
       apiRequests.inc({ operation: event.operation.split(' ').slice(0, 2).join('_'), status: String(event.status), outcome: event.outcome });
     },
-    exported(counts: { runs: number; steps: number; spans: number }, latencyMillis: number): void {
+    /** A run (or live steps) settled: runs and steps by kind; spans are counted as acknowledged (`spansDelivered`). */
+    exported(counts: { runs: number; steps: number }, latencyMillis: number): void {
       exported.inc({ kind: 'run' }, counts.runs);
       exported.inc({ kind: 'step' }, counts.steps);
-      exported.inc({ kind: 'span' }, counts.spans);
       latency.observe(latencyMillis / 1000);
     },
+    /** Spans the collector acknowledged (partially rejected requests: minus the rejected ones). */
+    spansDelivered: (n: number) => exported.inc({ kind: 'span' }, n),
+    collectorRejected: (n: number) => collectorRejected.inc(n),
+    storeWarning: () => storeWarnings.inc(),
     retry: () => retries.inc(),
     setAside: (n: number) => setAside.inc(n),
     rejected: (kind: 'run' | 'step', n: number) => rejected.inc({ kind }, n),
     dropped: (kind: 'thread' | 'run', reason: string) => dropped.inc({ kind, reason }),
-    render: () => registry.metrics(),
+    // A label value never carries a URL today; redacting anyway keeps a future one from leaking credentials.
+    render: async () => redactUrlsInText(await registry.metrics()),
     contentType: registry.contentType,
   };
 }

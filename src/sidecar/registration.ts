@@ -1,9 +1,10 @@
 /**
  * The sidecar's HTTP endpoint (`--listen`, loopback by default):
  *
+ *   GET    /v1/watch   what is watched: {"threads": [...], "runs": [...]}
  *   POST   /v1/watch   {"thread_id": "...", "run_id"?: "...", "traceparent"?: "..."}   watch a thread or a run
  *   DELETE /v1/watch   same body (or ?thread_id=&run_id=)                                stop watching
- *   GET    /healthz    200 while running, 503 while stopping
+ *   GET    /healthz    200 while running, 503 while stopping or once the state store failed
  *   GET    /metrics    Prometheus text format
  *
  * `/v1/*` may require `Authorization: Bearer <token>`. Bodies are limited in size. Every refusal says
@@ -14,9 +15,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
 import { parseTraceparent } from '../mapping/ids.js';
+import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 
 export interface WatchControl {
+  /** What is watched now. */
+  watched(): { threads: readonly WatchedThread[]; runs: readonly WatchedRun[] };
   watchThread(threadId: string): Promise<'added' | 'already'>;
   unwatchThread(threadId: string): Promise<boolean>;
   watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'>;
@@ -32,8 +36,10 @@ export interface RegistrationServerOptions {
   /** @default 16384 */
   maxBodyBytes?: number;
   metrics: { render(): Promise<string>; contentType: string };
-  /** False once shutdown began: `/healthz` answers 503 so load balancers stop sending. */
+  /** False once shutdown began, or once the sidecar cannot go on: `/healthz` answers 503 so load balancers stop sending. */
   healthy: () => boolean;
+  /** The status `/healthz` shows (`ok`, `stopping`, `state store failed`). @default ok or stopping */
+  health?: () => string;
   logger?: Logger;
 }
 
@@ -108,6 +114,29 @@ function parseWatchBody(text: string): z.infer<typeof WatchBody> {
   return parsed.data;
 }
 
+function iso(millis: number): string | null {
+  return Number.isFinite(millis) && Math.abs(millis) <= 8.64e15 ? new Date(millis).toISOString() : null;
+}
+
+/** `GET /v1/watch`: threads and runs in the API's snake_case, times as ISO 8601. */
+function watchedList(control: WatchControl): unknown {
+  const { threads, runs } = control.watched();
+  return {
+    threads: threads.map((t) => ({
+      thread_id: t.threadId,
+      // 0 means "its whole history" (--backfill).
+      runs_since: t.since > 0 ? iso(t.since * 1000) : null,
+      last_activity_at: iso(t.lastActivityAt),
+    })),
+    runs: runs.map((r) => ({
+      thread_id: r.threadId,
+      run_id: r.runId,
+      ...(r.traceparent ? { traceparent: r.traceparent } : {}),
+      ...(r.exportedStepIds.length > 0 ? { exported_steps: r.exportedStepIds.length } : {}),
+    })),
+  };
+}
+
 function authorized(req: IncomingMessage, token: string | undefined): boolean {
   if (!token) return true;
   const header = req.headers.authorization ?? '';
@@ -122,6 +151,10 @@ export async function startRegistrationServer(options: RegistrationServerOptions
 
   async function watch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!authorized(req, options.token)) throw new HttpError(401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+    if (req.method === 'GET') {
+      send(res, 200, watchedList(options.control));
+      return;
+    }
     if (req.method === 'POST') {
       const body = parseWatchBody(await readBody(req, limit));
       if (body.run_id === undefined) {
@@ -147,7 +180,7 @@ export async function startRegistrationServer(options: RegistrationServerOptions
       send(res, 200, { removed: true });
       return;
     }
-    throw new HttpError(405, `${req.method} not allowed on /v1/watch`, { Allow: 'POST, DELETE' });
+    throw new HttpError(405, `${req.method} not allowed on /v1/watch`, { Allow: 'GET, POST, DELETE' });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -159,7 +192,7 @@ export async function startRegistrationServer(options: RegistrationServerOptions
       }
       if (url.pathname === '/healthz') {
         const healthy = options.healthy();
-        return send(res, healthy ? 200 : 503, { status: healthy ? 'ok' : 'stopping' });
+        return send(res, healthy ? 200 : 503, { status: options.health?.() ?? (healthy ? 'ok' : 'stopping') });
       }
       if (url.pathname === '/metrics') return send(res, 200, await options.metrics.render(), { 'Content-Type': options.metrics.contentType });
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);

@@ -1,17 +1,24 @@
 /**
  * The sidecar, assembled: API client → poller → delivery pipeline → OTLP, with the state store and
  * the registration endpoint. The CLI's `watch` and `demo` commands and library users start it here.
+ *
+ * When it cannot go on (the API refused our credentials, the state store failed to write), `fatal`
+ * resolves: `/healthz` answers 503 from then on, the failure is logged once, and the caller stops
+ * it, which drains what it can.
  */
 import { RequestBudget } from '../api/budget.js';
-import { createAssistantsClient } from '../api/client.js';
-import type { ApiError } from '../api/errors.js';
+import { createAssistantsClient, DEFAULT_API_RETRY } from '../api/client.js';
 import type { ProviderProfile } from '../api/providers.js';
-import { createOtlpTraceExporter, type OtlpExporterOptions } from '../delivery/exporter.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { createOtlpTraceExporter, observeDeliveries, type OtlpExporterOptions } from '../delivery/exporter.js';
 import { DeliveryPipeline } from '../delivery/pipeline.js';
 import { createResource, type ResourceOptions } from '../delivery/resource.js';
+import { SIDECAR_RETRY } from '../delivery/send.js';
+import { sourceMappingOptions } from '../mapping/source.js';
 import type { MappingOptions } from '../mapping/types.js';
 import { Poller } from '../sources/poller.js';
-import type { StateStore } from '../state/store.js';
+import type { StateStore, StoreHooks } from '../state/store.js';
+import { sleep } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { createWatchMetrics } from './metrics.js';
 import { startRegistrationServer } from './registration.js';
@@ -36,9 +43,15 @@ export interface WatchOptions {
   otlp: OtlpExporterOptions;
   resource?: ResourceOptions;
   mapping?: MappingOptions;
-  store: StateStore;
+  /**
+   * The state store, or a function making it with the hooks through which its warnings are logged
+   * and counted (`assistants_otel_state_warnings_total`) and its failure stops the sidecar.
+   */
+  store: StateStore | ((hooks: Required<StoreHooks>) => StateStore);
   /** Where refused spans are written. Without it they are only counted and logged. */
   rejectedDirectory?: string;
+  /** The delivery queue's bounds and the retry delay cap (README "Delivery"). */
+  delivery?: { maxQueuedSpans?: number; maxQueuedBytes?: number; maxRetryDelayMillis?: number };
   live?: boolean;
   pollIntervalMillis: number;
   maxIdleIntervalMillis?: number;
@@ -51,6 +64,14 @@ export interface WatchOptions {
   logger?: Logger;
   /** Called when the collector acknowledged a run's (or live steps') spans. */
   onExported?: (counts: { runs: number; steps: number; spans: number }) => void;
+  /** Called with the spans of each request the collector acknowledged (the demo prints them). Must not throw. */
+  onDelivered?: (spans: readonly ReadableSpan[]) => void;
+}
+
+/** Why the sidecar cannot go on. */
+export interface FatalReason {
+  kind: 'auth' | 'state';
+  error: Error;
 }
 
 export interface WatchHandle {
@@ -58,52 +79,85 @@ export interface WatchHandle {
   registrationUrl: string | undefined;
   poller: Poller;
   pipeline: DeliveryPipeline;
-  /** Resolves with the error if the sidecar cannot go on (authentication refused). */
-  fatal: Promise<ApiError>;
-  /** Stops polling, drains delivery (until `force` aborts), persists, closes. Idempotent. */
+  /** Resolves if the sidecar cannot go on: the API refused our credentials, or the state store failed. */
+  fatal: Promise<FatalReason>;
+  /** Stops polling, drains delivery (until `force` aborts), persists, closes. Idempotent; always ends. */
   stop(force?: AbortSignal): Promise<void>;
 }
 
-/** `server.address`/`server.port` of the API, for the spans. */
-function serverOf(baseUrl: string): Pick<MappingOptions, 'serverAddress' | 'serverPort'> {
-  const url = new URL(baseUrl);
-  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  return { serverAddress: url.hostname, serverPort: port };
+/** Resolves when `signal` aborts (never, without one). */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   const logger = options.logger ?? silentLogger;
-  let healthy = true;
-  let reportFatal: (error: ApiError) => void = () => {};
-  const fatal = new Promise<ApiError>((resolve) => {
+  let stopping = false;
+  let storeFailure: Error | undefined;
+  let reportFatal: (reason: FatalReason) => void = () => {};
+  const fatal = new Promise<FatalReason>((resolve) => {
     reportFatal = resolve;
   });
+  const storeLogger = logger.child({ component: 'state' });
+  const delivery = options.delivery ?? {};
+  const delayCap = delivery.maxRetryDelayMillis !== undefined ? { delayCapMillis: delivery.maxRetryDelayMillis } : {};
 
   // The hooks below run later, once `metrics` exists; the gauges read the pipeline and poller when scraped.
+  const hooks: Required<StoreHooks> = {
+    onWarning: (message) => {
+      storeLogger.warn(message);
+      metrics.storeWarning();
+    },
+    onFailure: (error) => {
+      if (storeFailure) return;
+      storeFailure = error;
+      storeLogger.error('the state store failed: nothing more can be recorded; draining what can be delivered, then exiting', { error: error.message });
+      reportFatal({ kind: 'state', error });
+    },
+  };
+  const store = typeof options.store === 'function' ? options.store(hooks) : options.store;
   const budget = new RequestBudget({ ...options.budget, stuckAfterMillis: options.stuckRequestMillis ?? stuckRequestMillis(options.pollIntervalMillis) });
   const client = createAssistantsClient({
     provider: options.provider,
     budget,
     ...(options.requestTimeoutMillis ? { timeoutMillis: options.requestTimeoutMillis } : {}),
+    // The sidecar never gives up on a long Retry-After: it waits the cap and asks again.
+    retry: { ...DEFAULT_API_RETRY, longRetryAfter: 'wait-cap', ...delayCap },
     logger: logger.child({ component: 'api' }),
     onResponse: (event) => metrics.apiResponse(event),
   });
   // A forced stop must also cut an export request in flight, not only the waits between attempts.
   const cancelExports = new AbortController();
+  const otlpExporter = createOtlpTraceExporter({ ...options.otlp, signal: cancelExports.signal });
   const pipeline = new DeliveryPipeline({
-    exporter: createOtlpTraceExporter({ ...options.otlp, signal: cancelExports.signal }),
+    exporter: options.onDelivered ? observeDeliveries(otlpExporter, options.onDelivered) : otlpExporter,
     resource: createResource(options.resource),
+    retry: { ...SIDECAR_RETRY, ...delayCap },
+    ...(delivery.maxQueuedSpans !== undefined ? { maxQueuedSpans: delivery.maxQueuedSpans } : {}),
+    ...(delivery.maxQueuedBytes !== undefined ? { maxQueuedBytes: delivery.maxQueuedBytes } : {}),
     logger: logger.child({ component: 'delivery' }),
     onRetry: () => metrics.retry(),
-    onSetAside: (n) => metrics.setAside(n),
+    onDelivered: (spans) => metrics.spansDelivered(spans.length),
+    onCollectorRejected: (rejected, batch) => {
+      metrics.collectorRejected(rejected);
+      metrics.spansDelivered(batch - rejected);
+    },
+    onSetAside: (n) => {
+      metrics.setAside(n);
+      // Persisted, so the count survives restarts; a failing store is reported by its own hook.
+      store.addSetAside(n).catch(() => {});
+    },
     ...(options.rejectedDirectory ? { setAside: directorySetAside(options.rejectedDirectory) } : {}),
   });
-  const store = options.store;
   const poller = new Poller({
     client,
     store,
     delivery: pipeline,
-    mapping: { providerName: options.provider.providerName, ...serverOf(options.provider.baseUrl), ...options.mapping },
+    mapping: { ...sourceMappingOptions(options.provider), ...options.mapping },
     live: options.live ?? false,
     pollIntervalMillis: options.pollIntervalMillis,
     ...(options.maxIdleIntervalMillis ? { maxIdleIntervalMillis: options.maxIdleIntervalMillis } : {}),
@@ -114,20 +168,24 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     hooks: {
       onRejected: (kind, n) => metrics.rejected(kind, n),
       onDropped: (kind, reason) => metrics.dropped(kind, reason),
-      onExported: (counts, latency) => {
+      onExported: (counts, latency, result) => {
+        // A run whose spans were all set aside (a poisoned run) is settled, not exported.
+        if (result.delivered + (result.inPartialSuccess ?? 0) === 0 && result.setAside > 0) return;
         metrics.exported(counts, latency);
         options.onExported?.(counts);
       },
-      onFatal: (error) => reportFatal(error),
+      onFatal: (error) => reportFatal({ kind: 'auth', error }),
     },
   });
 
   const metrics = createWatchMetrics({
     queue: () => pipeline.depth(),
+    queueLimits: () => pipeline.limits(),
     lagMillis: () => pipeline.lagMillis(),
     watched: () => poller.stats(),
     polling: () => poller.stats(),
     stuckRequests: () => budget.stats().stuck,
+    storeFailed: () => storeFailure !== undefined,
   });
 
   await poller.start();
@@ -141,33 +199,49 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
         ...(options.listen.token ? { token: options.listen.token } : {}),
         control: poller,
         metrics: { render: () => metrics.render(), contentType: metrics.contentType },
-        healthy: () => healthy,
+        healthy: () => !stopping && storeFailure === undefined,
+        health: () => (storeFailure ? 'state store failed' : stopping ? 'stopping' : 'ok'),
         logger: logger.child({ component: 'http' }),
       })
     : undefined;
   if (server) logger.info('registration endpoint listening', { url: server.url });
 
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  // Every `stop(force)` call's signal forces the one stop: a later call can cut a drain short.
+  const forceAll = new AbortController();
   return {
     registrationUrl: server?.url,
     poller,
     pipeline,
     fatal,
     stop(force?: AbortSignal) {
-      stopping ??= (async () => {
-        healthy = false;
-        await poller.stop();
-        const depth = pipeline.depth();
-        if (depth.spans > 0) logger.info('flushing before exit', { spans: depth.spans });
-        const cancel = () => cancelExports.abort();
-        if (force?.aborted) cancel();
-        force?.addEventListener('abort', cancel, { once: true });
-        await pipeline.close(force);
-        await store.close();
-        await server?.close();
-        logger.info('stopped');
+      if (force?.aborted) forceAll.abort();
+      else force?.addEventListener('abort', () => forceAll.abort(), { once: true });
+      stopped ??= (async () => {
+        stopping = true;
+        const forced = aborted(forceAll.signal);
+        void forced.then(() => cancelExports.abort());
+        // Each step ends, whatever the one before did: a failed store must not keep the process alive.
+        try {
+          await poller.stop();
+          const depth = pipeline.depth();
+          if (depth.spans > 0) logger.info('flushing before exit', { spans: depth.spans });
+          await pipeline.close(forceAll.signal);
+        } finally {
+          try {
+            // A store that hangs (a dead network file system) is not waited for past the drain timeout.
+            const closed = store.close();
+            closed.catch(() => {});
+            await Promise.race([closed, forced.then(() => sleep(1000))]);
+          } catch (error) {
+            if (!storeFailure) storeLogger.error('could not persist the state on exit', { error: (error as Error).message });
+          } finally {
+            await server?.close();
+            logger.info('stopped');
+          }
+        }
       })();
-      return stopping;
+      return stopped;
     },
   };
 }

@@ -90,8 +90,15 @@ export class RecordCollector {
   private readonly warnings: RecordWarning[] = [];
   /** A Map, so that a kind named `constructor` or `__proto__` is counted like any other. */
   private readonly ignored = new Map<string, number>();
+  private seen = 0;
+
+  /** Values added so far (records, envelopes, unreadable input), to tell an empty input from a quiet one. */
+  get valuesSeen(): number {
+    return this.seen;
+  }
 
   add(value: unknown, location: RecordLocation): void {
+    this.seen++;
     this.addNested(value, location, 0);
   }
 
@@ -143,6 +150,7 @@ export class RecordCollector {
    * without a name (`message`, the SSE default) holds a record that names its own kind.
    */
   addEvent(event: string, data: unknown, location: RecordLocation): void {
+    this.seen++;
     this.addEventNested(event, data, location, 0);
   }
 
@@ -169,6 +177,7 @@ export class RecordCollector {
 
   /** Input that could not even be parsed (a bad JSONL line, an unreadable file). */
   addUnreadable(location: RecordLocation, message: string): void {
+    this.seen++;
     this.rejected.push({ location, issues: [{ path: '', message }] });
   }
 

@@ -138,6 +138,8 @@ export async function readRecordSource(path: string, collector: RecordCollector,
   }
   if (looksLikeEventStream(firstLineOf(text))) return addLines(collector, source, text);
   const json = text.charCodeAt(0) === BOM ? text.slice(1) : text;
+  // Nothing but white space is an empty input (the caller warns), not a malformed document.
+  if (json.trim() === '') return;
   try {
     addJsonValue(collector, source, JSON.parse(json));
   } catch (error) {

@@ -150,7 +150,8 @@ export class Poller {
     return {
       threads: this.watch.threads.size,
       runs: this.watch.runs.size,
-      paused: this.scheduler.isPaused(),
+      // Paused: the scheduler starts nothing, and work in progress waits for room before its next run.
+      paused: this.scheduler.isPaused() || this.options.delivery.isBehind(),
       due: this.scheduler.size,
       dueNow: this.scheduler.dueCount(),
       overdueMillis: this.scheduler.overdueMillis(),
@@ -171,7 +172,7 @@ export class Poller {
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
     this.every(PRUNE_EVERY_MILLIS, () => this.prune());
     this.every(lagCheckMillis(this.options.pollIntervalMillis), () => this.checkLag());
-    this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size });
+    this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size, from: 'state' });
   }
 
   /** Starts watching a thread (idempotent). Resolves once the registration is durable. */

@@ -8,7 +8,7 @@
 import type { AssistantsClient } from '../api/client.js';
 import { isRunTerminal } from '../api/lifecycle.js';
 import type { Run } from '../api/schemas.js';
-import type { ExportJob } from '../delivery/pipeline.js';
+import type { ExportJob, JobResult } from '../delivery/pipeline.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore } from '../state/store.js';
 import { sleep } from '../util/backoff.js';
@@ -22,13 +22,18 @@ export interface DeliverySink {
   enqueue(job: ExportJob, signal?: AbortSignal): void | Promise<void>;
   /** True while the queue is at its mark: no new work should be created. */
   isBehind(): boolean;
-  /** Resolves once the queue has room for another unit of work. Without it, `isBehind()` is polled. */
-  waitForRoom?(signal?: AbortSignal): Promise<void>;
+  /** Resolves once the queue has room for `spans` more spans. Without it, `isBehind()` is polled. */
+  waitForRoom?(spans: number, bytes?: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface ExportHooks {
+  /** Records the API sent that could not be placed. */
   onRejected?: (kind: 'run' | 'step', count: number) => void;
-  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number) => void;
+  /**
+   * A run (or live steps) settled: spans by kind, ms from "seen finished" to settled, and what
+   * delivery made of its spans (all set aside means it was not exported).
+   */
+  onExported?: (counts: { runs: number; steps: number; spans: number }, latencyMillis: number, result: JobResult) => void;
 }
 
 export interface RunExporterOptions {
@@ -80,13 +85,21 @@ export class RunExporter {
       {
         runId,
         spans: followup.spans,
-        onSettled: async () => {
+        onSettled: async (result) => {
           const at = this.o.now();
           await this.o.store.markRunDone(runId, at);
           this.o.done.set(runId, at);
           this.o.watch.deleteRun(runId);
-          this.o.hooks.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at));
-          this.o.logger.debug('run exported', { run_id: runId, spans: followup.counts.spans });
+          this.o.hooks.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at), result);
+          // One line per run at info: what a person watching the log wants to see happen.
+          const endedAt = followup.spans.find((span) => span.subject.kind === 'run')?.endTime[0];
+          this.o.logger.info('run exported', {
+            thread_id: state.watched.threadId,
+            run_id: runId,
+            status: run.status,
+            spans: followup.counts.spans,
+            ...(endedAt !== undefined ? { lag_ms: at - endedAt * 1000 } : {}),
+          });
         },
       },
       this.o.signal,
@@ -107,7 +120,7 @@ export class RunExporter {
       {
         runId,
         spans: followup.spans,
-        onSettled: async () => {
+        onSettled: async (result) => {
           await this.o.store.markStepsExported(runId, followup.stepIds);
           state.watched = { ...state.watched, exportedStepIds: [...state.watched.exportedStepIds, ...followup.stepIds] };
           const exported = (state.exportedStepIds ??= new Set());
@@ -115,7 +128,7 @@ export class RunExporter {
             exported.add(id);
             pending.delete(id);
           }
-          this.o.hooks.onExported?.(followup.counts, this.o.now() - seenAt);
+          this.o.hooks.onExported?.(followup.counts, this.o.now() - seenAt, result);
         },
       },
       this.o.signal,
@@ -125,7 +138,12 @@ export class RunExporter {
   /** Waits until delivery has room for one more unit of work (or the poller stops). */
   private async waitForRoom(): Promise<void> {
     const { delivery, signal } = this.o;
-    if (delivery.waitForRoom) return delivery.waitForRoom(signal);
+    // Not yet listed, a run's size is not known: wait for room for one span (`enqueue` then waits
+    // for room for the whole run). Without `waitForRoom`, wait for delivery to be below its mark.
+    if (delivery.waitForRoom) {
+      await delivery.waitForRoom(1, 0, signal).catch(() => {});
+      return;
+    }
     while (delivery.isBehind() && !signal.aborted) await sleep(ROOM_RECHECK_MILLIS, signal).catch(() => {});
   }
 

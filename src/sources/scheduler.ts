@@ -12,6 +12,7 @@
  *
  * Timers are `unref()`'d: the scheduler never keeps a process alive on its own.
  */
+import { MAX_TIMER_MILLIS } from '../util/backoff.js';
 import { DueQueue } from '../util/due-queue.js';
 
 export interface SchedulerOptions<K> {
@@ -122,7 +123,8 @@ export class Scheduler<K> {
     if (delayOverride === undefined && this.inFlight.size >= this.maxInFlight) return; // a completion re-arms
     const next = this.queue.nextDueAt();
     if (next === undefined && delayOverride === undefined) return;
-    let delay = delayOverride ?? Math.max(0, (next as number) - this.now());
+    // Capped at Node's timer limit (a longer delay fires at once); waking early only re-arms.
+    let delay = Math.min(MAX_TIMER_MILLIS, delayOverride ?? Math.max(0, (next as number) - this.now()));
     // Due now but no capacity: look again when a slot frees (`onSpare`, a completion), or after a while.
     this.waitingForCapacity = delayOverride === undefined && delay === 0 && this.options.capacity !== undefined && this.capacityNow() <= 0;
     if (this.waitingForCapacity) delay = this.options.capacityRecheckMillis ?? (this.options.capacity?.onSpare ? 1000 : 20);

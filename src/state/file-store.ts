@@ -28,17 +28,17 @@
  * (Replaying them would still give the same entries, every op being idempotent, but not always in
  * the same order: a thread removed and put again moves to the end.)
  */
-import { dirname } from 'node:path';
-import { errorCode, nodeFileSystem, type FileHandle, type StateFileSystem } from './file-system.js';
+import { dirname, join } from 'node:path';
+import { ensureDirectory, errorCode, nodeFileSystem, type FileHandle, type StateFileSystem } from './file-system.js';
 import { decodeJournal, encodeJournalLine } from './journal.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { applyOp, emptyModel, modelFromSnapshot, toSnapshot, type StateModel, type StateOp } from './model.js';
 import { createStoreWithBackend, type StoreBackend } from './store-core.js';
-import type { StateStore } from './store.js';
+import { StateLocationError, type StateStore, type StoreHooks } from './store.js';
 
 export const STATE_FILE_VERSION = 1;
 
-export interface FileStateStoreOptions {
+export interface FileStateStoreOptions extends StoreHooks {
   /**
    * Compact once the journal holds this many bytes, or more than the snapshot if that is bigger (so
    * compaction costs stay proportional to the changes). Default 4 MiB.
@@ -46,8 +46,6 @@ export interface FileStateStoreOptions {
   compactAfterJournalBytes?: number;
   /** A lock not refreshed for this long is stale whatever its pid (see lock.ts). Default 60 000. */
   lockStaleAfterMillis?: number;
-  /** Damaged journal lines skipped, a stale lock broken, a compaction that failed and will be retried. */
-  onWarning?: (message: string) => void;
   /** For tests: replaces some file-system calls. */
   fs?: Partial<StateFileSystem>;
 }
@@ -64,6 +62,28 @@ export function createFileStateStore(path: string, options: FileStateStoreOption
   if (!(compactAfterBytes > 0)) throw new TypeError(`compactAfterJournalBytes must be positive, got ${compactAfterBytes}`);
   if (!(lockStaleAfterMillis > 0)) throw new TypeError(`lockStaleAfterMillis must be positive, got ${lockStaleAfterMillis}`);
   return createStoreWithBackend(fileBackend(path, compactAfterBytes, lockStaleAfterMillis, options));
+}
+
+/** Errors that say the location cannot be used at all, with what to tell the user. */
+function locationProblem(path: string, error: unknown): StateLocationError | undefined {
+  const code = errorCode(error);
+  const detail = (error as Error).message;
+  const why: Record<string, string> = {
+    EISDIR: `is a directory; give a file path, e.g. ${join(path, 'state.json')}`,
+    EACCES: `permission denied (${detail})`,
+    EPERM: `operation not permitted (${detail})`,
+    EROFS: `is on a read-only file system (${detail})`,
+    ENOENT: `its directory cannot be created (${detail})`,
+    ENOTDIR: `a parent of it is not a directory (${detail})`,
+    EEXIST: `a parent of it is not a directory (${detail})`,
+    ENOSPC: `no space left on the device (${detail})`,
+    EDQUOT: `disk quota exceeded (${detail})`,
+    ELOOP: `too many symbolic links (${detail})`,
+    ENAMETOOLONG: `the name is too long (${detail})`,
+    EINVAL: `not a usable path (${detail})`,
+  };
+  const reason = code !== undefined ? why[code] : undefined;
+  return reason === undefined ? undefined : new StateLocationError(path, code, `cannot use ${path} for the state: ${reason}`, { cause: error });
 }
 
 function fileBackend(path: string, compactAfterBytes: number, lockStaleAfterMillis: number, options: FileStateStoreOptions): StoreBackend {
@@ -189,6 +209,7 @@ function fileBackend(path: string, compactAfterBytes: number, lockStaleAfterMill
     for (const waiter of [...batch, ...waiters]) waiter.reject(failure);
     queued = [];
     waiters = [];
+    options.onFailure?.(failure);
   }
 
   async function flush(handle: FileHandle): Promise<void> {
@@ -226,8 +247,15 @@ function fileBackend(path: string, compactAfterBytes: number, lockStaleAfterMill
     name: `state file ${path}`,
 
     async open(): Promise<StateModel> {
-      await fs.mkdir(dirname(path), { recursive: true });
-      lock = await acquireLock(`${path}.lock`, { fs, staleAfterMillis: lockStaleAfterMillis, statePath: path, onWarning: warn });
+      try {
+        await ensureDirectory(fs, dirname(path));
+        // A directory given as the state file would only fail later, on its first read.
+        const stats = await fs.stat(path).catch((error: unknown) => (errorCode(error) === 'ENOENT' ? undefined : Promise.reject(error)));
+        if (stats?.isDirectory()) throw Object.assign(new Error(`EISDIR: is a directory, ${path}`), { code: 'EISDIR' });
+        lock = await acquireLock(`${path}.lock`, { fs, staleAfterMillis: lockStaleAfterMillis, statePath: path, onWarning: warn });
+      } catch (error) {
+        throw locationProblem(path, error) ?? error;
+      }
       try {
         await readSnapshot();
         await replayJournal();
@@ -240,7 +268,7 @@ function fileBackend(path: string, compactAfterBytes: number, lockStaleAfterMill
       } catch (error) {
         await journal?.close();
         await lock.release();
-        throw error;
+        throw locationProblem(path, error) ?? error;
       }
     },
 

@@ -65,3 +65,29 @@ export interface StateStore {
 export function emptySnapshot(): StateSnapshot {
   return { threads: [], runs: [], done: {}, setAsideSpans: 0 };
 }
+
+/**
+ * The store's location cannot be used (a directory, a path under /proc, no permission, a
+ * read-only or full file system): a start-up error, which the CLI reports against `--state`.
+ */
+export class StateLocationError extends Error {
+  override readonly name = 'StateLocationError';
+  constructor(
+    /** The path (or a URL with its credentials redacted). */
+    readonly location: string,
+    /** The system error code (EACCES, EROFS, EISDIR…), when there is one. */
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** What a store reports besides the results of its calls. */
+export interface StoreHooks {
+  /** Damaged journal lines skipped, a stale lock broken, a compaction that failed and will be retried. */
+  onWarning?: (message: string) => void;
+  /** A write failed: the store accepts no more changes. Called once. */
+  onFailure?: (error: Error) => void;
+}

@@ -1,6 +1,7 @@
 /**
  * Structured logs: one line per event, JSON or text, with fields. Every line is scrubbed of the
- * secrets the logger was told about (API keys, bearer tokens, header values) before it is written,
+ * secrets the logger was told about (API keys, bearer tokens, header values) and of credentials in
+ * any URL (user-info, query values) before it is written,
  * as a last line of defence: code should not put them in messages in the first place.
  */
 import type { Writable } from 'node:stream';
@@ -54,7 +55,8 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
       const rest = Object.entries(all).map(([k, v]) => `${k}=${textValue(v)}`).join(' ');
       line = `${now().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${rest ? ` ${rest}` : ''}`;
     }
-    options.stream.write(`${options.secrets ? scrubSecrets(line, options.secrets()) : line}\n`);
+    // Credentials in URLs are redacted from every line, whether or not the logger knows any secret.
+    options.stream.write(`${scrubSecrets(line, options.secrets?.() ?? [])}\n`);
   };
 
   return {

@@ -1,7 +1,11 @@
 /**
- * Keeping secrets out of output. URLs may carry credentials in their user-info or query string
- * (`?api-key=…`, `?code=…`); they are shown without them.
+ * Keeping secrets out of output. URLs may carry credentials in their user-info
+ * (`postgres://user:password@db/…`, `https://token@host/…`) or query string (`?api-key=…`,
+ * `?code=…`); they are shown without them, whatever the scheme, so a state URL, an API base URL
+ * or a collector URL is safe in any log line, error or metric.
  */
+
+/** A URL without its user-info and with its query values replaced (except `api-version`). */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -14,8 +18,30 @@ export function redactUrl(url: string): string {
     }
     return parsed.href;
   } catch {
-    return '<unparseable URL>';
+    // Not a URL: shown as given (the user sees what was wrong), credentials hidden; the user name is
+    // kept before a password, as in every other line.
+    const inText = redactUrlsInText(url);
+    return inText !== url ? inText : redactUrlText(url);
   }
+}
+
+/**
+ * A string meant as a URL, shown as given so the user can see what was wrong, without what may be
+ * credentials: the user-info before an `@` and the values of query parameters (`api-version` kept).
+ * When the text does not even parse, everything up to its last `@` is hidden: a password may hold
+ * `/`, `#` or spaces, so this errs on the side of hiding more.
+ */
+export function redactUrlText(text: string): string {
+  let parses = true;
+  try {
+    new URL(text);
+  } catch {
+    parses = false;
+  }
+  const userInfo = parses ? /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i : /^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i;
+  return text
+    .replace(userInfo, (_match, scheme: string | undefined) => `${scheme ?? ''}<redacted>@`)
+    .replace(/([?&][^=&#\s]*)=[^&#\s]*/g, (match, key: string) => (/[?&]api-version$/.test(key) ? match : `${key}=<redacted>`));
 }
 
 /** Connection-string parameters that hold a secret (libpq's and node-postgres' names). */
@@ -72,9 +98,33 @@ function safeDecode(text: string): string {
   }
 }
 
-/** Replaces every occurrence of each secret (of 4+ characters) in `text`. */
+/** `scheme://user:password@` or `scheme://token@`: the user name is kept when a password follows it. */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@"'<>:]*)(:[^\s/?#@"'<>]*)?@/gi;
+/** A URL with a query string, in running text. */
+const URL_WITH_QUERY = /\b([a-z][a-z0-9+.-]*):\/\/[^\s"'<>?#]*\?[^\s"'<>#]*/gi;
+const QUERY_VALUE = /([?&])([^=&]+)=([^&]*)/g;
+
+/**
+ * Every URL in `text` without its credentials, whatever the scheme: a password becomes
+ * `user:<redacted>@`, a bare user-info (a token) `<redacted>@`; query values of http(s) URLs become
+ * `<redacted>` (except `api-version`: API keys travel as `?api-key=`, `?code=`), and for other
+ * schemes (a database URL) the secret-looking ones (`password`, `sslkey`…). Text without URLs is
+ * returned as is.
+ */
+export function redactUrlsInText(text: string): string {
+  if (!text.includes('://')) return text;
+  // Query values first: once user-info reads `<redacted>`, its `<` would end the URL's match.
+  return text
+    .replace(URL_WITH_QUERY, (url, scheme: string) => {
+      const web = /^https?$/i.test(scheme);
+      return url.replace(QUERY_VALUE, (whole, sep: string, key: string) => ((web ? key === 'api-version' : !SECRET_PARAMETER.test(key)) ? whole : `${sep}${key}=<redacted>`));
+    })
+    .replace(USERINFO, (_whole, scheme: string, user: string, password: string | undefined) => (password !== undefined ? `${scheme}${user}:<redacted>@` : `${scheme}<redacted>@`));
+}
+
+/** Replaces every occurrence of each secret (of 4+ characters) in `text`, and every URL's credentials. */
 export function scrubSecrets(text: string, secrets: Iterable<string | undefined>): string {
-  let out = text;
+  let out = redactUrlsInText(text);
   for (const secret of secrets) {
     if (secret && secret.length >= 4) out = out.split(secret).join('<redacted>');
   }

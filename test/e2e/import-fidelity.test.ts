@@ -91,7 +91,7 @@ function byName(spans: readonly ReceivedSpan[], name: string): ReceivedSpan {
 }
 
 /** The summary lines after the first (counts) line: the same for `--dry-run` and a real import. */
-const summaryLines = (stdout: string) => stdout.trimEnd().split('\n').filter((l) => /^ {2}[^ │├└]/.test(l));
+const summaryLines = (stdout: string) => stdout.trimEnd().split('\n').filter((l) => /^ {2}[^ │├└✗]/.test(l));
 
 describe('raw text/event-stream captures', () => {
   const TREE = [
@@ -110,6 +110,9 @@ describe('raw text/event-stream captures', () => {
     expect(bySpanId(spans, runSpanId('run_sse')).attributes).toEqual({
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.agent.id': 'asst_sse',
       'gen_ai.conversation.id': 'thread_sse',
       'gen_ai.request.model': 'gpt-4o',
@@ -200,10 +203,13 @@ describe('timestamps as servers send them', () => {
     },
   );
 
-  it('the dry-run tree prints the same times', async () => {
+  it('the dry-run waterfall prints the same times', async () => {
     const result = await importFiles(['timestamps.jsonl'], { args: ['--dry-run'] });
-    expect(result.stdout).toContain(`invoke_agent asst_fid  [CLIENT]  ${at(0)} +20.250s  UNSET`);
-    expect(result.stdout).toContain(`step message_creation  [INTERNAL]  ${new Date((T + 2.5) * 1000).toISOString()} +16.500s  UNSET`);
+    // run_ms: its header gives its start, its rows the durations to the tenth of a second.
+    const block = result.stdout.split('\n\n').find((b) => b.startsWith('run_ms ')) ?? '';
+    expect(block.split('\n')[0]).toBe(`run_ms · thread_fid · ${at(0).replace('T', ' ')}`);
+    expect(block).toMatch(/^invoke_agent asst_fid +█+ +20\.3s completed/m);
+    expect(block).toMatch(/^└ step message_creation +·+█+·* +16\.5s completed/m);
   });
 });
 
@@ -323,6 +329,9 @@ describe('a run still in progress when saved, with finished steps', () => {
     expect(run.attributes).toEqual({
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.agent.id': 'asst_fid',
       'gen_ai.conversation.id': 'thread_fid',
       'gen_ai.request.model': 'gpt-4o',
@@ -367,6 +376,9 @@ describe("Azure Foundry Agent Service's shapes", () => {
   const common = (step: string, index: number, type: string, callId: string) => ({
     'gen_ai.operation.name': 'execute_tool',
     'gen_ai.provider.name': 'openai',
+    // The default provider's API, as `watch` would decide it (mapping/source.ts).
+    'server.address': 'api.openai.com',
+    'server.port': 443,
     'gen_ai.tool.call.id': callId,
     'gen_ai.agent.id': 'asst_foundry',
     'gen_ai.conversation.id': 'thread_foundry',
@@ -395,6 +407,9 @@ describe("Azure Foundry Agent Service's shapes", () => {
     );
     expect(bySpanId(spans, stepSpanId('run_foundry', 'step_fdy_act')).attributes).toEqual({
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.agent.id': 'asst_foundry',
       'gen_ai.conversation.id': 'thread_foundry',
       'assistants.run.id': 'run_foundry',

@@ -82,6 +82,9 @@ describe('assistants-otel import (end to end)', () => {
       'assistants.run.id': 'run_ok',
       'assistants.run.status': 'completed',
       'assistants.run.metadata.user': 'u-42',
+      // Decided as `watch` decides them (mapping/source.ts): the default provider's API.
+      'server.address': 'api.openai.com',
+      'server.port': 443,
     });
     expect(run.events.map((e) => [e.name, e.timeUnixNano])).toEqual([['assistants.run.started', nanos(1714560001)]]);
     expect(run.resource['service.name']).toBe('assistants-otel');
@@ -97,6 +100,9 @@ describe('assistants-otel import (end to end)', () => {
     expect(fn.attributes).toEqual({
       'gen_ai.operation.name': 'execute_tool',
       'gen_ai.provider.name': 'openai',
+      // The default provider's API, as `watch` would decide it (mapping/source.ts).
+      'server.address': 'api.openai.com',
+      'server.port': 443,
       'gen_ai.tool.name': 'get_weather',
       'gen_ai.tool.type': 'function',
       'gen_ai.tool.call.id': 'call_fn',
@@ -177,9 +183,9 @@ describe('assistants-otel import (end to end)', () => {
   });
 
   it('names the flag or variable that is wrong and exits 2', async () => {
-    const bad = await runCli(['import', RUNS], { env: env({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }) });
+    const bad = await runCli(['import', RUNS], { env: env({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' }) });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/);
+    expect(bad.stderr).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL: expected "http\/protobuf", "http\/json" or "grpc", got "http\/xml"/);
     const flag = await runCli(['import', '--bogus', RUNS], { env: env() });
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/unknown option '--bogus'/);

@@ -70,6 +70,44 @@ function bigintsToStrings(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, bigintsToStrings(item)]));
 }
 
+/**
+ * An ExportTraceServiceResponse with a partial success (`partial_success = 1 { rejected_spans = 1
+ * int64; error_message = 2 string }`). The vendored trace_service.proto predates that field (see
+ * proto/README.md), so the message is defined here, with the upstream field numbers.
+ */
+export function encodePartialSuccessResponse(rejectedSpans: number, errorMessage: string): Uint8Array {
+  const root = new protobuf.Root();
+  const partial = new protobuf.Type('ExportTracePartialSuccess')
+    .add(new protobuf.Field('rejectedSpans', 1, 'int64'))
+    .add(new protobuf.Field('errorMessage', 2, 'string'));
+  const response = new protobuf.Type('ExportTraceServiceResponse').add(new protobuf.Field('partialSuccess', 1, 'ExportTracePartialSuccess'));
+  root.add(partial).add(response);
+  root.resolveAll();
+  const message = response.fromObject({ partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } });
+  return new Uint8Array(response.encode(message).finish());
+}
+
+/**
+ * A serialized google.rpc.Status with one google.rpc.RetryInfo detail, as a gRPC server sends it in
+ * the `grpc-status-details-bin` trailer (not vendored: defined here, like Status above).
+ */
+export function encodeStatusWithRetryInfo(code: number, message: string, retryDelayMillis: number): Uint8Array {
+  const root = new protobuf.Root();
+  const duration = new protobuf.Type('Duration').add(new protobuf.Field('seconds', 1, 'int64')).add(new protobuf.Field('nanos', 2, 'int32'));
+  const retryInfo = new protobuf.Type('RetryInfo').add(new protobuf.Field('retryDelay', 1, 'Duration'));
+  const any = new protobuf.Type('Any').add(new protobuf.Field('typeUrl', 1, 'string')).add(new protobuf.Field('value', 2, 'bytes'));
+  const status = new protobuf.Type('Status')
+    .add(new protobuf.Field('code', 1, 'int32'))
+    .add(new protobuf.Field('message', 2, 'string'))
+    .add(new protobuf.Field('details', 3, 'Any', 'repeated'));
+  root.add(duration).add(retryInfo).add(any).add(status);
+  root.resolveAll();
+  const delay = { seconds: String(Math.floor(retryDelayMillis / 1000)), nanos: (retryDelayMillis % 1000) * 1e6 };
+  const info = retryInfo.encode(retryInfo.fromObject({ retryDelay: delay })).finish();
+  const detail = { typeUrl: 'type.googleapis.com/google.rpc.RetryInfo', value: info };
+  return new Uint8Array(status.encode(status.fromObject({ code, message, details: [detail] })).finish());
+}
+
 export function encodeEmptyExportResponse(): Uint8Array {
   const { exportResponse } = otlpSchema();
   return exportResponse.encode(exportResponse.create({})).finish();

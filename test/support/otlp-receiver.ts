@@ -4,9 +4,11 @@
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
-import { encodeEmptyExportResponse, encodeRpcStatus } from './otlp-proto.js';
+import { encodeEmptyExportResponse, encodePartialSuccessResponse, encodeRpcStatus } from './otlp-proto.js';
 import { describeRequest, now } from './otlp-request.js';
 import type { ReceivedRequest, Rejection, ReplySource } from './otlp-request.js';
 import type { OtlpEncoding, ReceivedSpan } from './otlp-types.js';
@@ -39,6 +41,18 @@ export interface OtlpReceiverOptions {
   maxBodyBytes?: number;
   /** Default '/v1/traces'. */
   tracesPath?: string;
+  /**
+   * Serve HTTPS with this key and certificate (PEM). With `clientCa`, require a client certificate
+   * signed by it (mTLS): a client without one cannot connect.
+   */
+  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
+}
+
+/** The OTLP/HTTP answer for a partial success, in the request's encoding (int64 as a string in JSON). */
+export function partialSuccessReply(request: ReceivedRequest, rejectedSpans: number, errorMessage: string): Reply {
+  return request.encoding === 'json'
+    ? { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } }) }
+    : { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: encodePartialSuccessResponse(rejectedSpans, errorMessage) };
 }
 
 const GRPC_INVALID_ARGUMENT = 3;
@@ -69,7 +83,7 @@ export class OtlpReceiver {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#tracesPath = options.tracesPath ?? '/v1/traces';
     this.port = (server.address() as AddressInfo).port;
-    this.url = `http://127.0.0.1:${this.port}`;
+    this.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     this.tracesUrl = `${this.url}${this.#tracesPath}`;
     this.#changes.setMaxListeners(0); // many concurrent waitFor() calls are legitimate
     server.on('connection', (socket: Socket) => {
@@ -183,6 +197,8 @@ export class OtlpReceiver {
       receivedAt,
       tracesPath: this.#tracesPath,
     });
+    const peer = (req.socket as Partial<TLSSocket>).getPeerCertificate?.();
+    if (peer && typeof peer.subject?.CN === 'string') request.clientCertificate = peer.subject.CN;
     this.#record(request);
 
     const [reply, source] = this.#chooseReply(request, rejection);
@@ -275,7 +291,10 @@ export class OtlpReceiver {
 
 /** Starts a receiver on 127.0.0.1 (an ephemeral port unless `port` is given). */
 export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
-  const server = createServer();
+  const tls = options.tls;
+  const server: Server = tls
+    ? createHttpsServer({ key: tls.key, cert: tls.cert, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) })
+    : createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

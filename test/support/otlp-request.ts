@@ -59,6 +59,8 @@ export interface ReceivedRequest {
   accepted: boolean;
   replySource: ReplySource | undefined;
   answeredAt: Instant | undefined;
+  /** Over TLS with client certificates: the subject CN of the certificate the client presented, if any. */
+  clientCertificate?: string | undefined;
 }
 
 export function now(): Instant {

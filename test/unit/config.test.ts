@@ -89,21 +89,18 @@ describe('OTLP protocol', () => {
   });
 
   it.each([
-    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, {}, 'OTEL_EXPORTER_OTLP_PROTOCOL'],
-    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, {}, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'],
-    [{}, { protocol: 'grpc' }, '--otlp-protocol'],
-  ])('refuses grpc with a clear error naming its source (%j %j)', (env, flags, source) => {
-    const error = errorOf(() => otlpOptionsFromEnv(env as Env, flags));
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toContain(source);
-    expect(error.message).toMatch(/grpc/);
-    expect(error.message).toMatch(/http\/protobuf/);
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, {}],
+    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, {}],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, { protocol: 'grpc' }],
+  ])('accepts grpc from each source (%j %j), with its own default endpoint', (env, flags) => {
+    expect(otlpOptionsFromEnv(env as Env, flags)).toEqual({ url: 'http://localhost:4317', protocol: 'grpc' });
   });
 
   it('refuses an unknown protocol, naming the variable and the value', () => {
     const error = errorOf(() => otlpOptionsFromEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' }));
     expect(error.message).toContain('OTEL_EXPORTER_OTLP_PROTOCOL');
     expect(error.message).toContain('http/xml');
+    expect(error.message).toMatch(/"http\/protobuf", "http\/json" or "grpc"/);
   });
 });
 

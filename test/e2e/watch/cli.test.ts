@@ -36,7 +36,9 @@ describe('watch command line', () => {
     [['--poll-interval', 'fast'], /--poll-interval: expected a duration/],
     [['--drain-timeout', 'soon'], /--drain-timeout: expected a duration/],
     [['--threads-file', '/nonexistent/threads.txt'], /--threads-file: cannot read \/nonexistent\/threads.txt/],
-    [['--otlp-protocol', 'grpc'], /--otlp-protocol: grpc is not supported/],
+    [['--otlp-protocol', 'grpc2'], /--otlp-protocol: expected "http\/protobuf", "http\/json" or "grpc", got "grpc2"/],
+    [['--max-retry-delay', '30d'], /--max-retry-delay: at most 24\.8 days \(2\^31-1 ms, Node's timer limit\), e\.g\. 24d, got "30d"/],
+    [['--max-queued-spans', '0'], /--max-queued-spans: expected a whole number of spans ≥ 1/],
     [['--bogus'], /unknown option '--bogus'/],
   ])('%j is a usage error naming the flag', async (args, message) => {
     const world = await startWorld();

@@ -38,7 +38,7 @@ describe('watch during a collector outage', () => {
     // Retries: one per refused attempt, visible in the log and in /metrics.
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metricValue(metrics, 'assistants_otel_export_retries_total'), metrics).toBe(refused);
-    expect(cli.stderr()).toMatch(/WARN +export will be retried .*reason="collector answered HTTP 503"/);
+    expect(cli.stderr()).toMatch(/WARN +export will be retried .*reason="collector answered HTTP 503: collector restarting"/);
     const runs = expected.filter((s) => s.subject.kind === 'run').length;
     expect(metricValue(metrics, 'assistants_otel_exported_total', '{kind="run"}')).toBe(runs);
     expect(metricValue(metrics, 'assistants_otel_exported_total', '{kind="span"}')).toBe(expected.length);

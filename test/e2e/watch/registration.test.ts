@@ -204,8 +204,10 @@ describe('the registration endpoint', () => {
 
     const put = await call(`${base}/v1/watch`, { method: 'PUT', headers: AUTH, body: '{}' });
     expect(put.status).toBe(405);
-    expect(put.headers['allow']).toBe('POST, DELETE');
-    expect((await call(`${base}/v1/watch`, { headers: AUTH })).status).toBe(405);
+    expect(put.headers['allow']).toBe('GET, POST, DELETE');
+    const listed = await call(`${base}/v1/watch`, { headers: AUTH });
+    expect(listed.status).toBe(200);
+    expect(listed.json).toEqual({ threads: [], runs: [] });
     const postHealth = await call(`${base}/healthz`, { method: 'POST', body: '{}' });
     expect(postHealth.status).toBe(405);
     expect(postHealth.headers['allow']).toBe('GET');

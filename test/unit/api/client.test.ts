@@ -25,7 +25,7 @@ afterEach(() => {
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
 
 /** A client whose fetch answers from `answers` in turn, recording when each request was made. */
-function fakeClient(answers: Answer[]) {
+function fakeClient(answers: Answer[], retry: ApiRetryPolicy = POLICY) {
   const calls: { url: string; at: number; headers: Record<string, string> }[] = [];
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
@@ -42,7 +42,7 @@ function fakeClient(answers: Answer[]) {
   }) as typeof fetch;
   const client = createAssistantsClient({
     provider: createProvider({ baseUrl: 'https://api.example.test/v1' }),
-    retry: POLICY,
+    retry,
     fetch: fakeFetch,
     random: () => 0,
     budget: new RequestBudget({ requestsPerSecond: 1000, now: () => Date.now() }),
@@ -95,6 +95,37 @@ describe('Retry-After forms', () => {
     expect(calls).toHaveLength(2);
     expect(lines[0]).not.toHaveProperty('retry_after_ms');
     expect(lines[0]).toMatchObject({ delay_ms: 10 });
+  });
+});
+
+describe('a Retry-After beyond the cap (--max-retry-delay)', () => {
+  const THIRTY_FIVE_DAYS = String(35 * 86_400);
+
+  it('one-shot (give-up, the default): ends the request at once, saying what was asked and what the cap is', async () => {
+    const { client, calls } = fakeClient([{ status: 429, headers: { 'retry-after': THIRTY_FIVE_DAYS } }, { status: 200, body: RUN }], { ...POLICY, delayCapMillis: 60_000 });
+    const { error } = await settle(client.getRun('thread_1', 'run_1'));
+    expect(calls).toHaveLength(1);
+    expect(error?.kind).toBe('retries_exhausted');
+    expect(error?.message).toBe(
+      'get run run_1 of thread_1: the API asked to wait 35 days (Retry-After, after HTTP 429), longer than the longest wait allowed (1 min, --max-retry-delay); giving up',
+    );
+  });
+
+  it('sidecar (wait-cap): waits the cap, not 35 days and not zero, and the shared budget is held for the cap only', async () => {
+    const { client, calls, lines } = fakeClient([{ status: 503, headers: { 'retry-after': THIRTY_FIVE_DAYS } }, { status: 200, body: RUN }], {
+      ...POLICY,
+      delayCapMillis: 60_000,
+      longRetryAfter: 'wait-cap',
+    });
+    const pending = client.getRun('thread_1', 'run_1');
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(calls).toHaveLength(1); // no hot loop: an overflowing timer would have fired at once
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await pending).value.id).toBe('run_1');
+    expect((calls[1]?.at as number) - (calls[0]?.at as number)).toBe(60_000);
+    expect(lines[0]).toMatchObject({ msg: 'API request will be retried after the longest wait allowed, sooner than its Retry-After', delay_ms: 60_000 });
+    // Another request of the process is held only until the cap too.
+    expect(client.budget.stats().waiting).toBe(0);
   });
 });
 

@@ -153,8 +153,11 @@ describe('exportRuns', () => {
     expect(result).toEqual({
       mapped: { runs: 2, steps: 2, toolCalls: 3, spans: 7 },
       delivered: 7,
+      collectorRejected: { spans: 0, messages: [] },
       failures: [],
       unfinished: [],
+      aborted: false,
+      inFlight: 0,
       unmapped: [],
     });
     expect(exporter.batches.map((b) => b.length)).toEqual([7]);
@@ -228,6 +231,64 @@ describe('exportRuns', () => {
     const second = await bytes(structuredClone(records));
     expect(first.length).toBeGreaterThan(0);
     expect(second).toEqual(first);
+  });
+
+  it('reads runs from an async source as it sends, reporting each batch', async () => {
+    const exporter = new CapturingExporter();
+    const read: string[] = [];
+    async function* source(): AsyncGenerator<RunRecord> {
+      for (const id of ['run_a', 'run_b', 'run_c']) {
+        read.push(id);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        yield record(id, 4);
+      }
+    }
+    const batches: Array<{ delivered: number; spans: number; readSoFar: number }> = [];
+    const result = await exportRuns(source(), {
+      exporter,
+      resource: createResource(),
+      retry: FAST,
+      maxSpansPerBatch: 4,
+      onBatch: (outcomes, counts) =>
+        batches.push({ delivered: outcomes.filter((o) => o.kind === 'delivered').reduce((n, o) => n + o.spans.length, 0), spans: counts.spans, readSoFar: read.length }),
+    });
+    expect(result.delivered).toBe(12);
+    // Run a's batch went out once run b was read (the batch was full), before run c was read.
+    expect(batches).toEqual([
+      { delivered: 4, spans: 4, readSoFar: 2 },
+      { delivered: 4, spans: 4, readSoFar: 3 },
+      { delivered: 4, spans: 4, readSoFar: 3 },
+    ]);
+  });
+
+  it('an abort returns what was delivered, with the batch in flight counted apart, instead of rejecting', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const exporter: SpanExporter = {
+      export(_spans, done) {
+        calls++;
+        // The first batch is acknowledged; the second never is: the user presses Ctrl-C meanwhile.
+        if (calls === 1) queueMicrotask(() => done({ code: ExportResultCode.SUCCESS }));
+        else setTimeout(() => controller.abort(), 5);
+      },
+      shutdown: () => Promise.resolve(),
+    };
+    const result = await exportRuns([record('run_a', 4), record('run_b', 3), record('run_c', 4)], {
+      exporter,
+      resource: createResource(),
+      retry: FAST,
+      maxSpansPerBatch: 4,
+      signal: controller.signal,
+    });
+    expect(result).toMatchObject({ aborted: true, delivered: 4, inFlight: 3, failures: [] });
+    expect(calls).toBe(2);
+  });
+
+  it('an abort before anything is sent sends nothing', async () => {
+    const exporter = new CapturingExporter();
+    const result = await exportRuns([record('run_a', 4)], { exporter, resource: createResource(), retry: FAST, signal: AbortSignal.abort() });
+    expect(result).toMatchObject({ aborted: true, delivered: 0, inFlight: 0 });
+    expect(exporter.batches).toEqual([]);
   });
 
   it('a run parented by a traceparent goes out in that trace, under that span', async () => {

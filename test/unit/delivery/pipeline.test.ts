@@ -141,9 +141,9 @@ describe('DeliveryPipeline: batching whole jobs', () => {
     const exporter = new FakeExporter((_s, call) => (call === 1 ? 'hold' : ok()));
     const p = pipeline(exporter, { maxSpansPerBatch: 5 });
     const { job, settledIds } = jobs();
-    p.enqueue(job('a', 2));
+    void p.enqueue(job('a', 2));
     expect(exporter.calls).toEqual([['a#0', 'a#1']]); // nothing waits for a timer
-    for (const id of ['b', 'c', 'd']) p.enqueue(job(id, 2));
+    for (const id of ['b', 'c', 'd']) void p.enqueue(job(id, 2));
     exporter.answerHeld();
     await p.flush();
     // b+c = 4 spans; adding d would make 6 > 5, so d goes next, whole.
@@ -155,27 +155,33 @@ describe('DeliveryPipeline: batching whole jobs', () => {
     const exporter = new FakeExporter((_s, call) => (call === 1 ? 'hold' : ok()));
     const p = pipeline(exporter, { maxSpansPerBatch: 4 });
     const { job } = jobs();
-    p.enqueue(job('first', 1));
-    p.enqueue(job('a', 1));
-    p.enqueue(job('b', 3));
-    p.enqueue(job('c', 1));
+    void p.enqueue(job('first', 1));
+    void p.enqueue(job('a', 1));
+    void p.enqueue(job('b', 3));
+    void p.enqueue(job('c', 1));
     exporter.answerHeld();
     await p.flush();
     expect(exporter.calls.map((c) => c.length)).toEqual([1, 4, 1]);
   });
 
-  it('a job larger than a batch goes alone and whole (never split across batches)', async () => {
+  it('a job larger than a batch is sent in batch-sized parts, in order, and settles once', async () => {
     const exporter = new FakeExporter((_s, call) => (call === 1 ? 'hold' : ok()));
     const p = pipeline(exporter, { maxSpansPerBatch: 3 });
     const { job, settled } = jobs();
-    p.enqueue(job('first', 1));
-    p.enqueue(job('small', 1));
-    p.enqueue(job('big', 7));
-    p.enqueue(job('after', 1));
+    void p.enqueue(job('first', 1));
+    void p.enqueue(job('small', 1));
+    void p.enqueue(job('big', 7));
+    void p.enqueue(job('after', 1));
     exporter.answerHeld();
     await p.flush();
-    expect(exporter.calls.map((c) => c.length)).toEqual([1, 1, 7, 1]);
-    expect(exporter.calls[2]?.every((name) => name.startsWith('big#'))).toBe(true);
+    // Parts of at most a batch (so the queue's bound holds for any job); the job behind fills the last part's batch.
+    expect(exporter.calls).toEqual([
+      ['first#0'],
+      ['small#0'],
+      ['big#0', 'big#1', 'big#2'],
+      ['big#3', 'big#4', 'big#5'],
+      ['big#6', 'after#0'],
+    ]);
     expect(settled).toContainEqual({ runId: 'big', delivered: 7, setAside: 0 });
   });
 
@@ -183,8 +189,8 @@ describe('DeliveryPipeline: batching whole jobs', () => {
     const exporter = new FakeExporter((_s, call) => (call === 1 ? 'hold' : ok()));
     const p = pipeline(exporter);
     const { job } = jobs();
-    p.enqueue(job('first', 1));
-    for (let i = 0; i < 6; i++) p.enqueue(job(`r${i}`, 100));
+    void p.enqueue(job('first', 1));
+    for (let i = 0; i < 6; i++) void p.enqueue(job(`r${i}`, 100));
     exporter.answerHeld();
     await p.flush();
     expect(exporter.calls.map((c) => c.length)).toEqual([1, 500, 100]);
@@ -194,7 +200,7 @@ describe('DeliveryPipeline: batching whole jobs', () => {
     const exporter = new FakeExporter();
     const p = pipeline(exporter, { maxSpansPerBatch: 100 });
     const { job, settledIds } = jobs();
-    for (const id of ['x', 'y', 'z']) p.enqueue(job(id, 3));
+    for (const id of ['x', 'y', 'z']) void p.enqueue(job(id, 3));
     await p.flush();
     expect(exporter.calls.flat()).toEqual(['x#0', 'x#1', 'x#2', 'y#0', 'y#1', 'y#2', 'z#0', 'z#1', 'z#2']);
     expect(settledIds()).toEqual(['x', 'y', 'z']);
@@ -208,7 +214,7 @@ describe('DeliveryPipeline: batching whole jobs', () => {
     });
     const resource = createResource({ serviceName: 'svc-under-test' });
     const p = new DeliveryPipeline({ exporter, resource, retry: TINY });
-    p.enqueue(jobs().job('a', 1));
+    void p.enqueue(jobs().job('a', 1));
     await p.flush();
     expect(seen).toHaveLength(1);
     expect(seen[0]?.resource).toBe(resource);
@@ -225,7 +231,7 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     const exporter = new FakeExporter(() => 'hold');
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 3));
+    void p.enqueue(job('a', 3));
     await ticks();
     expect(settled).toEqual([]);
     exporter.answerHeld(ok());
@@ -242,7 +248,7 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     });
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 4));
+    void p.enqueue(job('a', 4));
     await ticks();
     expect(exporter.calls).toEqual([['a#0', 'a#1', 'a#2', 'a#3'], ['a#0', 'a#1'], ['a#2', 'a#3']]);
     expect(settled).toEqual([]); // half acknowledged is not settled
@@ -256,7 +262,7 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     const exporter = new FakeExporter((s, call) => {
       if (call === 1) return 'hold'; // the first job, alone, until the others are queued
       if (s.length > 2) return http(413);
-      if (s[0]?.name === 'b#1' && !heldSecondHalf) {
+      if (s[0]?.name === 'b#2' && !heldSecondHalf) {
         heldSecondHalf = true;
         return 'hold';
       }
@@ -264,13 +270,14 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     });
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('first', 1));
-    p.enqueue(job('a', 1));
-    p.enqueue(job('b', 3));
+    void p.enqueue(job('first', 1));
+    void p.enqueue(job('a', 1));
+    void p.enqueue(job('b', 3));
     exporter.answerHeld();
     await ticks(40);
-    // [a#0 b#0 b#1 b#2] → 413 → [a#0 b#0] delivered, [b#1 b#2] held.
-    expect(exporter.calls.slice(1)).toEqual([['a#0', 'b#0', 'b#1', 'b#2'], ['a#0', 'b#0'], ['b#1', 'b#2']]);
+    // [a#0 b#0 b#1 b#2] → 413 → split by job first: [a#0] delivered, [b#0 b#1 b#2] → 413 →
+    // [b#0 b#1] delivered, [b#2] delivered.
+    expect(exporter.calls.slice(1)).toEqual([['a#0', 'b#0', 'b#1', 'b#2'], ['a#0'], ['b#0', 'b#1', 'b#2'], ['b#0', 'b#1'], ['b#2']]);
     expect(settled.map((s) => s.runId)).not.toContain('b');
     exporter.answerHeld();
     await p.flush();
@@ -285,7 +292,7 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     const exporter = new FakeExporter(sizeLimit(3));
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 10));
+    void p.enqueue(job('a', 10));
     await p.flush();
     const accepted = exporter.calls.filter((c) => c.length <= 3);
     expect(accepted.flat().sort()).toEqual(spans('a', 10).map((s) => s.name).sort()); // every span once
@@ -296,7 +303,7 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     const exporter = new FakeExporter();
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('empty', 0));
+    void p.enqueue(job('empty', 0));
     await ticks();
     expect(settled).toEqual([{ runId: 'empty', delivered: 0, setAside: 0 }]);
     expect(exporter.calls).toEqual([]);
@@ -306,7 +313,7 @@ describe('DeliveryPipeline: onSettled after every span was acknowledged', () => 
     const delivered: string[][] = [];
     const exporter = new FakeExporter(sizeLimit(2));
     const p = pipeline(exporter, { onDelivered: (s) => delivered.push(s.map((x) => x.name)) });
-    p.enqueue(jobs().job('a', 3));
+    void p.enqueue(jobs().job('a', 3));
     await p.flush();
     expect(delivered).toEqual([['a#0', 'a#1'], ['a#2']]);
   });
@@ -328,8 +335,8 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
       logger,
     });
     const { job, settled } = jobs();
-    p.enqueue(job('bad', 2));
-    p.enqueue(job('good', 1));
+    void p.enqueue(job('bad', 2));
+    void p.enqueue(job('good', 1));
     await p.flush();
     expect(asides).toEqual([{ names: ['bad#0', 'bad#1'], reason: 'collector answered HTTP 400', status: 400 }]);
     expect(counted).toEqual([2]);
@@ -346,7 +353,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     const exporter = new FakeExporter(() => http(status));
     const p = pipeline(exporter, { setAside: async (_s, _r, st) => void asides.push(st) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await p.flush();
     expect(exporter.calls).toHaveLength(1);
     expect(asides).toEqual([status]);
@@ -358,9 +365,9 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     const exporter = new FakeExporter((s) => (s.some((x) => x.name === 'a#1') ? http(413) : ok()));
     const p = pipeline(exporter, { setAside: async (s, reason, status) => void asides.push({ names: s.map((x) => x.name), reason, status }) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 2));
+    void p.enqueue(job('a', 2));
     await p.flush();
-    expect(asides).toEqual([{ names: ['a#1'], reason: 'a single span is larger than the collector accepts', status: 413 }]);
+    expect(asides).toEqual([{ names: ['a#1'], reason: 'a single span is larger than the collector accepts (collector answered HTTP 413)', status: 413 }]);
     expect(settled).toEqual([{ runId: 'a', delivered: 1, setAside: 1 }]);
   });
 
@@ -369,7 +376,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     const exporter = new FakeExporter(() => http(503));
     const p = pipeline(exporter, { retry: { ...TINY, maxAttempts: 3 }, setAside: async (_s, reason, status) => void asides.push({ reason, status }) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 2));
+    void p.enqueue(job('a', 2));
     await p.flush();
     expect(exporter.calls).toHaveLength(3);
     expect(asides).toEqual([{ reason: 'collector answered HTTP 503', status: undefined }]);
@@ -380,7 +387,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     const counted: number[] = [];
     const p = pipeline(new FakeExporter(() => http(400)), { onSetAside: (n) => counted.push(n) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 3));
+    void p.enqueue(job('a', 3));
     await p.flush();
     expect(counted).toEqual([3]);
     expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 3 }]);
@@ -397,15 +404,15 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
       setAside: () => Promise.reject(new Error('ENOSPC: no space left on device')),
     });
     const { job, settledIds } = jobs();
-    p.enqueue(job('first', 1));
-    p.enqueue(job('bad', 1));
-    p.enqueue(job('good1', 1));
-    p.enqueue(job('good2', 1));
+    void p.enqueue(job('first', 1));
+    void p.enqueue(job('bad', 1));
+    void p.enqueue(job('good1', 1));
+    void p.enqueue(job('good2', 1));
     exporter.answerHeld();
     await within(p.flush(), 200);
     await ticks();
     expect(settledIds()).toEqual(expect.arrayContaining(['first', 'good1', 'good2']));
-    expect(p.depth()).toEqual({ jobs: 0, spans: 0 });
+    expect(p.depth()).toMatchObject({ jobs: 0, spans: 0, bytes: 0 });
   });
 });
 
@@ -418,14 +425,14 @@ describe('DeliveryPipeline: retries', () => {
     const exporter = new FakeExporter((_s, call) => (call === 1 ? http(503) : ok()));
     const p = pipeline(exporter, { retry: { ...TINY, initialDelayMillis: 100, maxDelayMillis: 1_000 }, onRetry: (n) => notices.push(n) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 2));
+    void p.enqueue(job('a', 2));
     await vi.advanceTimersByTimeAsync(99);
     expect(exporter.calls).toHaveLength(1);
     expect(settled).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(exporter.calls).toHaveLength(2);
     expect(settled).toEqual([{ runId: 'a', delivered: 2, setAside: 0 }]);
-    expect(notices).toEqual([{ attempt: 1, delayMillis: 100, reason: 'collector answered HTTP 503', status: 503 }]);
+    expect(notices).toEqual([{ attempt: 1, delayMillis: 100, reason: 'collector answered HTTP 503', status: 503, capped: false }]);
   });
 
   it('honours Retry-After: no retry before it, even with a tiny policy', async () => {
@@ -434,7 +441,7 @@ describe('DeliveryPipeline: retries', () => {
     const exporter = new FakeExporter((_s, call) => (call === 1 ? http(429, 5_000) : ok()));
     const p = pipeline(exporter, { onRetry: (n) => notices.push(n) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await vi.advanceTimersByTimeAsync(4_999);
     expect(exporter.calls).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
@@ -448,7 +455,7 @@ describe('DeliveryPipeline: retries', () => {
     const exporter = new FakeExporter((_s, call) => (call <= 2 ? http(status) : ok()));
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await p.flush();
     expect(exporter.calls).toHaveLength(3);
     expect(settled).toEqual([{ runId: 'a', delivered: 1, setAside: 0 }]);
@@ -465,7 +472,7 @@ describe('DeliveryPipeline: retries', () => {
     const reasons: string[] = [];
     const p = pipeline(exporter, { onRetry: (n) => reasons.push(n.reason) });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await p.flush();
     expect(exporter.calls).toHaveLength(5);
     expect(reasons).toHaveLength(4);
@@ -476,7 +483,7 @@ describe('DeliveryPipeline: retries', () => {
     const exporter = new FakeExporter((_s, call) => (call <= 50 ? http(503) : ok()));
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await p.flush();
     expect(exporter.calls).toHaveLength(51);
     expect(settled).toEqual([{ runId: 'a', delivered: 1, setAside: 0 }]);
@@ -486,8 +493,8 @@ describe('DeliveryPipeline: retries', () => {
     const exporter = new FakeExporter((s, call) => (call <= 3 && s[0]?.name === 'a#0' ? http(503) : ok()));
     const p = pipeline(exporter, { maxSpansPerBatch: 1 });
     const { job, settledIds } = jobs();
-    p.enqueue(job('a', 1));
-    p.enqueue(job('b', 1));
+    void p.enqueue(job('a', 1));
+    void p.enqueue(job('b', 1));
     await p.flush();
     expect(exporter.calls.map((c) => c[0])).toEqual(['a#0', 'a#0', 'a#0', 'a#0', 'b#0']);
     expect(settledIds()).toEqual(['a', 'b']);
@@ -502,10 +509,10 @@ describe('DeliveryPipeline: isBehind(), depth(), lagMillis()', () => {
     const p = pipeline(exporter, { highWaterMarkSpans: 5, maxSpansPerBatch: 2 });
     const { job } = jobs();
     expect(p.isBehind()).toBe(false);
-    p.enqueue(job('a', 2)); // in flight
-    p.enqueue(job('b', 2)); // queued
+    void p.enqueue(job('a', 2)); // in flight
+    void p.enqueue(job('b', 2)); // queued
     expect(p.isBehind()).toBe(false); // 4 < 5
-    p.enqueue(job('c', 1));
+    void p.enqueue(job('c', 1));
     expect(p.isBehind()).toBe(true); // 5: at the mark
     exporter.answerHeld(); // a acknowledged: 3 left
     await ticks();
@@ -518,12 +525,13 @@ describe('DeliveryPipeline: isBehind(), depth(), lagMillis()', () => {
     expect(p.isBehind()).toBe(false);
   });
 
-  it('is behind at 20,000 spans by default', () => {
+  it('is behind from 15,000 spans (75% of the 20,000 bound) by default', () => {
     const p = pipeline(new FakeExporter(() => 'hold'));
-    p.enqueue(jobs().job('a', 19_999));
+    void p.enqueue(jobs().job('a', 14_999));
     expect(p.isBehind()).toBe(false);
-    p.enqueue(jobs().job('b', 1));
+    void p.enqueue(jobs().job('b', 1));
     expect(p.isBehind()).toBe(true);
+    expect(p.limits()).toEqual({ spans: 20_000, bytes: 32 * 1024 * 1024 });
   });
 
   it('depth(): jobs waiting and spans waiting or in flight; lagMillis(): age of the oldest unacknowledged job', async () => {
@@ -531,21 +539,21 @@ describe('DeliveryPipeline: isBehind(), depth(), lagMillis()', () => {
     const exporter = new FakeExporter(() => 'hold');
     const p = pipeline(exporter, { now: () => clock, maxSpansPerBatch: 2 });
     const { job } = jobs();
-    expect(p.depth()).toEqual({ jobs: 0, spans: 0 });
+    expect(p.depth()).toMatchObject({ jobs: 0, spans: 0, bytes: 0 });
     expect(p.lagMillis()).toBe(0);
-    p.enqueue(job('a', 2)); // in flight since 1000
+    void p.enqueue(job('a', 2)); // in flight since 1000
     clock = 1_500;
-    p.enqueue(job('b', 2)); // queued at 1500
+    void p.enqueue(job('b', 2)); // queued at 1500
     clock = 4_000;
-    expect(p.depth()).toEqual({ jobs: 1, spans: 4 });
+    expect(p.depth()).toMatchObject({ jobs: 1, spans: 4 });
     expect(p.lagMillis()).toBe(3_000);
     exporter.answerHeld(); // a acknowledged; b now in flight
     await ticks();
-    expect(p.depth()).toEqual({ jobs: 0, spans: 2 });
+    expect(p.depth()).toMatchObject({ jobs: 0, spans: 2 });
     expect(p.lagMillis()).toBe(2_500);
     exporter.answerHeld();
     await p.flush();
-    expect(p.depth()).toEqual({ jobs: 0, spans: 0 });
+    expect(p.depth()).toMatchObject({ jobs: 0, spans: 0, bytes: 0 });
     expect(p.lagMillis()).toBe(0);
   });
 });
@@ -558,7 +566,7 @@ describe('DeliveryPipeline: flush() and close()', () => {
     const p = pipeline(exporter);
     await expect(p.flush()).resolves.toBeUndefined();
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     let flushed = 0;
     void p.flush().then(() => flushed++);
     void p.flush().then(() => flushed++);
@@ -574,11 +582,11 @@ describe('DeliveryPipeline: flush() and close()', () => {
     const exporter = new FakeExporter(() => 'hold');
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
-    p.enqueue(job('b', 1));
+    void p.enqueue(job('a', 1));
+    void p.enqueue(job('b', 1));
     let closed = false;
     const closing = p.close().then(() => (closed = true));
-    expect(() => p.enqueue(job('late', 1))).toThrow(/closed/);
+    await expect(p.enqueue(job('late', 1))).rejects.toThrow(/closed/);
     await ticks();
     expect(closed).toBe(false);
     exporter.answerHeld();
@@ -594,8 +602,8 @@ describe('DeliveryPipeline: flush() and close()', () => {
     const { logger, lines } = recordingLogger();
     const p = pipeline(exporter, { logger });
     const { job, settled } = jobs();
-    p.enqueue(job('a', 2));
-    p.enqueue(job('b', 1));
+    void p.enqueue(job('a', 2));
+    void p.enqueue(job('b', 1));
     await vi.advanceTimersByTimeAsync(10);
     const force = new AbortController();
     let closed = false;
@@ -617,7 +625,7 @@ describe('DeliveryPipeline: flush() and close()', () => {
     const exporter = new FakeExporter(() => http(503, 60_000));
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await vi.advanceTimersByTimeAsync(0);
     const closing = p.close(AbortSignal.abort());
     await vi.advanceTimersByTimeAsync(0);
@@ -631,7 +639,7 @@ describe('DeliveryPipeline: flush() and close()', () => {
     const exporter = new FakeExporter(() => 'hold'); // never answered
     const p = pipeline(exporter);
     const { job, settled } = jobs();
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     const force = new AbortController();
     const closing = p.close(force.signal);
     await ticks();
@@ -649,10 +657,10 @@ describe('DeliveryPipeline: an onSettled that throws', () => {
     const { logger, lines } = recordingLogger();
     const p = pipeline(exporter, { logger, maxSpansPerBatch: 1 });
     const { job, settledIds } = jobs();
-    p.enqueue(job('a', 1, () => Promise.reject(new Error('state file is read-only'))));
-    p.enqueue(job('b', 1));
+    void p.enqueue(job('a', 1, () => Promise.reject(new Error('state file is read-only'))));
+    void p.enqueue(job('b', 1));
     await p.flush();
-    p.enqueue(job('c', 1));
+    void p.enqueue(job('c', 1));
     await p.flush();
     expect(settledIds()).toEqual(['a', 'b', 'c']);
     const errors = lines.filter((l) => l.level === 'error');
@@ -665,14 +673,14 @@ describe('DeliveryPipeline: an onSettled that throws', () => {
     const { logger, lines } = recordingLogger();
     const p = pipeline(exporter, { logger });
     const settled: string[] = [];
-    p.enqueue({
+    void p.enqueue({
       runId: 'a',
       spans: spans('a', 1),
       onSettled: () => {
         throw new Error('boom');
       },
     });
-    p.enqueue({ runId: 'b', spans: spans('b', 1), onSettled: async () => void settled.push('b') });
+    void p.enqueue({ runId: 'b', spans: spans('b', 1), onSettled: async () => void settled.push('b') });
     await p.flush();
     expect(settled).toEqual(['b']);
     expect(lines.filter((l) => l.level === 'error').map((l) => l.fields['run_id'])).toEqual(['a']);
@@ -689,16 +697,16 @@ describe('DeliveryPipeline: a job enqueued at any moment is delivered', () => {
     const exporter = new FakeExporter();
     const p = pipeline(exporter);
     const { job, settledIds } = jobs();
-    p.enqueue(
+    void p.enqueue(
       job('a', 1, async () => {
         void (async () => {
           for (let i = 0; i < depth; i++) await null;
-          p.enqueue(job('b', 1));
+          void p.enqueue(job('b', 1));
         })();
       }),
     );
     await new Promise((r) => setTimeout(r, 1));
-    p.enqueue(job('c', 1));
+    void p.enqueue(job('c', 1));
     expect(await within(p.flush().then(() => 'flushed'), 50)).toBe('flushed');
     expect(settledIds()).toEqual(['a', 'b', 'c']);
   });
@@ -715,12 +723,12 @@ describe('DeliveryPipeline: a job enqueued at any moment is delivered', () => {
       // Starts in the same microtask turn as the first answer reaches the pipeline.
       void (async () => {
         for (let i = 0; i < depth; i++) await null;
-        p.enqueue(job('b', 1));
+        void p.enqueue(job('b', 1));
       })();
     });
-    p.enqueue(job('a', 1));
+    void p.enqueue(job('a', 1));
     await new Promise((r) => setTimeout(r, 1));
-    p.enqueue(job('c', 1));
+    void p.enqueue(job('c', 1));
     expect(await within(p.flush().then(() => 'flushed'), 50)).toBe('flushed');
     expect(settledIds()).toEqual(['a', 'b', 'c']);
   });

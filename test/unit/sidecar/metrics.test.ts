@@ -44,6 +44,14 @@ describe('createWatchMetrics', () => {
       export_latency_seconds: 'histogram',
       watched: 'gauge',
       polling_paused: 'gauge',
+      spans_rejected_by_collector_total: 'counter',
+      state_warnings_total: 'counter',
+      state_failed: 'gauge',
+      delivery_queue_bytes: 'gauge',
+      delivery_queue_peak_spans: 'gauge',
+      delivery_queue_peak_bytes: 'gauge',
+      delivery_queue_max_spans: 'gauge',
+      delivery_queue_max_bytes: 'gauge',
     };
     for (const [name, type] of Object.entries(types)) {
       expect(text).toContain(`# TYPE ${P}${name} ${type}\n`);
@@ -73,8 +81,11 @@ describe('createWatchMetrics', () => {
 
   it('exported_total{kind=run|step|span} and the export latency histogram', async () => {
     const m = createWatchMetrics(sources().gaugeSources);
-    m.exported({ runs: 1, steps: 3, spans: 6 }, 1_500);
-    m.exported({ runs: 0, steps: 2, spans: 2 }, 200);
+    m.exported({ runs: 1, steps: 3 }, 1_500);
+    m.exported({ runs: 0, steps: 2 }, 200);
+    // Spans are counted as the collector acknowledges them, not per run settled.
+    m.spansDelivered(6);
+    m.spansDelivered(2);
     const text = await m.render();
     const lines = samples(text);
     expect(lines).toContain(`${P}exported_total{kind="run"} 1`);

@@ -2,6 +2,7 @@
  * The registration endpoint (src/sidecar/registration.ts), in process on 127.0.0.1 with a fake
  * `WatchControl`: every route and every refusal, each saying why in `{"error": …}`.
  *
+ *   GET    /v1/watch   what is watched
  *   POST   /v1/watch   {"thread_id", "run_id"?, "traceparent"?}   201 when added, 200 when already watched
  *   DELETE /v1/watch   same body, or ?thread_id=&run_id=
  *   GET    /healthz    200, or 503 while stopping
@@ -12,6 +13,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRegistrationServer, type RegistrationServerOptions, type WatchControl } from '../../../src/sidecar/registration.js';
+import type { WatchedRun, WatchedThread } from '../../../src/state/store.js';
 import { TRACEPARENT } from '../../fixtures/records.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 
@@ -25,6 +27,12 @@ class FakeControl implements WatchControl {
   threadAnswer: ThreadAnswer | (() => Promise<ThreadAnswer>) = 'added';
   runAnswer: RunAnswer = 'added';
   removed = true;
+  watching: { threads: WatchedThread[]; runs: WatchedRun[] } = { threads: [], runs: [] };
+
+  watched() {
+    this.calls.push(['watched']);
+    return this.watching;
+  }
 
   watchThread(threadId: string): Promise<ThreadAnswer> {
     this.calls.push(['watchThread', threadId]);
@@ -325,11 +333,42 @@ describe('routes and methods', () => {
     expect(r.json).toEqual({ error: `no such endpoint: ${path}` });
   });
 
-  it.each(['GET', 'PUT', 'PATCH'])('405 for %s /v1/watch, with Allow', async (method) => {
+  it('GET /v1/watch: every thread and run watched, in snake_case with ISO times', async () => {
     const s = await server();
-    const r = await s.call(method, '/v1/watch', method === 'GET' ? undefined : '{"thread_id":"t"}');
+    s.control.watching = {
+      threads: [
+        { threadId: 'thread_a', since: 1_714_560_000, lastActivityAt: 1_714_560_123_456, cursor: 'run_9' },
+        { threadId: 'thread_b', since: 0, lastActivityAt: 1_714_560_000_000 },
+      ],
+      runs: [
+        { threadId: 'thread_a', runId: 'run_1', traceparent: TRACEPARENT.header, exportedStepIds: ['step_1', 'step_2'] },
+        { threadId: 'thread_c', runId: 'run_2', exportedStepIds: [] },
+      ],
+    };
+    const r = await s.call('GET', '/v1/watch');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({
+      threads: [
+        { thread_id: 'thread_a', runs_since: '2024-05-01T10:40:00.000Z', last_activity_at: '2024-05-01T10:42:03.456Z' },
+        { thread_id: 'thread_b', runs_since: null, last_activity_at: '2024-05-01T10:40:00.000Z' },
+      ],
+      runs: [
+        { thread_id: 'thread_a', run_id: 'run_1', traceparent: TRACEPARENT.header, exported_steps: 2 },
+        { thread_id: 'thread_c', run_id: 'run_2' },
+      ],
+    });
+  });
+
+  it('GET /v1/watch with nothing watched: empty lists', async () => {
+    const s = await server();
+    expect((await s.call('GET', '/v1/watch')).json).toEqual({ threads: [], runs: [] });
+  });
+
+  it.each(['PUT', 'PATCH'])('405 for %s /v1/watch, with Allow', async (method) => {
+    const s = await server();
+    const r = await s.call(method, '/v1/watch', '{"thread_id":"t"}');
     expect(r.status).toBe(405);
-    expect(r.headers.get('allow')).toBe('POST, DELETE');
+    expect(r.headers.get('allow')).toBe('GET, POST, DELETE');
     expect(r.json).toEqual({ error: `${method} not allowed on /v1/watch` });
     expect(s.control.calls).toEqual([]);
   });

@@ -1,0 +1,79 @@
+/**
+ * `assistants-otel demo` (what `npm start` runs), as a newcomer sees it: no key, no collector, ends by
+ * itself, and prints each trace as a waterfall that fits 80 columns. With OTEL_EXPORTER_OTLP_ENDPOINT
+ * set, the same traces also reach that collector.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
+
+let receiver: OtlpReceiver | undefined;
+afterEach(async () => {
+  await receiver?.close();
+  receiver = undefined;
+});
+
+/** The demo scenario: 7 runs (4 threads), 25 spans; one run failed, one expired, one cancelled, one incomplete. */
+const RUNS = 7;
+const SPANS = 25;
+
+function blocks(stdout: string): string[][] {
+  // Each trace: a header "run_… · thread_… · date", a "model · tokens" line, then its rows.
+  return stdout
+    .split('\n\n')
+    .map((b) => b.split('\n').filter((l) => l !== ''))
+    .filter((b) => /^run_\w+ · thread_\w+/.test(b[0] ?? ''));
+}
+
+describe('assistants-otel demo (end to end)', () => {
+  it('plays the scenario, prints every trace as a waterfall within 80 columns, and exits 0 by itself', async () => {
+    const result = await runCli(['demo'], { timeoutMs: 90_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    for (const line of lines) expect([...line].length, JSON.stringify(line)).toBeLessThanOrEqual(80);
+    expect(result.stdout).not.toMatch(/\u001b/); // not a terminal: no colours, statuses as words
+
+    const traces = blocks(result.stdout);
+    expect(traces).toHaveLength(RUNS);
+    for (const trace of traces) {
+      expect(trace[1]).toMatch(/^gpt-4o · \d+ input \+ \d+ output tokens$/);
+      // The run row: a full bar on its own time axis, a duration, its status and its tokens.
+      expect(trace[2]).toMatch(/^invoke_agent \S+ +█{23} +\d+s (completed|failed|expired|cancelled|incomplete) +\d+ tok$/);
+      // Steps and tool calls under it, each bar somewhere on that axis.
+      const rows = trace.slice(3).filter((l) => !l.trimStart().startsWith('✗'));
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) expect(row).toMatch(/^[│ ]*[├└] \S.* [·█]{23} +\d+s/);
+    }
+    const statuses = traces.map((t) => /█ +\d+s (\w+)/.exec(t[2] ?? '')?.[1]).sort();
+    expect(statuses).toEqual(['cancelled', 'completed', 'completed', 'completed', 'expired', 'failed', 'incomplete']);
+
+    // The failed run says why, once.
+    const failed = traces.find((t) => / failed /.test(t[2] ?? '')) ?? [];
+    expect(failed[3]).toBe('  ✗ server_error: Sorry, something went wrong.');
+    expect(failed.filter((l) => l.includes('✗'))).toHaveLength(1);
+    // Tool calls (code interpreter, file search, functions) appear under their steps.
+    expect(result.stdout).toMatch(/│ └ execute_tool get_weather/);
+    expect(result.stdout).toMatch(/execute_tool (file_search|code_inter)/);
+
+    expect(lines[0]).toBe('assistants-otel demo');
+    expect(result.stdout).toMatch(new RegExp(`^${RUNS} runs exported as traces \\(${SPANS} spans\\) in [\\d.]+s, using \\d+ API requests\\.$`, 'm'));
+  });
+
+  it('with OTEL_EXPORTER_OTLP_ENDPOINT set, the traces also go to that collector', async () => {
+    receiver = await startOtlpReceiver();
+    const result = await runCli(['demo', '--speed', '40'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, timeoutMs: 90_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`  OTLP     to ${receiver.url}/v1/traces`);
+    expect(receiver.spans()).toHaveLength(SPANS);
+    expect(new Set(receiver.spans().map((s) => s.traceId)).size).toBe(RUNS);
+    // What was printed is what the collector acknowledged.
+    expect(blocks(result.stdout)).toHaveLength(RUNS);
+    expect(result.stdout).toMatch(new RegExp(`${RUNS} runs exported as traces \\(${SPANS} spans\\)`));
+  });
+
+  it('a usage error names the flag', async () => {
+    const result = await runCli(['demo', '--speed', 'fast']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--speed: expected a positive number, got "fast"');
+  });
+});
