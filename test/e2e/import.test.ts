@@ -82,6 +82,8 @@ describe('assistants-otel import (end to end)', () => {
       'assistants.run.id': 'run_ok',
       'assistants.run.status': 'completed',
       'assistants.run.metadata.user': 'u-42',
+      'assistants.api.start_seconds': 1714560000,
+      'assistants.api.end_seconds': 1714560030,
     });
     expect(run.events.map((e) => [e.name, e.timeUnixNano])).toEqual([['assistants.run.started', nanos(1714560001)]]);
     expect(run.resource['service.name']).toBe('assistants-otel');
@@ -106,6 +108,9 @@ describe('assistants-otel import (end to end)', () => {
       'assistants.step.id': 'step_fn',
       'assistants.tool_call.type': 'function',
       'assistants.tool_call.index': 0,
+      // A tool call spans its step.
+      'assistants.api.start_seconds': 1714560002,
+      'assistants.api.end_seconds': 1714560010,
     });
 
     const ci = byName(spans, 'execute_tool code_interpreter');
