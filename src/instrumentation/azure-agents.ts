@@ -1,0 +1,84 @@
+/**
+ * `instrumentAzureAgents(client)`: the runs of one `@azure/ai-agents` `AgentsClient` (1.x) traced in
+ * the application's own trace, from the wire records its HTTP pipeline carries (azure-policy.ts).
+ * `uninstrument()` removes the policy; no function of the client is ever replaced.
+ */
+import type { RunReader } from './followed-run.js';
+import { createCapturePolicy, CAPTURE_POLICY_NAME, type PipelinePolicyLike } from './azure-policy.js';
+import type { InstrumentationHandle } from './openai.js';
+import { inScope } from './scope.js';
+import { TracingSession, type InstrumentOptions } from './session.js';
+
+/** The part of an `AgentsClient` this uses. */
+export interface AgentsClientLike {
+  pipeline: {
+    addPolicy(policy: never, options?: never): void;
+    removePolicy(options: { name?: string }): unknown;
+    getOrderedPolicies?(): Array<{ name: string }>;
+  };
+  runs: { get(threadId: string, runId: string, options?: never): PromiseLike<unknown> };
+  runSteps: { list(threadId: string, runId: string, options?: never): { byPage(): AsyncIterator<unknown> } };
+}
+
+/** Runs `call` with the pipeline handing its answer's raw JSON to us; returns the last one. */
+async function captured(call: () => PromiseLike<unknown> | Promise<unknown>): Promise<unknown> {
+  let raw: unknown;
+  await inScope({ capture: (value) => (raw = value) }, () => call());
+  return raw;
+}
+
+/** How the library reads a run and its steps with the application's own client (raw wire JSON). */
+export function agentsReader(client: AgentsClientLike): RunReader {
+  return {
+    getRun: (threadId, runId) => captured(() => client.runs.get(threadId, runId)),
+    async listSteps(threadId, runId, query) {
+      const options = { order: query.order, limit: query.limit, ...(query.after !== undefined ? { after: query.after } : {}) } as never;
+      // The SDK's pager follows `nextLink`, which this API does not send: one call is one page.
+      const envelope = (await captured(() => client.runSteps.list(threadId, runId, options).byPage().next())) as { data?: unknown; has_more?: unknown } | undefined;
+      return { data: Array.isArray(envelope?.data) ? envelope.data : [], hasMore: envelope?.has_more === true };
+    },
+  };
+}
+
+/** Adds the capture policy to a client's pipeline; returns how to take it out again. */
+export function addCapturePolicy(client: AgentsClientLike, policy: PipelinePolicyLike): () => void {
+  client.pipeline.addPolicy(policy as never);
+  return () => {
+    client.pipeline.removePolicy({ name: CAPTURE_POLICY_NAME });
+  };
+}
+
+const INSTRUMENTED = Symbol.for('assistants-otel.instrumented');
+
+/**
+ * Traces the runs of an `AgentsClient` in the application's trace (see the README, "Library").
+ * `server.address` / `server.port` name the API the requests went to (`endpoint` overrides it).
+ */
+export function instrumentAzureAgents(client: AgentsClientLike, options: InstrumentOptions & { endpoint?: string } = {}): InstrumentationHandle {
+  const marked = client as unknown as Record<symbol, InstrumentationHandle | undefined>;
+  const existing = marked[INSTRUMENTED];
+  if (existing) return existing;
+  const session = new TracingSession(options);
+  const remove = addCapturePolicy(
+    client,
+    createCapturePolicy(session, { reader: agentsReader(client), providerName: session.providerName('azure.ai.agents'), endpoint: options.endpoint }),
+  );
+  let done = false;
+  const handle: InstrumentationHandle = {
+    uninstrument() {
+      if (done) return;
+      done = true;
+      remove();
+      delete marked[INSTRUMENTED];
+      session.stop();
+    },
+    flush: () => session.flush(),
+    async shutdown() {
+      await session.flush();
+      handle.uninstrument();
+      await session.shutdown();
+    },
+  };
+  Object.defineProperty(marked, INSTRUMENTED, { value: handle, configurable: true, enumerable: false });
+  return handle;
+}

@@ -1,0 +1,370 @@
+/**
+ * The run tracker: follows every run the application creates through an instrumented client, from
+ * what the application's own calls show (answers, stream events, its SDK's polling), and reads only
+ * what they do not show, within one request budget:
+ *
+ * - a run streamed from creation to its end: no request at all (the stream holds every record);
+ * - a run whose status the application reads itself (`createAndPoll`, its own loop): no status
+ *   read of ours while its reads keep coming;
+ * - otherwise its status once per poll interval after the last one seen, from any source; a run
+ *   waiting for tool outputs is not read until its deadline (`expires_at`), unless something else
+ *   shows it moved; a stream the application abandons turns into polling;
+ * - once it ends, its steps are listed (one page per 100) only if some were not seen in a stream.
+ * Then its spans are mapped as `import` maps them, refined with the times seen, and emitted.
+ *
+ * Nothing here throws into the application: every entry point is guarded by the callers, and the
+ * timers' work is guarded here.
+ */
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import type { RequestBudget } from '../api/budget.js';
+import type { RunStep } from '../api/schemas.js';
+import type { MappingOptions } from '../mapping/types.js';
+import { FollowedRun, type Creation, type ToolCallIdentity } from './followed-run.js';
+import type { Guard } from './guard.js';
+import type { SpanSink } from './sink.js';
+import { classifyStreamEvent, type StreamObservation } from './stream.js';
+
+export interface TrackerOptions {
+  sink: SpanSink;
+  guard: Guard;
+  budget: RequestBudget;
+  mapping: MappingOptions;
+  /** Own status reads come this long after the last status seen. */
+  pollIntervalMillis: number;
+  now: () => number;
+}
+
+/** Pages of 100 steps, the API's largest. */
+const STEPS_PAGE = 100;
+/** Read a run waiting for outputs (or a silent stream) this long after its deadline. */
+const DEADLINE_GRACE_MILLIS = 5_000;
+/** The API's default run lifetime, when a record does not say. */
+const DEFAULT_RUN_LIFETIME_SECONDS = 600;
+/** Own reads back off up to this after failures or past the deadline. */
+const MAX_BACKOFF_MILLIS = 60_000;
+/** How long one read by the application holds ours off (at least; 3× its own pace if slower). */
+const APP_READ_HOLD_MILLIS = 10_000;
+/** Past its deadline, a run that is still not over is given up after this long. */
+const GIVE_UP_AFTER_DEADLINE_MILLIS = 3_600_000;
+
+function httpStatus(error: unknown): number | undefined {
+  const e = error as { status?: unknown; statusCode?: unknown } | null;
+  const status = e?.status ?? e?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** A stream of one run, as the application reads it. */
+export class StreamFollower {
+  private followed: FollowedRun | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly tracker: RunTracker,
+    private readonly creation: Creation | undefined,
+    known?: FollowedRun,
+  ) {
+    this.followed = known;
+    if (known) known.streams++;
+  }
+
+  /** One event, as the SDK yields it to the application (name and parsed data). */
+  event(name: string | null | undefined, data: unknown, at: number): void {
+    if (this.ended) return;
+    const observation = classifyStreamEvent(name, data);
+    if (!this.followed && observation.kind === 'run' && observation.runId !== undefined && this.creation) {
+      this.followed = this.tracker.beginFollowing(observation.runId, this.creation, at, observation.phase === 'created');
+      this.followed.streams++;
+    }
+    if (this.followed) this.tracker.applyStreamObservation(this.followed, observation, at);
+  }
+
+  /** The stream is over: read to its end (`done`), closed early by the application, or failed. */
+  end(how: 'done' | 'closed' | 'error'): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.followed) this.tracker.streamEnded(this.followed, how);
+  }
+}
+
+export class RunTracker {
+  private readonly runs = new Map<string, FollowedRun>();
+  private readonly finalizing = new Set<Promise<void>>();
+  private readonly lookups = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly options: TrackerOptions) {}
+
+  get sink(): SpanSink {
+    return this.options.sink;
+  }
+
+  isFollowing(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  /** A run created by a call that was not streamed: its answer. */
+  created(creation: Creation, raw: unknown, at: number): void {
+    const runId = (raw as { id?: unknown } | null)?.id;
+    if (typeof runId !== 'string' || runId === '') return;
+    const followed = this.beginFollowing(runId, creation, at, false);
+    followed.seen.run.start ??= at;
+    this.observeRun(raw, at);
+  }
+
+  /** A stream that will create a run (its id comes with the first event). */
+  creationStream(creation: Creation): StreamFollower {
+    return new StreamFollower(this, creation);
+  }
+
+  /**
+   * Outputs submitted for a run's function calls, at `at`. With `streamed`, the answer is a stream
+   * (returned); otherwise the answer will come through `observeRun`, and the run goes on unseen.
+   */
+  submitted(runId: string, threadId: string | undefined, toolCallIds: readonly string[], at: number, streamed: boolean): StreamFollower | undefined {
+    const followed = this.runs.get(runId);
+    if (!followed) return undefined;
+    followed.threadId ??= threadId;
+    for (const id of toolCallIds) followed.seen.submits.set(id, at);
+    if (!streamed) {
+      followed.gap = true;
+      return undefined;
+    }
+    return new StreamFollower(this, undefined, followed);
+  }
+
+  /**
+   * A run record the application's call returned: `read` for a retrieve (its SDK's poll helper or
+   * its own loop), `answer` for the answer to a call that changed the run (a submit, a cancel).
+   */
+  observeRun(raw: unknown, at: number, how: 'read' | 'answer' = 'answer'): void {
+    const runId = (raw as { id?: unknown } | null)?.id;
+    const followed = typeof runId === 'string' ? this.runs.get(runId) : undefined;
+    if (!followed || followed.state !== 'following') return;
+    if (!followed.observeRun(raw, at)) return;
+    if (how === 'read') {
+      // While the application keeps reading the run, ours wait: zero extra reads under its polling.
+      const gap = followed.lastAppReadAt === undefined ? 0 : at - followed.lastAppReadAt;
+      followed.lastAppReadAt = at;
+      const stops = followed.isTerminal() || followed.run?.status === 'requires_action';
+      followed.appReadHoldUntil = stops ? 0 : at + Math.max(APP_READ_HOLD_MILLIS, 3 * gap);
+    }
+    this.advance(followed);
+  }
+
+  beginFollowing(runId: string, creation: Creation, at: number, streamedFromCreation: boolean): FollowedRun {
+    let followed = this.runs.get(runId);
+    if (!followed) {
+      followed = new FollowedRun(runId, creation, at, { streamed: streamedFromCreation });
+      this.runs.set(runId, followed);
+    }
+    return followed;
+  }
+
+  applyStreamObservation(followed: FollowedRun, observation: StreamObservation, at: number): void {
+    if (followed.state !== 'following') return;
+    switch (observation.kind) {
+      case 'run': {
+        if (observation.runId !== followed.runId) return;
+        if (observation.phase === 'created') followed.seen.run.start ??= at;
+        if (observation.phase === 'started') followed.seen.run.started ??= at;
+        if (observation.phase === 'terminal') followed.seen.run.end ??= at;
+        followed.observeRun(observation.record, at);
+        break;
+      }
+      case 'step': {
+        const step = followed.observeStep(observation.record);
+        if (!step) return;
+        const seen = followed.seen.steps.get(step.id) ?? {};
+        if (observation.phase === 'created') seen.start ??= at;
+        if (observation.phase === 'terminal') seen.end ??= at;
+        followed.seen.steps.set(step.id, seen);
+        break;
+      }
+      case 'step_delta':
+        if (observation.stepId !== undefined && followed.steps.has(observation.stepId)) followed.learnToolCalls(observation.stepId, observation.toolCallIds);
+        return;
+      default:
+        return;
+    }
+    // A terminal run event ends the run; other events need no decision until the stream ends.
+    if (followed.isTerminal()) this.advance(followed);
+  }
+
+  streamEnded(followed: FollowedRun, how: 'done' | 'closed' | 'error'): void {
+    followed.streams = Math.max(0, followed.streams - 1);
+    const status = followed.run?.status;
+    // A stream ends by design at the run's end or when it needs tool outputs; anything else left a gap.
+    if (how === 'error' || !(followed.isTerminal() || status === 'requires_action')) followed.gap = true;
+    this.advance(followed);
+  }
+
+  /** Decides what comes next for a run: finish it, wait for the application, or read it ourselves. */
+  private advance(followed: FollowedRun): void {
+    if (this.stopped || followed.state !== 'following') return;
+    if (followed.isTerminal()) {
+      this.finalize(followed);
+      return;
+    }
+    const now = this.options.now();
+    const deadline = this.deadlineOf(followed);
+    let due: number;
+    if (followed.streams > 0) due = deadline; // the stream reports; the deadline is the safety net
+    else if (now < followed.appReadHoldUntil) due = Math.min(deadline, followed.appReadHoldUntil);
+    else if (followed.run?.status === 'requires_action' && now < deadline) due = deadline;
+    else if (now >= deadline) due = now + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, followed.failures + 1));
+    else due = followed.lastStatusAt + this.options.pollIntervalMillis * 2 ** Math.min(6, followed.failures);
+    if (now > deadline + GIVE_UP_AFTER_DEADLINE_MILLIS) {
+      this.options.guard.warnOnce(`give-up:${followed.runId}`, 'assistants-otel: a run did not end within an hour of its deadline; it is no longer followed and not traced', { run_id: followed.runId });
+      this.forget(followed);
+      return;
+    }
+    this.schedule(followed, Math.max(0, due - now));
+  }
+
+  /** The local time by which the run must have ended (its `expires_at`), plus a grace. */
+  private deadlineOf(followed: FollowedRun): number {
+    const run = followed.run;
+    const lifetime = run?.expires_at != null && run.created_at !== undefined ? run.expires_at - run.created_at : DEFAULT_RUN_LIFETIME_SECONDS;
+    const start = followed.seen.run.start ?? followed.firstSeenAt;
+    return start + Math.max(0, lifetime) * 1000 + DEADLINE_GRACE_MILLIS;
+  }
+
+  private schedule(followed: FollowedRun, delayMillis: number): void {
+    if (followed.timer) clearTimeout(followed.timer);
+    followed.timer = setTimeout(() => {
+      followed.timer = undefined;
+      void this.readOwn(followed);
+    }, delayMillis);
+    followed.timer.unref();
+  }
+
+  /** Our own status read (the application's calls did not show the run for a poll interval). */
+  private async readOwn(followed: FollowedRun): Promise<void> {
+    if (this.stopped || followed.state !== 'following') return;
+    if (followed.threadId === undefined) {
+      this.options.guard.warnOnce('no-thread', 'assistants-otel: a run without a known thread cannot be read; it is not traced', { run_id: followed.runId });
+      this.forget(followed);
+      return;
+    }
+    try {
+      const raw = await this.ownRequest(() => followed.creation.source.reader.getRun(followed.threadId as string, followed.runId));
+      followed.failures = 0;
+      // A stream or poll that had gone silent is not to be waited for any more.
+      if (this.options.now() >= this.deadlineOf(followed)) {
+        followed.streams = 0;
+        followed.appReadHoldUntil = 0;
+        followed.gap = true;
+      }
+      if (!followed.observeRun(raw, this.options.now())) throw new Error('the API answered something that is not this run');
+    } catch (error) {
+      if (httpStatus(error) === 404) {
+        this.options.guard.warnOnce(`gone:${followed.runId}`, 'assistants-otel: a followed run is gone (404); it is not traced', { run_id: followed.runId });
+        this.forget(followed);
+        return;
+      }
+      followed.failures++;
+      this.options.guard.report('reading a run', error);
+    }
+    this.advance(followed);
+  }
+
+  /** A request of ours: within the budget, outside any trace (no HTTP spans of the app's instrumentations). */
+  private async ownRequest<T>(request: () => Promise<T>): Promise<T> {
+    const release = await this.options.budget.acquire();
+    try {
+      return await context.with(suppressTracing(ROOT_CONTEXT), request);
+    } finally {
+      release();
+    }
+  }
+
+  private finalize(followed: FollowedRun): void {
+    followed.state = 'finalizing';
+    if (followed.timer) clearTimeout(followed.timer);
+    const work = this.finish(followed).finally(() => this.finalizing.delete(work));
+    this.finalizing.add(work);
+  }
+
+  private async finish(followed: FollowedRun): Promise<void> {
+    try {
+      const steps = followed.needsStepListing() ? await this.listSteps(followed) : [...followed.steps.values()];
+      if (this.stopped) return;
+      const spans = followed.spans(steps, this.options.mapping);
+      this.options.sink.emit({ runId: followed.runId, spans, creation: followed.creation.context, remoteParentFlags: followed.parentFlags() });
+    } catch (error) {
+      this.options.guard.report('tracing a finished run', error);
+    } finally {
+      followed.state = 'done';
+      this.forget(followed);
+    }
+  }
+
+  /** Every step of the run, one page per 100, oldest first; on failure what the streams showed. */
+  private async listSteps(followed: FollowedRun): Promise<RunStep[]> {
+    const threadId = followed.threadId;
+    if (threadId === undefined) return [...followed.steps.values()];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        let after: string | undefined;
+        for (;;) {
+          const page = await this.ownRequest(() => followed.creation.source.reader.listSteps(threadId, followed.runId, { order: 'asc', limit: STEPS_PAGE, after }));
+          for (const raw of page.data) followed.observeStep(raw);
+          const last = page.data.at(-1) as { id?: unknown } | undefined;
+          if (!page.hasMore || typeof last?.id !== 'string' || last.id === after) break;
+          after = last.id;
+        }
+        return [...followed.steps.values()];
+      } catch (error) {
+        this.options.guard.report('listing a run’s steps', error);
+        if (attempt >= 3 || this.stopped) return [...followed.steps.values()];
+        await new Promise((resolve) => setTimeout(resolve, this.options.pollIntervalMillis * attempt).unref());
+      }
+    }
+  }
+
+  /** The tool call's span identity, when the call belongs to a followed run (looked up if needed). */
+  async toolCallIdentity(toolCallId: string): Promise<ToolCallIdentity | undefined> {
+    for (const followed of this.runs.values()) {
+      const known = followed.toolCallIdentity(toolCallId);
+      if (known) return known;
+    }
+    const waiting = [...this.runs.values()].find((f) => f.awaitedCalls.has(toolCallId) && f.threadId !== undefined);
+    if (!waiting) return undefined;
+    // Polled runs name their awaited calls but not the step holding them: the newest step does.
+    let lookup = this.lookups.get(waiting.runId);
+    if (!lookup) {
+      lookup = this.ownRequest(() => waiting.creation.source.reader.listSteps(waiting.threadId as string, waiting.runId, { order: 'desc', limit: 1 }))
+        .then((page) => {
+          for (const raw of page.data) waiting.observeStep(raw);
+        })
+        .finally(() => this.lookups.delete(waiting.runId));
+      this.lookups.set(waiting.runId, lookup);
+    }
+    await lookup;
+    return waiting.toolCallIdentity(toolCallId);
+  }
+
+  /** The context a run was created in, for a tool call of that run (the fallback without deterministic IDs). */
+  creationContextOf(runId: string) {
+    return this.runs.get(runId)?.creation.context;
+  }
+
+  /** Resolves once every finished run seen so far has been handed to the sink, and the sink flushed. */
+  async flush(): Promise<void> {
+    while (this.finalizing.size > 0) await Promise.allSettled([...this.finalizing]);
+    await this.options.sink.flush();
+  }
+
+  /** Stops following: timers cleared, nothing more read or emitted. */
+  stop(): void {
+    this.stopped = true;
+    for (const followed of this.runs.values()) if (followed.timer) clearTimeout(followed.timer);
+    this.runs.clear();
+  }
+
+  private forget(followed: FollowedRun): void {
+    if (followed.timer) clearTimeout(followed.timer);
+    if (this.runs.get(followed.runId) === followed) this.runs.delete(followed.runId);
+  }
+}
