@@ -40,11 +40,39 @@ export function agentsReader(client: AgentsClientLike): RunReader {
   };
 }
 
+/** The rest-level client context `createAgents` returns (the `Instrumentation` patches it there). */
+export interface AgentsContextLike {
+  pipeline: AgentsClientLike['pipeline'];
+  path(path: string, ...params: string[]): { get(options?: { queryParameters?: Record<string, unknown> }): PromiseLike<{ status: string; body: unknown }> };
+}
+
+/** A reader on the rest-level context: its answers' bodies are the wire JSON already. */
+export function agentsContextReader(ctx: AgentsContextLike): RunReader {
+  const get = async (path: string, params: string[], query?: Record<string, unknown>) => {
+    // Marked as ours, so the capture policy does not take it for the application's own read.
+    const response = await inScope({ capture: () => {} }, () => ctx.path(path, ...params).get(query ? { queryParameters: query } : undefined));
+    if (response.status !== '200') throw Object.assign(new Error(`GET ${path}: HTTP ${response.status}`), { statusCode: Number(response.status) });
+    return response.body;
+  };
+  return {
+    getRun: (threadId, runId) => get('/threads/{threadId}/runs/{runId}', [threadId, runId]),
+    async listSteps(threadId, runId, query) {
+      const body = (await get('/threads/{threadId}/runs/{runId}/steps', [threadId, runId], {
+        order: query.order,
+        limit: query.limit,
+        ...(query.after !== undefined ? { after: query.after } : {}),
+      })) as { data?: unknown; has_more?: unknown } | undefined;
+      return { data: Array.isArray(body?.data) ? body.data : [], hasMore: body?.has_more === true };
+    },
+  };
+}
+
 /** Adds the capture policy to a client's pipeline; returns how to take it out again. */
-export function addCapturePolicy(client: AgentsClientLike, policy: PipelinePolicyLike): () => void {
-  client.pipeline.addPolicy(policy as never);
+export function addCapturePolicy(client: { pipeline: AgentsClientLike['pipeline'] }, policy: PipelinePolicyLike): () => void {
+  const present = client.pipeline.getOrderedPolicies?.().some((p) => p.name === CAPTURE_POLICY_NAME) ?? false;
+  if (!present) client.pipeline.addPolicy(policy as never);
   return () => {
-    client.pipeline.removePolicy({ name: CAPTURE_POLICY_NAME });
+    if (!present) client.pipeline.removePolicy({ name: CAPTURE_POLICY_NAME });
   };
 }
 
@@ -61,7 +89,7 @@ export function instrumentAzureAgents(client: AgentsClientLike, options: Instrum
   const session = new TracingSession(options);
   const remove = addCapturePolicy(
     client,
-    createCapturePolicy(session, { reader: agentsReader(client), providerName: session.providerName('azure.ai.agents'), endpoint: options.endpoint }),
+    createCapturePolicy(() => session, { reader: agentsReader(client), providerName: session.providerName('azure.ai.agents'), endpoint: options.endpoint }),
   );
   let done = false;
   const handle: InstrumentationHandle = {

@@ -110,8 +110,8 @@ export interface CaptureTarget {
   endpoint?: string | undefined;
 }
 
-export function createCapturePolicy(session: TracingSession, target: CaptureTarget): PipelinePolicyLike {
-  const guard = session.guard;
+/** The policy; `sessionOf` names the session in charge now (the `Instrumentation` changes it on enable/disable). */
+export function createCapturePolicy(sessionOf: () => TracingSession | undefined, target: CaptureTarget): PipelinePolicyLike {
   const sourceFor = (url: string): RunSource => ({
     reader: target.reader,
     mapping: { providerName: target.providerName, ...serverOf(target.endpoint ?? url) },
@@ -121,13 +121,20 @@ export function createCapturePolicy(session: TracingSession, target: CaptureTarg
     async sendRequest(request, next) {
       const capture = currentScope()?.capture;
       if (capture) {
+        // A read of our own: its answer is ours, not something the application did.
         const response = await next(request);
-        guard.run('capturing a read', () => {
-          if (response.status === 200) capture(jsonAnswer(response));
-        }, undefined);
+        if (response.status === 200 && typeof response.bodyAsText === 'string') {
+          try {
+            capture(jsonAnswer(response));
+          } catch {
+            // not JSON: the reader reports an empty answer
+          }
+        }
         return response;
       }
-      if (!session.active) return next(request);
+      const session = sessionOf();
+      if (!session?.active) return next(request);
+      const guard = session.guard;
       const route = guard.run('routing a request', () => routeOf(request.method.toUpperCase(), request.url), undefined);
       if (!route) return next(request);
 
