@@ -64,6 +64,8 @@ export class FollowedRun {
   /** Tool call id → step id; and the calls a `requires_action` named whose step is not known yet. */
   readonly toolCallSteps = new Map<string, string>();
   readonly awaitedCalls = new Set<string>();
+  /** The run waits for tool outputs: who saw it (the application will answer; or only we did), and our reads since. */
+  waiting: { seenBy: 'app' | 'own'; ownReads: number } | undefined;
   state: FollowState = 'following';
   /** Consecutive failed reads of our own. */
   failures = 0;
@@ -113,6 +115,16 @@ export class FollowedRun {
       this.toolCallSteps.set(id, stepId);
       this.awaitedCalls.delete(id);
     }
+  }
+
+  /** After a record was seen by `who`: keeps track of a wait for tool outputs. */
+  noteWaiting(who: 'app' | 'own'): void {
+    if (this.run?.status !== 'requires_action') {
+      this.waiting = undefined;
+      return;
+    }
+    if (who === 'app') this.waiting = { seenBy: 'app', ownReads: 0 };
+    else if (this.waiting?.seenBy !== 'app') this.waiting = { seenBy: 'own', ownReads: (this.waiting?.ownReads ?? 0) + 1 };
   }
 
   isTerminal(): boolean {

@@ -7,8 +7,10 @@
  * - a run whose status the application reads itself (`createAndPoll`, its own loop): no status
  *   read of ours while its reads keep coming;
  * - otherwise its status once per poll interval after the last one seen, from any source; a run
- *   waiting for tool outputs is not read until its deadline (`expires_at`), unless something else
- *   shows it moved; a stream the application abandons turns into polling;
+ *   waiting for tool outputs the application knows it must give (it saw `requires_action` in its
+ *   stream or its own read) is not read until its deadline (`expires_at`), unless something else
+ *   shows it moved; one waiting for outputs that come from elsewhere is read less and less often;
+ *   a stream the application abandons turns into polling;
  * - once it ends, its steps are listed (one page per 100) only if some were not seen in a stream.
  * Then its spans are mapped as `import` maps them, refined with the times seen, and emitted.
  *
@@ -142,6 +144,7 @@ export class RunTracker {
     const followed = typeof runId === 'string' ? this.runs.get(runId) : undefined;
     if (!followed || followed.state !== 'following') return;
     if (!followed.observeRun(raw, at)) return;
+    followed.noteWaiting('app');
     if (how === 'read') {
       // While the application keeps reading the run, ours wait: zero extra reads under its polling.
       const gap = followed.lastAppReadAt === undefined ? 0 : at - followed.lastAppReadAt;
@@ -170,6 +173,7 @@ export class RunTracker {
         if (observation.phase === 'started') followed.seen.run.started ??= at;
         if (observation.phase === 'terminal') followed.seen.run.end ??= at;
         followed.observeRun(observation.record, at);
+        followed.noteWaiting('app');
         break;
       }
       case 'step': {
@@ -211,7 +215,8 @@ export class RunTracker {
     let due: number;
     if (followed.streams > 0) due = deadline; // the stream reports; the deadline is the safety net
     else if (now < followed.appReadHoldUntil) due = Math.min(deadline, followed.appReadHoldUntil);
-    else if (followed.run?.status === 'requires_action' && now < deadline) due = deadline;
+    else if (followed.run?.status === 'requires_action' && followed.waiting?.seenBy === 'app' && now < deadline) due = deadline; // the application will submit
+    else if (followed.run?.status === 'requires_action') due = followed.lastStatusAt + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, followed.waiting?.ownReads ?? 0));
     else if (now >= deadline) due = now + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, followed.failures + 1));
     else due = followed.lastStatusAt + this.options.pollIntervalMillis * 2 ** Math.min(6, followed.failures);
     if (now > deadline + GIVE_UP_AFTER_DEADLINE_MILLIS) {
@@ -257,6 +262,7 @@ export class RunTracker {
         followed.gap = true;
       }
       if (!followed.observeRun(raw, this.options.now())) throw new Error('the API answered something that is not this run');
+      followed.noteWaiting('own');
     } catch (error) {
       if (httpStatus(error) === 404) {
         this.options.guard.warnOnce(`gone:${followed.runId}`, 'assistants-otel: a followed run is gone (404); it is not traced', { run_id: followed.runId });
