@@ -3,7 +3,7 @@
  * the application's own trace, from the wire records its HTTP pipeline carries (azure-policy.ts).
  * `uninstrument()` removes the policy; no function of the client is ever replaced.
  */
-import type { RunReader } from './followed-run.js';
+import { OWN_READ_HEADER, type RunReader } from './followed-run.js';
 import { createCapturePolicy, CAPTURE_POLICY_NAME, type PipelinePolicyLike } from './azure-policy.js';
 import type { InstrumentationHandle } from './openai.js';
 import { inScope } from './scope.js';
@@ -20,6 +20,8 @@ export interface AgentsClientLike {
   runSteps: { list(threadId: string, runId: string, options?: never): { byPage(): AsyncIterator<unknown> } };
 }
 
+const OWN_READ = { [OWN_READ_HEADER]: '1' };
+
 /** Runs `call` with the pipeline handing its answer's raw JSON to us; returns the last one. */
 async function captured(call: () => PromiseLike<unknown> | Promise<unknown>): Promise<unknown> {
   let raw: unknown;
@@ -30,9 +32,9 @@ async function captured(call: () => PromiseLike<unknown> | Promise<unknown>): Pr
 /** How the library reads a run and its steps with the application's own client (raw wire JSON). */
 export function agentsReader(client: AgentsClientLike): RunReader {
   return {
-    getRun: (threadId, runId) => captured(() => client.runs.get(threadId, runId)),
+    getRun: (threadId, runId) => captured(() => client.runs.get(threadId, runId, { requestOptions: { headers: OWN_READ } } as never)),
     async listSteps(threadId, runId, query) {
-      const options = { order: query.order, limit: query.limit, ...(query.after !== undefined ? { after: query.after } : {}) } as never;
+      const options = { order: query.order, limit: query.limit, ...(query.after !== undefined ? { after: query.after } : {}), requestOptions: { headers: OWN_READ } } as never;
       // The SDK's pager follows `nextLink`, which this API does not send: one call is one page.
       const envelope = (await captured(() => client.runSteps.list(threadId, runId, options).byPage().next())) as { data?: unknown; has_more?: unknown } | undefined;
       return { data: Array.isArray(envelope?.data) ? envelope.data : [], hasMore: envelope?.has_more === true };
@@ -43,14 +45,14 @@ export function agentsReader(client: AgentsClientLike): RunReader {
 /** The rest-level client context `createAgents` returns (the `Instrumentation` patches it there). */
 export interface AgentsContextLike {
   pipeline: AgentsClientLike['pipeline'];
-  path(path: string, ...params: string[]): { get(options?: { queryParameters?: Record<string, unknown> }): PromiseLike<{ status: string; body: unknown }> };
+  path(path: string, ...params: string[]): { get(options?: { queryParameters?: Record<string, unknown>; headers?: Record<string, string> }): PromiseLike<{ status: string; body: unknown }> };
 }
 
 /** A reader on the rest-level context: its answers' bodies are the wire JSON already. */
 export function agentsContextReader(ctx: AgentsContextLike): RunReader {
   const get = async (path: string, params: string[], query?: Record<string, unknown>) => {
     // Marked as ours, so the capture policy does not take it for the application's own read.
-    const response = await inScope({ capture: () => {} }, () => ctx.path(path, ...params).get(query ? { queryParameters: query } : undefined));
+    const response = await inScope({ capture: () => {} }, () => ctx.path(path, ...params).get({ headers: OWN_READ, ...(query ? { queryParameters: query } : {}) }));
     if (response.status !== '200') throw Object.assign(new Error(`GET ${path}: HTTP ${response.status}`), { statusCode: Number(response.status) });
     return response.body;
   };

@@ -12,7 +12,8 @@
  * - creating a run (`POST …/threads/{id}/runs`, `POST …/threads/runs`): completes the JSON body's
  *   `metadata` (traceparent, mark), then hands the answer (JSON, or the SSE stream) to the tracker;
  * - submitting tool outputs: the time and the tool call IDs, then the answer;
- * - reading a followed run: its status (the application's or its SDK's own polling);
+ * - reading a followed run: its status (the application's or its SDK's own polling); cancelling
+ *   one: its answer;
  * - a read of the library's own (marked in our async scope): its raw answer, to the reader.
  * An SSE answer is observed through a pass-through stream put in place of the body: the SDK reads
  * the same bytes, at its own pace; if it stops reading early, the connection closes as before.
@@ -48,7 +49,8 @@ export interface PipelinePolicyLike {
 type Route =
   | { kind: 'create'; threadId: string | undefined }
   | { kind: 'submit'; threadId: string; runId: string }
-  | { kind: 'get'; threadId: string; runId: string };
+  | { kind: 'get'; threadId: string; runId: string }
+  | { kind: 'cancel'; threadId: string; runId: string };
 
 function routeOf(method: string, url: string): Route | undefined {
   const path = new URL(url).pathname;
@@ -57,6 +59,8 @@ function routeOf(method: string, url: string): Route | undefined {
   const decoded = (s: string | undefined) => decodeURIComponent(s ?? '');
   if (method === 'POST') {
     if (m('/runs')) return { kind: 'create', threadId: undefined };
+    const cancel = m(`/${segment}/runs/${segment}/cancel`);
+    if (cancel) return { kind: 'cancel', threadId: decoded(cancel[1]), runId: decoded(cancel[2]) };
     const submit = m(`/${segment}/runs/${segment}/submit_tool_outputs`);
     if (submit) return { kind: 'submit', threadId: decoded(submit[1]), runId: decoded(submit[2]) };
     const create = m(`/${segment}/runs`);
@@ -176,9 +180,10 @@ export function createCapturePolicy(sessionOf: () => TracingSession | undefined,
         return response;
       }
 
+      // A read of a followed run, or a cancel's answer (`cancelling`: followed to its end).
       const response = await next(request);
       guard.run('observing a run read', () => {
-        if (response.status === 200 && session.tracker.isFollowing(route.runId)) session.tracker.observeRun(jsonAnswer(response), session.now(), 'read');
+        if (response.status === 200 && session.tracker.isFollowing(route.runId)) session.tracker.observeRun(jsonAnswer(response), session.now(), route.kind === 'get' ? 'read' : 'answer');
       }, undefined);
       return response;
     },

@@ -12,6 +12,12 @@ import { refineSpanTimes, type ObservedBounds } from '../mapping/refine.js';
 import { mapRunToSpans, runTraceparent } from '../mapping/run-to-spans.js';
 import type { MappingOptions, SpanData } from '../mapping/types.js';
 
+/**
+ * Sent with every read the library makes itself, so the API's logs (and tests) tell them from the
+ * application's own calls.
+ */
+export const OWN_READ_HEADER = 'x-assistants-otel-read';
+
 /** How the library reads what the application's calls did not show, with the application's client. */
 export interface RunReader {
   /** The run as the API returns it (raw JSON). */

@@ -55,7 +55,7 @@ function openAIPrototypes(exports: unknown): { runs: Prototype; threads: Prototy
   return threads?.prototype && runs ? { runs, threads: threads.prototype } : undefined;
 }
 
-const RUNS_METHODS: WrappedMethod[] = ['create', 'submitToolOutputs', 'retrieve'];
+const RUNS_METHODS: WrappedMethod[] = ['create', 'submitToolOutputs', 'retrieve', 'cancel'];
 
 export class AssistantsInstrumentation extends InstrumentationBase<AssistantsInstrumentationConfig> {
   // Set lazily: the base class's constructor calls init() and enable() before field initializers run.

@@ -8,6 +8,7 @@
  * | `beta.threads.createAndRun`      | `createAndRun` (also `stream: true`), `createAndRunPoll`, `createAndRunStream` |
  * | `beta.threads.runs.submitToolOutputs` | itself (also `stream: true`), `submitToolOutputsAndPoll`, `submitToolOutputsStream` |
  * | `beta.threads.runs.retrieve`     | `retrieve`, and the polling of `poll` and every `…AndPoll` helper          |
+ * | `beta.threads.runs.cancel`       | `cancel` (its answer: the run is `cancelling`, to be followed to its end)  |
  *
  * Each wrapper calls the SDK's own method (with the run's metadata completed for the creating
  * ones) and returns exactly what it returned. Majors 4 (positional `threadId, runId`) and 5–7
@@ -30,14 +31,14 @@ export interface OpenAITarget {
 /** Finds the session and client of a resource object (`this` of the wrapped method), if instrumented. */
 export type ResolveTarget = (resource: unknown) => OpenAITarget | undefined;
 
-export type WrappedMethod = 'create' | 'createAndRun' | 'submitToolOutputs' | 'retrieve';
+export type WrappedMethod = 'create' | 'createAndRun' | 'submitToolOutputs' | 'retrieve' | 'cancel';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The run- and thread IDs of a call, in either argument style. */
-function ids(method: 'submitToolOutputs' | 'retrieve', args: readonly unknown[]): { runId?: string | undefined; threadId?: string | undefined; body?: Record<string, unknown> } {
+function ids(method: 'submitToolOutputs' | 'retrieve' | 'cancel', args: readonly unknown[]): { runId?: string | undefined; threadId?: string | undefined; body?: Record<string, unknown> } {
   if (typeof args[1] === 'string') {
     // Major 4: (threadId, runId, body?, options?)
     const body = method === 'submitToolOutputs' && isObject(args[2]) ? args[2] : undefined;
@@ -107,17 +108,20 @@ export function wrapSubmitToolOutputs(original: AnyFunction, resolve: ResolveTar
   };
 }
 
-/** `runs.retrieve`: the application's own reads of a followed run (its SDK's polling included). */
-export function wrapRetrieve(original: AnyFunction, resolve: ResolveTarget): AnyFunction {
+/**
+ * `runs.retrieve`: the application's own reads of a followed run (its SDK's polling included);
+ * `runs.cancel`: its answer (`cancelling`), after which the run is followed to its end.
+ */
+export function wrapRunRead(method: 'retrieve' | 'cancel', original: AnyFunction, resolve: ResolveTarget): AnyFunction {
   return function (this: unknown, ...args: unknown[]) {
-    const target = isHandledBy('retrieve') ? undefined : resolve(this);
-    const result = asHandledBy('retrieve', () => original.apply(this, args));
-    if (!target?.session.active) return result;
+    const target = isHandledBy(method) ? undefined : resolve(this);
+    if (!target?.session.active) return original.apply(this, args);
+    const result = asHandledBy(method, () => original.apply(this, args));
     const { session } = target;
     session.guard.run('observing a run read', () => {
-      const { runId } = ids('retrieve', args);
+      const { runId } = ids(method, args);
       if (runId === undefined || !session.tracker.isFollowing(runId)) return;
-      onParsed(result, session.guard, 'observing a run read', (value) => session.tracker.observeRun(value, session.now(), 'read'));
+      onParsed(result, session.guard, 'observing a run read', (value) => session.tracker.observeRun(value, session.now(), method === 'retrieve' ? 'read' : 'answer'));
     }, undefined);
     return result;
   };
@@ -131,6 +135,7 @@ export function wrapperFor(method: WrappedMethod, original: AnyFunction, resolve
     case 'submitToolOutputs':
       return wrapSubmitToolOutputs(original, resolve);
     case 'retrieve':
-      return wrapRetrieve(original, resolve);
+    case 'cancel':
+      return wrapRunRead(method, original, resolve);
   }
 }

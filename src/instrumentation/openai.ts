@@ -1,10 +1,10 @@
 /**
  * `instrumentOpenAI(client)`: the runs of one `openai` client (majors 4 to 7, `OpenAI` and
- * `AzureOpenAI`) traced in the application's own trace. The four run methods of that client get
+ * `AzureOpenAI`) traced in the application's own trace. The five run methods of that client get
  * wrappers as own properties (see openai-wrappers.ts); `uninstrument()` removes them, so every
  * method is again the SDK's own function, found on its class as before.
  */
-import type { RunReader, RunSource } from './followed-run.js';
+import { OWN_READ_HEADER, type RunReader, type RunSource } from './followed-run.js';
 import { wrapperFor, type AnyFunction, type OpenAITarget, type WrappedMethod } from './openai-wrappers.js';
 import { asHandledBy } from './scope.js';
 import { serverOf, TracingSession, type InstrumentOptions } from './session.js';
@@ -17,7 +17,7 @@ export interface OpenAIClientLike {
   beta: {
     threads: {
       createAndRun: Method;
-      runs: { create: Method; submitToolOutputs: Method; retrieve: Method; steps: { list: Method } };
+      runs: { create: Method; submitToolOutputs: Method; retrieve: Method; cancel: Method; steps: { list: Method } };
     };
   };
 }
@@ -46,12 +46,13 @@ export function isPositionalClient(client: unknown): boolean {
 /** How the library reads a run and its steps with the application's own client. */
 export function openAIReader(runs: Runs, retrieve: AnyFunction, positional: boolean): RunReader {
   const call = (fn: AnyFunction, self: unknown, args: unknown[]) => asHandledBy('retrieve', () => fn.apply(self, args)) as Promise<unknown>;
+  const options = { headers: { [OWN_READ_HEADER]: '1' } };
   return {
-    getRun: (threadId, runId) => call(retrieve, runs, positional ? [threadId, runId] : [runId, { thread_id: threadId }]),
+    getRun: (threadId, runId) => call(retrieve, runs, positional ? [threadId, runId, options] : [runId, { thread_id: threadId }, options]),
     async listSteps(threadId, runId, query) {
       const q = { order: query.order, limit: query.limit, ...(query.after !== undefined ? { after: query.after } : {}) };
       const list = runs.steps.list as unknown as AnyFunction;
-      const page = (await list.apply(runs.steps, positional ? [threadId, runId, q] : [runId, { thread_id: threadId, ...q }])) as PageLike;
+      const page = (await list.apply(runs.steps, positional ? [threadId, runId, q, options] : [runId, { thread_id: threadId, ...q }, options])) as PageLike;
       return { data: Array.isArray(page.data) ? page.data : [], hasMore: typeof page.hasNextPage === 'function' ? page.hasNextPage() : false };
     },
   };
@@ -105,6 +106,7 @@ export function instrumentOpenAI(client: OpenAIClientLike, options: InstrumentOp
   patch(runs, 'create', (original) => wrapperFor('create', original, resolve), patches);
   patch(runs, 'submitToolOutputs', (original) => wrapperFor('submitToolOutputs', original, resolve), patches);
   patch(runs, 'retrieve', (original) => wrapperFor('retrieve', original, resolve), patches);
+  patch(runs, 'cancel', (original) => wrapperFor('cancel', original, resolve), patches);
   patch(threads, 'createAndRun', (original) => wrapperFor('createAndRun', original, resolve), patches);
 
   let done = false;
