@@ -22,9 +22,10 @@ export function foundrySimulator(options: Parameters<typeof simulator>[0] = {}):
   return simulator({ tls: { key, cert }, prefix: '/api/projects/test', auth: { kind: 'bearer', token: TOKEN }, apiVersion: API_VERSION, ...options });
 }
 
-export function agentsClient(sim: Simulator): AgentsClient {
+/** A client of the simulator (of `Client`: the class as another module system loaded it, say). */
+export function agentsClient(sim: Simulator, Client: typeof AgentsClient = AgentsClient): AgentsClient {
   const credential = { getToken: async () => ({ token: TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) };
-  return new AgentsClient(sim.url, credential, { apiVersion: API_VERSION, tlsOptions: { ca: tls().ca }, retryOptions: { maxRetries: 0 } });
+  return new Client(sim.url, credential, { apiVersion: API_VERSION, tlsOptions: { ca: tls().ca }, retryOptions: { maxRetries: 0 } });
 }
 
 export interface AgentSeen {
