@@ -73,8 +73,11 @@ export class FollowedRun {
   /** The run waits for tool outputs: who saw it (the application will answer; or only we did), and our reads since. */
   waiting: { seenBy: 'app' | 'own'; ownReads: number } | undefined;
   state: FollowState = 'following';
-  /** Consecutive failed reads of our own. */
+  /** Consecutive failed reads of our own, and when the last one started. */
   failures = 0;
+  lastOwnReadAt: number | undefined;
+  /** Reads of ours after the deadline (the run should have ended): each one waits longer. */
+  readsPastDeadline = 0;
   timer: NodeJS.Timeout | undefined;
 
   constructor(

@@ -191,8 +191,8 @@ export class RunTracker {
       default:
         return;
     }
-    // A terminal run event ends the run; other events need no decision until the stream ends.
-    if (followed.isTerminal()) this.advance(followed);
+    // A run event may end the run (finish it) or start its deadline (the stream's safety net).
+    if (observation.kind === 'run') this.advance(followed);
   }
 
   streamEnded(followed: FollowedRun, how: 'done' | 'closed' | 'error'): void {
@@ -216,9 +216,12 @@ export class RunTracker {
     if (followed.streams > 0) due = deadline; // the stream reports; the deadline is the safety net
     else if (now < followed.appReadHoldUntil) due = Math.min(deadline, followed.appReadHoldUntil);
     else if (followed.run?.status === 'requires_action' && followed.waiting?.seenBy === 'app' && now < deadline) due = deadline; // the application will submit
-    else if (followed.run?.status === 'requires_action') due = followed.lastStatusAt + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, followed.waiting?.ownReads ?? 0));
-    else if (now >= deadline) due = now + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, followed.failures + 1));
-    else due = followed.lastStatusAt + this.options.pollIntervalMillis * 2 ** Math.min(6, followed.failures);
+    else {
+      // Backoff after failures, past the deadline, and while waiting for outputs only we saw asked for.
+      const doublings = followed.failures + (now >= deadline ? 1 + followed.readsPastDeadline : 0) + (followed.run?.status === 'requires_action' ? (followed.waiting?.ownReads ?? 0) : 0);
+      const since = Math.max(followed.lastStatusAt, followed.lastOwnReadAt ?? -Infinity);
+      due = since + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, doublings));
+    }
     if (now > deadline + GIVE_UP_AFTER_DEADLINE_MILLIS) {
       this.options.guard.warnOnce(`give-up:${followed.runId}`, 'assistants-otel: a run did not end within an hour of its deadline; it is no longer followed and not traced', { run_id: followed.runId });
       this.forget(followed);
@@ -253,10 +256,12 @@ export class RunTracker {
       return;
     }
     try {
+      followed.lastOwnReadAt = this.options.now();
       const raw = await this.ownRequest(() => followed.creation.source.reader.getRun(followed.threadId as string, followed.runId));
       followed.failures = 0;
       // A stream or poll that had gone silent is not to be waited for any more.
       if (this.options.now() >= this.deadlineOf(followed)) {
+        followed.readsPastDeadline++;
         followed.streams = 0;
         followed.appReadHoldUntil = 0;
         followed.gap = true;
