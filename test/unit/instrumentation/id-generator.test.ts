@@ -37,17 +37,17 @@ describe('createDeterministicIdGenerator', () => {
 
   it('a span a processor starts inside onStart gets random IDs, not ours', () => {
     let nested: Span | undefined;
-    let tracerRef: ReturnType<BasicTracerProvider['getTracer']> | undefined;
+    const ref: { tracer?: ReturnType<BasicTracerProvider['getTracer']> } = {};
     const meddler: SpanProcessor = {
       onStart: (span) => {
-        if (!nested && span.name === 'ours') nested = tracerRef?.startSpan('nested', { root: true }) as Span;
+        if (!nested && span.name === 'ours') nested = ref.tracer?.startSpan('nested', { root: true }) as Span;
       },
       onEnd: () => {},
       forceFlush: async () => {},
       shutdown: async () => {},
     };
     const { tracer } = provider([meddler]);
-    tracerRef = tracer;
+    ref.tracer = tracer;
     const ours = withPendingIds({ traceId: TRACE, spanId: SPAN }, () => tracer.startSpan('ours', { root: true }));
     expect(ours.spanContext()).toMatchObject({ traceId: TRACE, spanId: SPAN });
     expect(nested?.spanContext().spanId).not.toBe(SPAN);
