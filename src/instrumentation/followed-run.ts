@@ -52,10 +52,30 @@ export interface ToolCallIdentity {
 
 export type FollowState = 'following' | 'finalizing' | 'done';
 
+const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
+
+/** `isStepTerminal` on a record not validated yet (a malformed field counts as absent). */
+function rawStepTerminal(raw: Record<string, unknown>): boolean {
+  return isStepTerminal({
+    id: '',
+    created_at: 0,
+    run_id: '',
+    ...(typeof raw['status'] === 'string' ? { status: raw['status'] } : {}),
+    completed_at: number(raw['completed_at']),
+    failed_at: number(raw['failed_at']),
+    cancelled_at: number(raw['cancelled_at']),
+    expired_at: number(raw['expired_at']),
+  });
+}
+
 export class FollowedRun {
   threadId: string | undefined;
   run: Run | undefined;
-  readonly steps = new Map<string, RunStep>();
+  /**
+   * The newest record of each step, as it came (a terminal one is never replaced by a live one).
+   * Validated once, at the end: a stream repeats each step several times (created, in progress, done).
+   */
+  private readonly stepRecords = new Map<string, { raw: Record<string, unknown>; terminal: boolean }>();
   readonly seen = { run: {} as ObservedBounds & { started?: number }, steps: new Map<string, ObservedBounds>(), submits: new Map<string, number>() };
   /** Some part of the run was not seen in a stream: its steps must be listed at the end. */
   gap: boolean;
@@ -106,17 +126,33 @@ export class FollowedRun {
     return true;
   }
 
-  observeStep(raw: unknown): RunStep | undefined {
-    const result = validateRunStep(raw);
-    if (!result.ok || result.value.run_id !== this.runId) return undefined;
-    const step = result.value;
-    const known = this.steps.get(step.id);
-    if (!(known && isStepTerminal(known) && !isStepTerminal(step))) this.steps.set(step.id, step);
-    const details = step.step_details as { type?: unknown; tool_calls?: unknown } | undefined;
+  /** Keeps a step's record (raw JSON); returns its id, or undefined when it is not a step of this run. */
+  observeStep(raw: unknown): string | undefined {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+    const record = raw as Record<string, unknown>;
+    const id = record['id'];
+    if (typeof id !== 'string' || id === '' || record['run_id'] !== this.runId) return undefined;
+    const terminal = rawStepTerminal(record);
+    if (!this.stepRecords.get(id)?.terminal || terminal) this.stepRecords.set(id, { raw: record, terminal });
+    const details = record['step_details'] as { type?: unknown; tool_calls?: unknown } | undefined;
     if (details?.type === 'tool_calls' && Array.isArray(details.tool_calls)) {
-      this.learnToolCalls(step.id, details.tool_calls.map((c) => (c as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string'));
+      this.learnToolCalls(id, details.tool_calls.map((c) => (c as { id?: unknown } | null)?.id).filter((callId): callId is string => typeof callId === 'string'));
     }
-    return step;
+    return id;
+  }
+
+  hasStep(stepId: string): boolean {
+    return this.stepRecords.has(stepId);
+  }
+
+  /** The steps seen, through the validation boundary (one that cannot be placed is left out). */
+  steps(): RunStep[] {
+    const steps: RunStep[] = [];
+    for (const { raw } of this.stepRecords.values()) {
+      const result = validateRunStep(raw);
+      if (result.ok) steps.push(result.value);
+    }
+    return steps;
   }
 
   learnToolCalls(stepId: string, toolCallIds: readonly string[]): void {
@@ -142,7 +178,7 @@ export class FollowedRun {
 
   /** Every step seen in streams, each terminal: the records are complete without listing. */
   needsStepListing(): boolean {
-    return this.gap || [...this.steps.values()].some((s) => !isStepTerminal(s));
+    return this.gap || [...this.stepRecords.values()].some((s) => !s.terminal);
   }
 
   /** The parent of the run span: the run's own traceparent, else the span active at creation. */

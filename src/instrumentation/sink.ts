@@ -24,7 +24,7 @@ import type { DeliveryRetryPolicy } from '../delivery/send.js';
 import type { SpanData } from '../mapping/types.js';
 import type { Logger } from '../util/log.js';
 import type { Guard } from './guard.js';
-import { withPendingIds } from './id-generator.js';
+import { deterministicIdGeneratorCreated, withPendingIds } from './id-generator.js';
 
 export interface EmitInput {
   runId: string;
@@ -57,7 +57,8 @@ export class TracerSink implements SpanSink {
   ) {}
 
   get deterministic(): boolean | undefined {
-    return this.verified;
+    // Before the first span tells: no generator was ever made in this process, so none is installed.
+    return this.verified ?? (deterministicIdGeneratorCreated() ? undefined : false);
   }
 
   emit(input: EmitInput): void {

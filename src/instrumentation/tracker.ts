@@ -177,16 +177,16 @@ export class RunTracker {
         break;
       }
       case 'step': {
-        const step = followed.observeStep(observation.record);
-        if (!step) return;
-        const seen = followed.seen.steps.get(step.id) ?? {};
+        const stepId = followed.observeStep(observation.record);
+        if (stepId === undefined) return;
+        const seen = followed.seen.steps.get(stepId) ?? {};
         if (observation.phase === 'created') seen.start ??= at;
         if (observation.phase === 'terminal') seen.end ??= at;
-        followed.seen.steps.set(step.id, seen);
+        followed.seen.steps.set(stepId, seen);
         break;
       }
       case 'step_delta':
-        if (observation.stepId !== undefined && followed.steps.has(observation.stepId)) followed.learnToolCalls(observation.stepId, observation.toolCallIds);
+        if (observation.stepId !== undefined && followed.hasStep(observation.stepId)) followed.learnToolCalls(observation.stepId, observation.toolCallIds);
         return;
       default:
         return;
@@ -298,8 +298,10 @@ export class RunTracker {
   }
 
   private async finish(followed: FollowedRun): Promise<void> {
+    // Not inside the SDK call that showed the end: the application gets its last event first.
+    await new Promise((resolve) => setImmediate(resolve));
     try {
-      const steps = followed.needsStepListing() ? await this.listSteps(followed) : [...followed.steps.values()];
+      const steps = followed.needsStepListing() ? await this.listSteps(followed) : followed.steps();
       if (this.stopped) return;
       const spans = followed.spans(steps, this.options.mapping);
       this.options.sink.emit({ runId: followed.runId, spans, creation: followed.creation.context, remoteParentFlags: followed.parentFlags() });
@@ -314,7 +316,7 @@ export class RunTracker {
   /** Every step of the run, one page per 100, oldest first; on failure what the streams showed. */
   private async listSteps(followed: FollowedRun): Promise<RunStep[]> {
     const threadId = followed.threadId;
-    if (threadId === undefined) return [...followed.steps.values()];
+    if (threadId === undefined) return followed.steps();
     for (let attempt = 1; ; attempt++) {
       try {
         let after: string | undefined;
@@ -325,10 +327,10 @@ export class RunTracker {
           if (!page.hasMore || typeof last?.id !== 'string' || last.id === after) break;
           after = last.id;
         }
-        return [...followed.steps.values()];
+        return followed.steps();
       } catch (error) {
         this.options.guard.report('listing a run’s steps', error);
-        if (attempt >= 3 || this.stopped) return [...followed.steps.values()];
+        if (attempt >= 3 || this.stopped) return followed.steps();
         await new Promise((resolve) => setTimeout(resolve, this.options.pollIntervalMillis * attempt).unref());
       }
     }

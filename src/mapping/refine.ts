@@ -156,7 +156,10 @@ export function refineSpanTimes(spans: readonly SpanData[], observed: ObservedTi
   };
   const children = new Map<string, SpanData[]>();
   for (const span of spans) {
-    if (span.parentSpanId !== undefined) children.set(span.parentSpanId, [...(children.get(span.parentSpanId) ?? []), span]);
+    if (span.parentSpanId === undefined) continue;
+    const siblings = children.get(span.parentSpanId);
+    if (siblings) siblings.push(span);
+    else children.set(span.parentSpanId, [span]);
   }
   const childrenOf = (span: SpanData) => children.get(span.spanId) ?? [];
   const startOf = (span: SpanData) => starts.get(span.spanId) as number;
