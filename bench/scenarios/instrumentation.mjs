@@ -55,7 +55,7 @@ function stream(list) {
 
 async function readAll(s) {
   let n = 0;
-  for await (const _ of s) n++;
+  for await (const event of s) if (event) n++;
   return n;
 }
 
