@@ -24,7 +24,7 @@ import type { RunReader, RunSource } from './followed-run.js';
 import { currentScope } from './scope.js';
 import { serverOf, type TracingSession } from './session.js';
 import { parseEventData, SseParser } from './stream.js';
-import type { StreamFollower } from './tracker.js';
+import type { StreamFollower } from './stream-follower.js';
 
 export const CAPTURE_POLICY_NAME = 'assistantsOtelCapturePolicy';
 

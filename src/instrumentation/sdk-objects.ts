@@ -13,7 +13,7 @@
  *   errors pass through to the SDK's iterator, which aborts the request as it always does.
  */
 import type { Guard } from './guard.js';
-import type { StreamFollower } from './tracker.js';
+import type { StreamFollower } from './stream-follower.js';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 

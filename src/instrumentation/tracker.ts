@@ -25,7 +25,9 @@ import type { MappingOptions } from '../mapping/types.js';
 import { FollowedRun, type Creation, type ToolCallIdentity } from './followed-run.js';
 import type { Guard } from './guard.js';
 import type { SpanSink } from './sink.js';
-import { classifyStreamEvent, type StreamObservation } from './stream.js';
+import { deadlineOf, holdForApplicationRead, nextStep } from './follow-policy.js';
+import { StreamFollower } from './stream-follower.js';
+import type { StreamObservation } from './stream.js';
 
 export interface TrackerOptions {
   sink: SpanSink;
@@ -39,54 +41,11 @@ export interface TrackerOptions {
 
 /** Pages of 100 steps, the API's largest. */
 const STEPS_PAGE = 100;
-/** Read a run waiting for outputs (or a silent stream) this long after its deadline. */
-const DEADLINE_GRACE_MILLIS = 5_000;
-/** The API's default run lifetime, when a record does not say. */
-const DEFAULT_RUN_LIFETIME_SECONDS = 600;
-/** Own reads back off up to this after failures or past the deadline. */
-const MAX_BACKOFF_MILLIS = 60_000;
-/** How long one read by the application holds ours off (at least; 3× its own pace if slower). */
-const APP_READ_HOLD_MILLIS = 10_000;
-/** Past its deadline, a run that is still not over is given up after this long. */
-const GIVE_UP_AFTER_DEADLINE_MILLIS = 3_600_000;
 
 function httpStatus(error: unknown): number | undefined {
   const e = error as { status?: unknown; statusCode?: unknown } | null;
   const status = e?.status ?? e?.statusCode;
   return typeof status === 'number' ? status : undefined;
-}
-
-/** A stream of one run, as the application reads it. */
-export class StreamFollower {
-  private followed: FollowedRun | undefined;
-  private ended = false;
-
-  constructor(
-    private readonly tracker: RunTracker,
-    private readonly creation: Creation | undefined,
-    known?: FollowedRun,
-  ) {
-    this.followed = known;
-    if (known) known.streams++;
-  }
-
-  /** One event, as the SDK yields it to the application (name and parsed data). */
-  event(name: string | null | undefined, data: unknown, at: number): void {
-    if (this.ended) return;
-    const observation = classifyStreamEvent(name, data);
-    if (!this.followed && observation.kind === 'run' && observation.runId !== undefined && this.creation) {
-      this.followed = this.tracker.beginFollowing(observation.runId, this.creation, at, observation.phase === 'created');
-      this.followed.streams++;
-    }
-    if (this.followed) this.tracker.applyStreamObservation(this.followed, observation, at);
-  }
-
-  /** The stream is over: read to its end (`done`), closed early by the application, or failed. */
-  end(how: 'done' | 'closed' | 'error'): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.followed) this.tracker.streamEnded(this.followed, how);
-  }
 }
 
 export class RunTracker {
@@ -145,13 +104,8 @@ export class RunTracker {
     if (!followed || followed.state !== 'following') return;
     if (!followed.observeRun(raw, at)) return;
     followed.noteWaiting('app');
-    if (how === 'read') {
-      // While the application keeps reading the run, ours wait: zero extra reads under its polling.
-      const gap = followed.lastAppReadAt === undefined ? 0 : at - followed.lastAppReadAt;
-      followed.lastAppReadAt = at;
-      const stops = followed.isTerminal() || followed.run?.status === 'requires_action';
-      followed.appReadHoldUntil = stops ? 0 : at + Math.max(APP_READ_HOLD_MILLIS, 3 * gap);
-    }
+    // While the application keeps reading the run, ours wait: zero extra reads under its polling.
+    if (how === 'read') holdForApplicationRead(followed, at);
     this.advance(followed);
   }
 
@@ -206,36 +160,20 @@ export class RunTracker {
   /** Decides what comes next for a run: finish it, wait for the application, or read it ourselves. */
   private advance(followed: FollowedRun): void {
     if (this.stopped || followed.state !== 'following') return;
-    if (followed.isTerminal()) {
-      this.finalize(followed);
-      return;
-    }
     const now = this.options.now();
-    const deadline = this.deadlineOf(followed);
-    let due: number;
-    if (followed.streams > 0) due = deadline; // the stream reports; the deadline is the safety net
-    else if (now < followed.appReadHoldUntil) due = Math.min(deadline, followed.appReadHoldUntil);
-    else if (followed.run?.status === 'requires_action' && followed.waiting?.seenBy === 'app' && now < deadline) due = deadline; // the application will submit
-    else {
-      // Backoff after failures, past the deadline, and while waiting for outputs only we saw asked for.
-      const doublings = followed.failures + (now >= deadline ? 1 + followed.readsPastDeadline : 0) + (followed.run?.status === 'requires_action' ? (followed.waiting?.ownReads ?? 0) : 0);
-      const since = Math.max(followed.lastStatusAt, followed.lastOwnReadAt ?? -Infinity);
-      due = since + Math.min(MAX_BACKOFF_MILLIS, this.options.pollIntervalMillis * 2 ** Math.min(6, doublings));
+    const next = nextStep(followed, now, this.options.pollIntervalMillis);
+    switch (next.kind) {
+      case 'finish':
+        this.finalize(followed);
+        return;
+      case 'give_up':
+        this.options.guard.warnOnce(`give-up:${followed.runId}`, 'assistants-otel: a run did not end within an hour of its deadline; it is no longer followed and not traced', { run_id: followed.runId });
+        this.forget(followed);
+        return;
+      case 'read':
+        this.schedule(followed, Math.max(0, next.at - now));
+        return;
     }
-    if (now > deadline + GIVE_UP_AFTER_DEADLINE_MILLIS) {
-      this.options.guard.warnOnce(`give-up:${followed.runId}`, 'assistants-otel: a run did not end within an hour of its deadline; it is no longer followed and not traced', { run_id: followed.runId });
-      this.forget(followed);
-      return;
-    }
-    this.schedule(followed, Math.max(0, due - now));
-  }
-
-  /** The local time by which the run must have ended (its `expires_at`), plus a grace. */
-  private deadlineOf(followed: FollowedRun): number {
-    const run = followed.run;
-    const lifetime = run?.expires_at != null && run.created_at !== undefined ? run.expires_at - run.created_at : DEFAULT_RUN_LIFETIME_SECONDS;
-    const start = followed.seen.run.start ?? followed.firstSeenAt;
-    return start + Math.max(0, lifetime) * 1000 + DEADLINE_GRACE_MILLIS;
   }
 
   private schedule(followed: FollowedRun, delayMillis: number): void {
@@ -260,7 +198,7 @@ export class RunTracker {
       const raw = await this.ownRequest(() => followed.creation.source.reader.getRun(followed.threadId as string, followed.runId));
       followed.failures = 0;
       // A stream or poll that had gone silent is not to be waited for any more.
-      if (this.options.now() >= this.deadlineOf(followed)) {
+      if (this.options.now() >= deadlineOf(followed)) {
         followed.readsPastDeadline++;
         followed.streams = 0;
         followed.appReadHoldUntil = 0;
