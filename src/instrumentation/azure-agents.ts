@@ -5,7 +5,7 @@
  */
 import { OWN_READ_HEADER, type RunReader } from './followed-run.js';
 import { createCapturePolicy, CAPTURE_POLICY_NAME, type PipelinePolicyLike } from './azure-policy.js';
-import type { InstrumentationHandle } from './openai.js';
+import { inertHandle, type InstrumentationHandle } from './openai.js';
 import { inScope } from './scope.js';
 import { TracingSession, type InstrumentOptions } from './session.js';
 
@@ -89,6 +89,12 @@ export function instrumentAzureAgents(client: AgentsClientLike, options: Instrum
   const existing = marked[INSTRUMENTED];
   if (existing) return existing;
   const session = new TracingSession(options);
+  const pipeline = (client as Partial<AgentsClientLike> | null)?.pipeline;
+  if (typeof pipeline?.addPolicy !== 'function' || typeof pipeline.removePolicy !== 'function') {
+    session.guard.warnOnce('not-agents', 'assistants-otel: instrumentAzureAgents: this client has no HTTP pipeline; it is not instrumented');
+    session.stop();
+    return inertHandle();
+  }
   const remove = addCapturePolicy(
     client,
     createCapturePolicy(() => session, { reader: agentsReader(client), providerName: session.providerName('azure.ai.agents'), endpoint: options.endpoint }),

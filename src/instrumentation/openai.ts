@@ -74,6 +74,11 @@ export function openAISource(session: TracingSession, client: unknown, runs: Run
 
 const INSTRUMENTED = Symbol.for('assistants-otel.instrumented');
 
+/** A handle for a client that could not be instrumented: every call does nothing. */
+export function inertHandle(): InstrumentationHandle {
+  return { uninstrument() {}, flush: async () => {}, shutdown: async () => {} };
+}
+
 interface Patch {
   object: Record<string, unknown>;
   name: string;
@@ -97,8 +102,14 @@ export function instrumentOpenAI(client: OpenAIClientLike, options: InstrumentOp
   const existing = marked[INSTRUMENTED];
   if (existing) return existing;
   const session = new TracingSession(options);
-  const threads = client.beta.threads;
-  const runs = threads.runs;
+  const threads = (client as Partial<OpenAIClientLike> | null)?.beta?.threads;
+  const runs = threads?.runs;
+  if (!threads || !runs || typeof runs.retrieve !== 'function') {
+    // Not a client this knows (a major without the Assistants API, say): leave it as it is.
+    session.guard.warnOnce('not-openai', 'assistants-otel: instrumentOpenAI: this client has no beta.threads.runs; it is not instrumented');
+    session.stop();
+    return inertHandle();
+  }
   const originalRetrieve = runs.retrieve as unknown as AnyFunction;
   const target: OpenAITarget = { session, source: openAISource(session, client, runs, originalRetrieve) };
   const resolve = () => target;

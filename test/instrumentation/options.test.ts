@@ -5,6 +5,7 @@
  * TracerProvider without the deterministic IdGenerator, and the bridge's own OTLP exporter.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { instrumentAzureAgents } from '../../src/instrumentation/azure-agents.js';
 import { instrumentOpenAI, type InstrumentationHandle } from '../../src/instrumentation/openai.js';
 import { withToolCallContext } from '../../src/instrumentation/tool-context.js';
 import type { Simulator } from '../../src/simulator/index.js';
@@ -129,6 +130,30 @@ describe('content and streams', () => {
     expectSameAsImport(spans, importedSpans(traced, thread.id, runId, simulatorMapping(traced)));
     expect(traced.counters['getRun']).toBeGreaterThan(0);
     expect(traced.counters['listRunSteps']).toBe(1);
+  });
+});
+
+describe('other clients', () => {
+  it('AzureOpenAI (the openai package’s Azure client): gen_ai.provider.name azure.ai.openai, spans equal to import’s', async () => {
+    const { AzureOpenAI } = await import('openai');
+    const tracing = startTracing();
+    const traced = await sim({ prefix: '/openai', auth: { kind: 'api-key', key: 'azure-key' }, apiVersion: '2025-04-01-preview' });
+    const client = new AzureOpenAI({ endpoint: traced.origin, apiKey: 'azure-key', apiVersion: '2025-04-01-preview', maxRetries: 0 });
+    handles.push(instrumentOpenAI(client, { tracerProvider: tracing.provider }));
+    const thread = traced.createThread();
+    const seen = await drive(traced, assistantStreamLoop({ sdk, client, threadId: thread.id, metadata: {} }));
+    const spans = await tracing.waitForRun(seen.runId, 4);
+    expectSameAsImport(spans, importedSpans(traced, thread.id, seen.runId, simulatorMapping(traced, { providerName: 'azure.ai.openai' })));
+  });
+
+  it('something that is not a client is left alone, with a warning, and no throw', () => {
+    const { logger, lines } = recordingLogger();
+    expect(() => instrumentOpenAI({} as never, { logger }).uninstrument()).not.toThrow();
+    expect(() => instrumentAzureAgents({} as never, { logger }).uninstrument()).not.toThrow();
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      'assistants-otel: instrumentOpenAI: this client has no beta.threads.runs; it is not instrumented',
+      'assistants-otel: instrumentAzureAgents: this client has no HTTP pipeline; it is not instrumented',
+    ]);
   });
 });
 
