@@ -24,7 +24,7 @@ export class Guard {
   report(where: string, error: unknown): void {
     const count = (this.failures.get(where) ?? 0) + 1;
     this.failures.set(where, count);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     try {
       if (count === 1) this.logger.warn(`assistants-otel instrumentation: ${where} failed; the SDK call is unaffected`, { error: message });
       else this.logger.debug(`assistants-otel instrumentation: ${where} failed again`, { error: message, count });
@@ -48,4 +48,18 @@ export class Guard {
   counts(): Record<string, number> {
     return Object.fromEntries([...this.failures].filter(([key]) => !key.startsWith('once:')));
   }
+}
+
+/**
+ * What is logged of a failure. An API error is logged by its status and code only: its message is
+ * the server's text, and some servers echo part of the key they refused.
+ */
+export function describeError(error: unknown): string {
+  const e = error as { status?: unknown; statusCode?: unknown; code?: unknown; name?: unknown } | null;
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  if (status !== undefined) {
+    const code = typeof e?.code === 'string' ? ` ${e.code}` : '';
+    return `the API answered HTTP ${status}${code}`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
