@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { describeError, Guard } from '../../../src/instrumentation/guard.js';
+import type { Logger } from '../../../src/util/log.js';
 import { recordingLogger } from '../../support/recording-logger.js';
 
 describe('Guard', () => {
@@ -30,7 +31,8 @@ describe('Guard', () => {
     const explode = () => {
       throw new Error('logger down');
     };
-    const guard = new Guard({ debug: explode, info: explode, warn: explode, error: explode, child: () => guard as never });
+    const broken: Logger = { debug: explode, info: explode, warn: explode, error: explode, child: () => broken };
+    const guard = new Guard(broken);
     expect(guard.run('x', () => {
       throw new Error('first');
     }, 1)).toBe(1);
