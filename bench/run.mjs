@@ -30,6 +30,7 @@ const SCENARIOS = {
   freshness: 'terminal run → its run span at the collector, p50/p95/p99',
   scale: '10,000 watched runs: RSS; tick cost vs watched count',
   'fleet-leases': 'PostgreSQL store: lease round cost, registration rate, takeover after SIGKILL, drain (needs PostgreSQL binaries)',
+  instrumentation: 'the library instrumentation: stream observation overhead per event, spans/s emitted, extra API requests',
 };
 const CHILD_TIMEOUT_MS = 240_000;
 

@@ -44,6 +44,8 @@ export interface WatchOptions {
   maxIdleIntervalMillis?: number;
   idleTtlMillis?: number;
   backfill?: boolean;
+  /** Also export runs the library instrumentation traces (see `PollerOptions.includeLibraryRuns`). */
+  includeLibraryRuns?: boolean;
   /** Watched from the start (added to the persisted set if new). */
   threads?: readonly string[];
   runs?: ReadonlyArray<{ threadId: string; runId: string }>;
@@ -148,6 +150,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     ...(options.maxIdleIntervalMillis ? { maxIdleIntervalMillis: options.maxIdleIntervalMillis } : {}),
     ...(options.idleTtlMillis ? { idleTtlMillis: options.idleTtlMillis } : {}),
     ...(options.backfill ? { backfill: true } : {}),
+    ...(options.includeLibraryRuns ? { includeLibraryRuns: true } : {}),
     logger: logger.child({ component: 'poller' }),
     hooks: {
       onRejected: (kind, n) => metrics.rejected(kind, n),

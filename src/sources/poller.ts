@@ -16,6 +16,7 @@ import { setMaxListeners } from 'node:events';
 import type { AssistantsClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { isRunTerminal } from '../api/lifecycle.js';
+import { isTracedByLibrary } from '../api/run-marks.js';
 import type { Run } from '../api/schemas.js';
 import type { ExportJob, JobResult } from '../delivery/pipeline.js';
 import type { MappingOptions } from '../mapping/types.js';
@@ -68,6 +69,13 @@ export interface PollerOptions {
   idleTtlMillis?: number;
   /** Trace every run of a thread, not only those created since it was first watched. @default false */
   backfill?: boolean;
+  /**
+   * Also export runs the library instrumentation marked as its own (`metadata.assistants_otel` =
+   * `library`). Off by default: the library traces them, with finer times, and a second version of
+   * the same spans would conflict in the backend. A run registered by id is exported either way.
+   * @default false
+   */
+  includeLibraryRuns?: boolean;
   logger?: Logger;
   hooks?: PollerHooks;
   now?: () => number;
@@ -300,6 +308,10 @@ export class Poller {
     for (const run of found.runs) {
       if (this.done.has(run.id) || this.runs.has(run.id)) continue;
       if (isRunTerminal(run) && run.created_at < state.watched.since) continue; // history before we watched
+      if (!this.options.includeLibraryRuns && isTracedByLibrary(run)) {
+        this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
+        continue;
+      }
       newRuns++;
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.

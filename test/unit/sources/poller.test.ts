@@ -480,6 +480,47 @@ describe('Poller: history', () => {
   });
 });
 
+describe('Poller: runs the library instrumentation traces (one version of each span)', () => {
+  const MARK = { metadata: { assistants_otel: 'library', traceparent: TRACEPARENT } };
+
+  it('are left to it by default: discovered, but never read, listed or exported', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchThread(THREAD);
+    await settleNow();
+    api.addRun(THREAD, 'run_library', MARK);
+    api.addRun(THREAD, 'run_plain');
+    await advance(POLL);
+    api.finishRun('run_library');
+    api.finishRun('run_plain');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_plain']);
+    expect(api.count('getRun', 'run_library')).toBe(0);
+    expect(api.count('listRunSteps', 'run_library')).toBe(0);
+  });
+
+  it('with includeLibraryRuns they are exported like any other', async () => {
+    const { api, poller, delivery } = await rig({ includeLibraryRuns: true });
+    await poller.watchThread(THREAD);
+    await settleNow();
+    api.addRun(THREAD, 'run_library', MARK);
+    api.finishRun('run_library');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_library']);
+  });
+
+  it('a marked run registered by id is exported all the same (an explicit registration wins)', async () => {
+    const { api, poller, delivery } = await rig();
+    api.addRun(THREAD, 'run_library', MARK);
+    api.finishRun('run_library');
+    await poller.watchRun(THREAD, 'run_library');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_library']);
+  });
+});
+
 describe('Poller: single runs', () => {
   it('a run registered as it is created is first read one interval later, and each interval while active', async () => {
     const { api, poller } = await rig();
