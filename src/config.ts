@@ -60,6 +60,22 @@ export function mappingOptionsFromEnv(env: Env, flags: MappingFlags = {}): Mappi
   };
 }
 
+/**
+ * Options of the library instrumentation from the same variables as everywhere
+ * (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, `ASSISTANTS_OTEL_CONTENT_MAX_LENGTH`, the
+ * attribute length limits), for an application that wants them: the library itself reads nothing.
+ *
+ *   instrumentOpenAI(client, { ...instrumentationOptionsFromEnv(process.env) })
+ */
+export function instrumentationOptionsFromEnv(env: Env): Pick<MappingOptions, 'captureContent' | 'contentMaxLength' | 'attributeValueLengthLimit'> {
+  const { captureContent, contentMaxLength, attributeValueLengthLimit } = mappingOptionsFromEnv(env);
+  return {
+    ...(captureContent !== undefined ? { captureContent } : {}),
+    ...(contentMaxLength !== undefined ? { contentMaxLength } : {}),
+    ...(attributeValueLengthLimit !== undefined ? { attributeValueLengthLimit } : {}),
+  };
+}
+
 // ---- the API: provider, credentials, request budget ----------------------------------------------
 
 export interface ApiFlags {

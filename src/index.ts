@@ -92,6 +92,22 @@ export type { RequestBudgetOptions } from './api/budget.js';
 export { ApiError, isApiError } from './api/errors.js';
 export type { ApiErrorKind } from './api/errors.js';
 
+// The library instrumentation: the runs of an agent's SDK client inside the agent's own trace.
+export { instrumentOpenAI } from './instrumentation/openai.js';
+export type { InstrumentationHandle, OpenAIClientLike } from './instrumentation/openai.js';
+export { instrumentAzureAgents } from './instrumentation/azure-agents.js';
+export type { AgentsClientLike } from './instrumentation/azure-agents.js';
+export { AssistantsInstrumentation } from './instrumentation/instrumentation.js';
+export type { AssistantsInstrumentationConfig } from './instrumentation/instrumentation.js';
+export type { InstrumentOptions } from './instrumentation/session.js';
+export { DEFAULT_LIBRARY_POLL_INTERVAL_MILLIS } from './instrumentation/session.js';
+export { createDeterministicIdGenerator } from './instrumentation/id-generator.js';
+export { withToolCallContext, toolCallContext } from './instrumentation/tool-context.js';
+export { TRACED_BY_KEY, TRACED_BY_LIBRARY, isTracedByLibrary } from './api/run-marks.js';
+export { instrumentationOptionsFromEnv } from './config.js';
+export { refineSpanTimes } from './mapping/refine.js';
+export type { ObservedTimes, ObservedBounds } from './mapping/refine.js';
+
 // The sidecar.
 export { startWatch } from './sidecar/watch.js';
 export type { WatchOptions, WatchHandle, FatalReason } from './sidecar/watch.js';

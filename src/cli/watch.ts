@@ -41,6 +41,8 @@ What to watch (all optional; more can be registered over HTTP):
   --threads-file FILE        one thread id per line (# starts a comment)
   --run THREAD:RUN           follow one run (repeatable)
   --backfill                 also export a watched thread's earlier runs
+  --include-library-runs     also export runs the library instrumentation traces (marked in their
+                             metadata; left to it by default, so the backend gets one version)
 
 Pace and delivery:
   --poll-interval DUR        how often active runs are read (default 2s; e.g. 500ms, 2s, 1m)
@@ -84,6 +86,7 @@ export const WATCH_FLAGS = {
   'threads-file': { type: 'string' },
   run: { type: 'string', multiple: true },
   backfill: { type: 'boolean' },
+  'include-library-runs': { type: 'boolean' },
   'poll-interval': { type: 'string' },
   'max-idle-interval': { type: 'string' },
   'idle-ttl': { type: 'string' },
@@ -186,6 +189,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
       idleTtlMillis,
       requestTimeoutMillis,
       backfill: values.backfill ?? false,
+      includeLibraryRuns: values['include-library-runs'] ?? false,
       threads,
       runs,
       ...(listen ? { listen: { ...listen, ...(listenToken ? { token: listenToken } : {}) } } : {}),

@@ -18,7 +18,7 @@ import { putQuirks, runAttributes, stepAttributes, synthesizedRunAttributes, typ
 import { cutTo, DEFAULT_CONTENT_MAX_LENGTH } from './content.js';
 import { parseTraceparent, spanIdForRun, spanIdForStep, spanIdForToolCall, traceIdForRun, type TraceParent } from './ids.js';
 import { sanitizeAttributes } from './sanitize.js';
-import { ATTR_RUN_UNFINISHED, EVENT_RUN_STARTED } from './semconv.js';
+import { ATTR_API_END_SECONDS, ATTR_API_START_SECONDS, ATTR_RUN_UNFINISHED, EVENT_RUN_STARTED } from './semconv.js';
 import { mapStatus } from './status.js';
 import { boundsOf, secondsOf, toHrTime, type Bounds } from './time.js';
 import { toolCallAttributes } from './tool-attributes.js';
@@ -52,6 +52,9 @@ function span(
   data: Omit<SpanData, 'traceId' | 'attributes' | 'startTime' | 'endTime'> & { bounds: Bounds; attributes: Attributes; recordQuirks?: readonly string[] },
 ): SpanData {
   const { bounds, attributes, recordQuirks: fromRecord = [], ...rest } = data;
+  // The API's seconds stay as attributes, so spans whose times were refined still say what the records said.
+  attributes[ATTR_API_START_SECONDS] = bounds.start;
+  attributes[ATTR_API_END_SECONDS] = bounds.end;
   const limit = ctx.attributeValueLengthLimit;
   const clean = sanitizeAttributes(attributes, limit);
   const quirks = [...bounds.quirks, ...fromRecord, ...clean.quirks];

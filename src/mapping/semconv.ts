@@ -85,5 +85,12 @@ export const ATTR_CONNECTED_AGENT_NAME = 'assistants.connected_agent.name';
 export const ATTR_CONNECTED_AGENT_RUN_ID = 'assistants.connected_agent.run_id';
 export const ATTR_CONNECTED_AGENT_THREAD_ID = 'assistants.connected_agent.thread_id';
 export const ATTR_QUIRKS = 'assistants.quirks';
+/**
+ * The span's bounds in the API's own clock (Unix seconds, after the time rules). The span's times
+ * equal them when the records are all there is; the library may refine the times with what it
+ * observed (stream events, in milliseconds), and these keep what the API said.
+ */
+export const ATTR_API_START_SECONDS = 'assistants.api.start_seconds';
+export const ATTR_API_END_SECONDS = 'assistants.api.end_seconds';
 
 export const EVENT_RUN_STARTED = 'assistants.run.started';

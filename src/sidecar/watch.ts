@@ -57,6 +57,8 @@ export interface WatchOptions {
   maxIdleIntervalMillis?: number;
   idleTtlMillis?: number;
   backfill?: boolean;
+  /** Also export runs the library instrumentation traces (see `PollerOptions.includeLibraryRuns`). */
+  includeLibraryRuns?: boolean;
   /** Watched from the start (added to the persisted set if new). */
   threads?: readonly string[];
   runs?: ReadonlyArray<{ threadId: string; runId: string }>;
@@ -164,6 +166,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     ...(options.idleTtlMillis ? { idleTtlMillis: options.idleTtlMillis } : {}),
     ...(options.backfill ? { backfill: true } : {}),
     budget,
+    ...(options.includeLibraryRuns ? { includeLibraryRuns: true } : {}),
     logger: logger.child({ component: 'poller' }),
     hooks: {
       onRejected: (kind, n) => metrics.rejected(kind, n),

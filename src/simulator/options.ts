@@ -14,6 +14,11 @@ export interface SimulatorOptions {
   /** Interface to listen on. Default `'127.0.0.1'` (loopback only). */
   host?: string;
   /**
+   * Serve HTTPS with this key and certificate (PEM) instead of HTTP; `sim.url` then starts with
+   * `https://`. For clients that refuse plain HTTP (the Azure SDK's bearer-token policy).
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
    * Path prefix before `/threads`. Default `''` (like Prism). `'/v1'` is like api.openai.com,
    * `'/openai'` like Azure OpenAI, `'/api/projects/<project>'` like Azure Foundry.
    */

@@ -1,5 +1,6 @@
 // The HTTP front: prefix, request log, faults, auth, api-version, beta header, then the route.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +43,8 @@ export interface ServerConfig {
   azureHeaders: boolean;
   /** `Date` on the simulator's clock (else none at all). */
   dateHeader: boolean;
+  /** Serve HTTPS with this key and certificate. */
+  tls: { key: string | Buffer; cert: string | Buffer } | undefined;
   /** `openai-poll-after-ms` on getRun: how long the SDK's poll helpers wait. */
   pollAfterMillis: number;
   log: (line: string) => void;
@@ -75,14 +78,15 @@ export class SimulatorServer {
     private readonly faults: FaultBook,
     private readonly config: ServerConfig,
   ) {
-    this.server = createServer((req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((error: unknown) => {
         config.log(`simulator: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         if (!res.headersSent) this.sendJson(res, errors.serverError(500).status, errors.serverError(500).body(), {});
         else res.destroy();
       });
-    });
-    this.server.on('connection', (socket) => {
+    };
+    this.server = config.tls ? createTlsServer({ key: config.tls.key, cert: config.tls.cert }, listener) : createServer(listener);
+    this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });

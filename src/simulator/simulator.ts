@@ -24,7 +24,7 @@ export interface StartRunOptions extends RunParams {
 export interface Simulator {
   /** Base URL including the prefix, ready for `OPENAI_BASE_URL` / `new OpenAI({baseURL})`. */
   readonly url: string;
-  /** `http://host:port`, without the prefix. */
+  /** `http://host:port` (`https://` with `tls`), without the prefix. */
   readonly origin: string;
   readonly port: number;
   /** Every request so far, in arrival order, credentials redacted. */
@@ -120,6 +120,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   const server = new SimulatorServer(core, faults, {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
+    tls: options.tls,
     prefix: normalizePrefix(options.prefix ?? ''),
     auth,
     apiVersions,
@@ -132,7 +133,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   });
   const port = await server.listen();
   const host = options.host ?? '127.0.0.1';
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const url = origin + normalizePrefix(options.prefix ?? '');
   log(`simulator listening on ${url} (scenario ${scenario.name ?? 'custom'}, ${clock.kind} clock)`);
   arm();

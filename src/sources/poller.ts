@@ -20,6 +20,7 @@ import type { RequestBudget } from '../api/budget.js';
 import type { AssistantsClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { isRunTerminal } from '../api/lifecycle.js';
+import { isTracedByLibrary } from '../api/run-marks.js';
 import type { Run } from '../api/schemas.js';
 import type { MappingOptions } from '../mapping/types.js';
 import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
@@ -61,6 +62,13 @@ export interface PollerOptions {
   idleTtlMillis?: number;
   /** Trace every run of a thread, not only those created since it was first watched. @default false */
   backfill?: boolean;
+  /**
+   * Also export runs the library instrumentation marked as its own (`metadata.assistants_otel` =
+   * `library`). Off by default: the library traces them, with finer times, and a second version of
+   * the same spans would conflict in the backend. A run registered by id is exported either way.
+   * @default false
+   */
+  includeLibraryRuns?: boolean;
   /** The API budget: work starts only while it has a free slot, earliest due first. @default the client's */
   budget?: Pick<RequestBudget, 'spare' | 'onSpare' | 'maxConcurrency' | 'requestsPerSecond'>;
   logger?: Logger;
@@ -395,6 +403,10 @@ export class Poller {
       // cursor run deleted), a run that already finished before `since` is history.
       if (newer !== undefined && i >= newer) continue;
       if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at < thread.watched.since) continue;
+      if (!this.options.includeLibraryRuns && isTracedByLibrary(run)) {
+        this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
+        continue;
+      }
       newRuns++;
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.

@@ -123,6 +123,8 @@ describe('raw text/event-stream captures', () => {
       'assistants.usage.total_tokens': 142,
       'assistants.run.id': 'run_sse',
       'assistants.run.status': 'completed',
+      'assistants.api.start_seconds': T,
+      'assistants.api.end_seconds': T + 10,
     });
     // The split data field was joined: the step's final version (its logs) is what was mapped.
     expect(bySpanId(spans, stepSpanId('run_sse', 'step_sse_ci')).attributes['gen_ai.usage.input_tokens']).toBe(50);
@@ -340,6 +342,9 @@ describe('a run still in progress when saved, with finished steps', () => {
       'assistants.run.id': 'run_unf',
       'assistants.run.status': 'queued',
       'assistants.run.unfinished': true,
+      // Its bounds: created, and the last known activity.
+      'assistants.api.start_seconds': T,
+      'assistants.api.end_seconds': T + 11,
     });
   });
 
@@ -373,7 +378,11 @@ describe('a run still in progress when saved, with finished steps', () => {
 });
 
 describe("Azure Foundry Agent Service's shapes", () => {
+  /** A tool call spans its step: step_fdy_tools at(4)..at(12), step_fdy_more at(13)..at(20). */
+  const stepSeconds: Record<string, [number, number]> = { step_fdy_tools: [T + 4, T + 12], step_fdy_more: [T + 13, T + 20] };
   const common = (step: string, index: number, type: string, callId: string) => ({
+    'assistants.api.start_seconds': stepSeconds[step]?.[0],
+    'assistants.api.end_seconds': stepSeconds[step]?.[1],
     'gen_ai.operation.name': 'execute_tool',
     'gen_ai.provider.name': 'openai',
     // The default provider's API, as `watch` would decide it (mapping/source.ts).
@@ -420,6 +429,8 @@ describe("Azure Foundry Agent Service's shapes", () => {
       'assistants.step.activity_types': ['mcp_list_tools'],
       'assistants.mcp.server_labels': ['docs'],
       'assistants.mcp.tool_names': ['fetch_page', 'search_docs'],
+      'assistants.api.start_seconds': T + 2,
+      'assistants.api.end_seconds': T + 3,
     });
     const tool = (name: string) => byName(spans, `execute_tool ${name}`).attributes;
     const T1 = 'step_fdy_tools';

@@ -85,6 +85,8 @@ describe('assistants-otel import (end to end)', () => {
       // Decided as `watch` decides them (mapping/source.ts): the default provider's API.
       'server.address': 'api.openai.com',
       'server.port': 443,
+      'assistants.api.start_seconds': 1714560000,
+      'assistants.api.end_seconds': 1714560030,
     });
     expect(run.events.map((e) => [e.name, e.timeUnixNano])).toEqual([['assistants.run.started', nanos(1714560001)]]);
     expect(run.resource['service.name']).toBe('assistants-otel');
@@ -112,6 +114,9 @@ describe('assistants-otel import (end to end)', () => {
       'assistants.step.id': 'step_fn',
       'assistants.tool_call.type': 'function',
       'assistants.tool_call.index': 0,
+      // A tool call spans its step.
+      'assistants.api.start_seconds': 1714560002,
+      'assistants.api.end_seconds': 1714560010,
     });
 
     const ci = byName(spans, 'execute_tool code_interpreter');

@@ -327,6 +327,49 @@ describe('Poller: the API\'s clock, not this host\'s', () => {
   });
 });
 
+describe('Poller: runs the library instrumentation traces (one version of each span)', () => {
+  const MARK = { metadata: { assistants_otel: 'library', traceparent: TRACEPARENT } };
+
+  it('are left to it by default: discovered, but never read, listed or exported', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchThread(THREAD);
+    await settleNow();
+    api.addRun(THREAD, 'run_library', MARK);
+    api.addRun(THREAD, 'run_plain');
+    await advance(POLL);
+    api.finishRun('run_library');
+    api.finishRun('run_plain');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_plain']);
+    expect(api.count('getRun', 'run_library')).toBe(0);
+    expect(api.count('listRunSteps', 'run_library')).toBe(0);
+    await advance(5 * POLL); // nor later, once the listing has moved past it
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_plain']);
+  });
+
+  it('with includeLibraryRuns they are exported like any other', async () => {
+    const { api, poller, delivery } = await rig({ includeLibraryRuns: true });
+    await poller.watchThread(THREAD);
+    await settleNow();
+    api.addRun(THREAD, 'run_library', MARK);
+    api.finishRun('run_library');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_library']);
+  });
+
+  it('a marked run registered by id is exported all the same (an explicit registration wins)', async () => {
+    const { api, poller, delivery } = await rig();
+    api.addRun(THREAD, 'run_library', MARK);
+    api.finishRun('run_library');
+    await poller.watchRun(THREAD, 'run_library');
+    await advance(POLL);
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId)).toEqual(['run_library']);
+  });
+});
+
 // ---- runs watched alone --------------------------------------------------------------------------
 
 describe('Poller: runs watched alone', () => {
