@@ -35,7 +35,7 @@ const SCENARIOS = {
   encode: { what: 'mapping + OTLP encoding: ours against the OTel SDK path, spans/s and bytes/span' },
   scale: { what: 'RSS and CPU of the real CLI with 1,000 and 10,000 watched runs and threads, at rest and with activity' },
   import: { what: 'the CLI import at 10/50/100/200 MB: wall time and peak RSS, against the parse floor' },
-  library: { what: 'the library\'s overhead per instrumented call (placeholder: the plain SDK baseline)' },
+  library: { what: 'the library\'s overhead per instrumented call against the plain SDK: latency, allocations, the following of the run' },
   instrumentation: { what: 'the library instrumentation: stream observation overhead per event, spans/s emitted, extra API requests' },
   'fleet-leases': { what: 'PostgreSQL store: lease round cost, registration rate, takeover after SIGKILL, drain (needs PostgreSQL binaries)', full: true },
 };

@@ -56,8 +56,13 @@ const EXPLAINED = {
     ['first OTLP request after', (d) => Object.entries(get(d, 'import.firstRequestSeconds') ?? {}).map(([k, v]) => `${k} MB: ${fmt(v)}`).join('; '), 's', ''],
   ],
   library: [
-    ['added µs per instrumented call', 'library.overheadMicrosPerCall', 'µs', 'PLACEHOLDER: instrumentOpenAI was not on main when this harness was written; bench/scenarios/library.mjs measures the baseline below and leaves this for the lead to fill in.'],
-    ['plain SDK, µs per call', 'library.plainMicrosPerCall', 'µs', 'openai 6 beta.threads.runs.retrieve against the simulator, sequentially.'],
+    ['added latency per instrumented call', 'library.overheadMicrosPerCall', 'µs', 'instrumentOpenAI on an openai 6 client: the mean wall time of an awaited beta.threads.runs.create, instrumented minus plain (the simulator in a process of its own; no read of the run falls in the window).'],
+    ['plain SDK, µs per call', 'library.plainMicrosPerCall', 'µs', 'The baseline: the loopback round trip and the SDK\'s own work.'],
+    ['added allocations per instrumented call', 'library.overheadBytesPerCall', 'B', 'Bytes allocated per call (V8\'s sampling heap profiler, collected objects counted), instrumented minus plain.'],
+    ['plain SDK, bytes allocated per call', 'library.plainBytesPerCall', 'B', ''],
+    ['following a run until its spans are emitted: CPU', 'library.followUpCpuMicrosPerRun', 'µs', 'After the call returned, in the background: the library\'s reads of the run (with the application\'s client) and the span emission, for runs that end within milliseconds.'],
+    ['following a run: allocations', 'library.followUpBytesPerRun', 'B', ''],
+    ['extra API requests per run', 'library.extraRequestsPerRun', 'requests', 'The library\'s own reads of a run it follows (its status, then its steps).'],
   ],
   outage: [
     ['spans lost', 'outage.lost', 'spans', 'Spans the mapping makes of the simulator\'s terminal runs that never reached the sink, after the collector was down 60 s and the sidecar drained.'],
