@@ -24,7 +24,7 @@ import { syntheticRuns } from '../lib/records.mjs';
 import { emitWithSdk, OTLPGrpcTraceExporter, OTLPProtoTraceExporter, sdkPipeline, startGrpcSink } from '../lib/sdk-path.mjs';
 import { figure, median, round } from '../lib/util.mjs';
 
-export const defaults = { runs: 2_000, stepsPerRun: 20, repeats: 3 };
+export const defaults = { runs: 1_000, stepsPerRun: 20, repeats: 5 };
 export const quickDefaults = { runs: 200, repeats: 3 };
 const MAPPING = { providerName: 'openai', serverAddress: 'api.example.com', serverPort: 443 };
 
@@ -37,44 +37,51 @@ function validated(raw) {
 }
 
 async function timedRepeats(repeats, once) {
-  await once(); // warm-up (JIT, sockets)
+  await once(); // warm-up (JIT)
   const results = [];
   for (let i = 0; i < repeats; i++) {
     globalThis.gc?.();
     results.push(await once());
   }
+  return pickMedian(results);
+}
+
+function pickMedian(results) {
   const ms = median(results.map((r) => r.ms));
   return { ...results.find((r) => r.ms === ms), allMs: results.map((r) => round(r.ms, 1)) };
 }
 
-async function ours(records, resource) {
+/** Ours, to the sink: `exportRuns` over the validated records. */
+async function oursPath(records, resource) {
   const sink = await startOtlpSink();
   const exporter = createOtlpTraceExporter({ url: sink.tracesUrl });
-  try {
-    return await timedRepeats(this.repeats, async () => {
-      const before = { bytes: sink.stats.bytes };
+  return {
+    async once() {
+      const bytes = sink.stats.bytes;
       const cpu = process.cpuUsage();
       const t0 = performance.now();
       const result = await exportRuns(records, { exporter, resource, mapping: MAPPING });
       const ms = performance.now() - t0;
       const c = process.cpuUsage(cpu);
-      return { ms, spans: result.delivered, bytes: sink.stats.bytes - before.bytes, cpuMs: (c.user + c.system) / 1000 };
-    });
-  } finally {
-    await exporter.shutdown();
-    await sink.close();
-  }
+      return { ms, spans: result.delivered, bytes: sink.stats.bytes - bytes, cpuMs: (c.user + c.system) / 1000 };
+    },
+    async close() {
+      await exporter.shutdown();
+      await sink.close();
+    },
+  };
 }
 
-async function sdk(records, resource, total, transport) {
+/** The SDK's path, to the sink: the same mapping, then SDK spans, BatchSpanProcessor, the official exporter. */
+async function sdkPath(records, resource, total, transport) {
   const sink = transport === 'grpc' ? await startGrpcSink() : await startOtlpSink();
-  try {
-    return await timedRepeats(this.repeats, async () => {
+  return {
+    async once() {
       // The processor's forceFlush sends every batch still queued at once: no limit on concurrent
       // exports (the default, 30, would refuse them: "Concurrent export limit reached").
       const exporter = transport === 'grpc' ? new OTLPGrpcTraceExporter({ url: sink.url, concurrencyLimit: 10_000 }) : new OTLPProtoTraceExporter({ url: sink.tracesUrl, concurrencyLimit: 10_000 });
       const { provider, tracer } = sdkPipeline(exporter, { resource, queueSize: total + 1 });
-      const before = { bytes: sink.stats.bytes ?? 0, spans: sink.stats.spans };
+      const bytes = sink.stats.bytes ?? 0;
       const cpu = process.cpuUsage();
       const t0 = performance.now();
       // A run at a time, letting the processor's timer in between, as spans of an app come over time.
@@ -86,11 +93,10 @@ async function sdk(records, resource, total, transport) {
       const ms = performance.now() - t0;
       const c = process.cpuUsage(cpu);
       await provider.shutdown();
-      return { ms, spans: total, bytes: transport === 'grpc' ? undefined : sink.stats.bytes - before.bytes, cpuMs: (c.user + c.system) / 1000 };
-    });
-  } finally {
-    await sink.close();
-  }
+      return { ms, spans: total, bytes: transport === 'grpc' ? undefined : sink.stats.bytes - bytes, cpuMs: (c.user + c.system) / 1000 };
+    },
+    close: () => sink.close(),
+  };
 }
 
 export async function run(params = {}) {
@@ -113,10 +119,24 @@ export async function run(params = {}) {
     return { ms: performance.now() - t0, spans, bytes };
   });
 
-  const ctx = { repeats: p.repeats };
-  const o = await ours.call(ctx, records, resource);
-  const s = await sdk.call(ctx, records, resource, spans, 'http');
-  const g = await sdk.call(ctx, records, resource, spans, 'grpc');
+  // The three paths in alternating rounds (after a warm-up of each), so that a busy moment of the
+  // shared machine falls on all of them rather than on one; the median round of each.
+  const paths = { ours: await oursPath(records, resource), sdk: await sdkPath(records, resource, spans, 'http'), grpc: await sdkPath(records, resource, spans, 'grpc') };
+  const rounds = { ours: [], sdk: [], grpc: [] };
+  try {
+    for (const path of Object.values(paths)) await path.once();
+    for (let i = 0; i < p.repeats; i++) {
+      for (const [name, path] of Object.entries(paths)) {
+        globalThis.gc?.();
+        rounds[name].push(await path.once());
+      }
+    }
+  } finally {
+    for (const path of Object.values(paths)) await path.close();
+  }
+  const o = pickMedian(rounds.ours);
+  const s = pickMedian(rounds.sdk);
+  const g = pickMedian(rounds.grpc);
   const rate = (r) => Math.round(r.spans / (r.ms / 1000));
   const summary = {
     encode: {
