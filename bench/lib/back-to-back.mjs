@@ -6,9 +6,9 @@ import { prng } from './records.mjs';
 
 export const RUN_SECONDS = 20;
 
-/** A run of `k` steps over 20 s: queued 1 s, the steps (18 s between them), completed 1 s after. */
-function runScript(id, startAt, k, random) {
-  const total = RUN_SECONDS - 2;
+/** A run of `k` steps over `seconds` (20 by default): queued 1 s, the steps, completed 1 s after. */
+function runScript(id, startAt, k, random, seconds) {
+  const total = seconds - 2;
   const durations = Array.from({ length: k }, (_, i) => Math.floor(total / k) + (i < total % k ? 1 : 0));
   const steps = durations.map((durationSeconds, i) =>
     random() < 0.4
@@ -22,13 +22,15 @@ function runScript(id, startAt, k, random) {
  * `threads` threads × `runsPerThread` runs back to back. Thread t's first run starts at 2 + (t % 4)
  * scenario seconds, so that not every thread turns over in the same second.
  */
-export function backToBackScenario({ threads, runsPerThread, seed = 7 }) {
+export function backToBackScenario({ threads, runsPerThread, runSeconds = RUN_SECONDS, seed = 7 }) {
   const random = prng(seed);
+  // The median of 8 steps over 20 s; shorter runs (--quick) get proportionally fewer (at least 1 s each).
+  const maxSteps = Math.max(1, Math.min(12, runSeconds - 2));
   return {
     name: `back-to-back:${threads}x${runsPerThread}`,
     threads: Array.from({ length: threads }, (_, t) => ({
       id: `thread_b2b_${t}`,
-      runs: Array.from({ length: runsPerThread }, (_, r) => runScript(`run_b2b_${t}_${r}`, 2 + (t % 4) + r * RUN_SECONDS, 4 + Math.floor(random() * 9), random)),
+      runs: Array.from({ length: runsPerThread }, (_, r) => runScript(`run_b2b_${t}_${r}`, 2 + (t % 4) + r * runSeconds, Math.min(maxSteps, 4 + Math.floor(random() * 9)), random, runSeconds)),
     })),
   };
 }

@@ -25,7 +25,7 @@ import { emitWithSdk, OTLPGrpcTraceExporter, OTLPProtoTraceExporter, sdkPipeline
 import { figure, median, round } from '../lib/util.mjs';
 
 export const defaults = { runs: 1_000, stepsPerRun: 20, repeats: 5 };
-export const quickDefaults = { runs: 200, repeats: 3 };
+export const quickDefaults = { runs: 100, repeats: 2 };
 const MAPPING = { providerName: 'openai', serverAddress: 'api.example.com', serverPort: 443 };
 
 function validated(raw) {

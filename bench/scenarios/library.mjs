@@ -26,7 +26,7 @@ import { instrumentOpenAI } from '../../dist/index.js';
 import { figure, median, round } from '../lib/util.mjs';
 
 export const defaults = { calls: 400, rounds: 3 };
-export const quickDefaults = { calls: 100, rounds: 2 };
+export const quickDefaults = { calls: 50, rounds: 1 };
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** The simulator in a child process: `scaleMs` real ms per scenario second; its URL and a way to count requests. */

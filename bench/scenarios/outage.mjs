@@ -18,7 +18,7 @@ import { metricValue, rssBetween, startMeasuredCli } from '../lib/proc.mjs';
 import { figure, round, sleep, waitFor } from '../lib/util.mjs';
 
 export const defaults = { scenario: 'many-threads:20x20', scaleMs: 200, downAfterMs: 10_000, downForMs: 60_000 };
-export const quickDefaults = { scenario: 'many-threads:10x6', scaleMs: 100, downAfterMs: 3_000, downForMs: 10_000 };
+export const quickDefaults = { scenario: 'many-threads:10x4', scaleMs: 100, downAfterMs: 2_000, downForMs: 5_000 };
 
 /** Span ids the mapping makes of the simulator's terminal runs (what must reach the collector). */
 function expectedSpanIds(sim) {
