@@ -103,8 +103,17 @@ export class ApiExportSource {
       }
       offset += page.items.length + page.rejected.length;
       for (const run of page.items) {
-        if (sinceSeconds !== undefined && run.created_at < sinceSeconds) break pages;
-        if (untilSeconds !== undefined && run.created_at >= untilSeconds) continue;
+        const created = run.created_at;
+        if (created === undefined) {
+          // No usable time (validation said why): not known to be outside the window, so kept.
+          if (sinceSeconds !== undefined || untilSeconds !== undefined) {
+            this.problems.push({ severity: 'warning', threadId, runId: run.id, message: 'created_at unknown: exported whatever --since/--until say' });
+          }
+          found.push(run);
+          continue;
+        }
+        if (sinceSeconds !== undefined && created < sinceSeconds) break pages;
+        if (untilSeconds !== undefined && created >= untilSeconds) continue;
         found.push(run);
       }
     }

@@ -307,7 +307,8 @@ export class Poller {
     let newRuns = 0;
     for (const run of found.runs) {
       if (this.done.has(run.id) || this.runs.has(run.id)) continue;
-      if (isRunTerminal(run) && run.created_at < state.watched.since) continue; // history before we watched
+      // History before we watched is skipped; a run of unknown creation time is not known to be history.
+      if (isRunTerminal(run) && run.created_at !== undefined && run.created_at < state.watched.since) continue;
       if (!this.options.includeLibraryRuns && isTracedByLibrary(run)) {
         this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
         continue;
