@@ -22,7 +22,7 @@ import { parseTraceparent, spanIdForRun, spanIdForStep, spanIdForToolCall, trace
 import { sanitizeAttributes } from './sanitize.js';
 import { ATTR_API_END_SECONDS, ATTR_API_START_SECONDS, ATTR_RUN_UNFINISHED, EVENT_RUN_STARTED } from './semconv.js';
 import { mapStatus } from './status.js';
-import { runOwnStart, stepsEarliestStart, untimedPlacement } from './placement.js';
+import { QUIRK_TIME_PLACEHOLDER, runOwnStart, stepsEarliestStart, untimedPlacement } from './placement.js';
 import { boundsOf, QUIRK_START_MISSING, QUIRK_TIME_UNKNOWN, secondsOf, toHrTime, type Bounds, type Placement } from './time.js';
 import { toolCallAttributes } from './tool-attributes.js';
 import type { MappingOptions, RunRecord, SpanData, SpanEventData } from './types.js';
@@ -111,6 +111,8 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
   if (details?.kind !== 'tool_calls') return spans;
   const calls = details.details.tool_calls;
   const keys = toolCallKeys(calls);
+  // A tool call spans its step; when the step's time is unknown, so is the call's, and it says so.
+  const borrowed = bounds.quirks.filter((q) => q === QUIRK_TIME_UNKNOWN || q === QUIRK_TIME_PLACEHOLDER);
   calls.forEach((call, index) => {
     const toolCallKey = keys[index] ?? `index:${index}`;
     const facts = toolCallAttributes(classifyToolCall(call), index, step, ctx.attributes);
@@ -123,7 +125,7 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
         name: `execute_tool ${facts.toolName}`,
         kind: SpanKind.INTERNAL,
         // The API has no per-call timestamps: a tool call spans its step.
-        bounds: { ...bounds, quirks: [] },
+        bounds: { ...bounds, quirks: borrowed },
         attributes: facts.attributes,
         status: { code: SpanStatusCode.UNSET },
         events: [],

@@ -8,7 +8,7 @@ import { mapRunToSpans } from '../../../src/mapping/run-to-spans.js';
 import { QUIRK_TIME_PLACEHOLDER, runStartOf, UNKNOWN_TIME_SECONDS } from '../../../src/mapping/placement.js';
 import type { MappingOptions, RunRecord, SpanData } from '../../../src/mapping/types.js';
 import type { RunStep } from '../../../src/api/schemas.js';
-import { IDS, T0, run, runInProgress, step, validRun, validStep, without, type Json } from '../../fixtures/records.js';
+import { IDS, T0, functionCall, run, runInProgress, step, toolCallsStep, validRun, validStep, without, type Json } from '../../fixtures/records.js';
 
 /** A step with no usable time: a Prism-style record, every time a `0` placeholder. */
 const prismStep = (id: string, overrides: Json = {}) =>
@@ -43,6 +43,16 @@ describe('a step without time under a run that has one', () => {
     ]);
     const prism = spans.find((s) => s.subject.kind === 'step' && s.subject.stepId === 'step_prism');
     expect(prism?.parentSpanId).toBe(spans[0]?.spanId);
+  });
+
+  it('its tool calls span it, and say their time is unknown too', () => {
+    const spans = map({ run: run(), steps: [toolCallsStep([functionCall(), functionCall({ id: 'call_2' })], { created_at: 0, completed_at: null })] });
+    expect(placed(spans)).toEqual([
+      ['run', T0, T0 + 10, undefined],
+      ['step_tools1', T0, T0, ['time_unknown', 'timestamp_out_of_range']],
+      ['tool id:call_fn1', T0, T0, ['time_unknown']],
+      ['tool id:call_2', T0, T0, ['time_unknown']],
+    ]);
   });
 
   it("a run whose created_at is unusable places it at its own next time (started_at)", () => {
