@@ -470,6 +470,19 @@ describe('Poller: history', () => {
     expect(delivery.jobs.map((j) => j.runId).sort()).toEqual(['run_old_active', 'run_recent_done']);
   });
 
+  it('a finished run whose record has no usable time is not taken for history: it is traced', async () => {
+    const api = new FakeApi();
+    history(api);
+    // A mock server's placeholders: nothing says when it was created, so nothing says it is old.
+    api.addRun(THREAD, 'run_untimed', { created_at: 0, started_at: 0 });
+    api.finishRun('run_untimed', { completed_at: 0 });
+    const { poller, delivery } = await rig({ api });
+    await poller.watchThread(THREAD);
+    await settleNow();
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId).sort()).toEqual(['run_recent_done', 'run_untimed']);
+  });
+
   it('backfill traces the thread\'s history too', async () => {
     const api = new FakeApi();
     history(api);
