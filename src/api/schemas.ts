@@ -21,7 +21,7 @@ function looseObject<S extends z.ZodRawShape>(shape: S): z.ZodObject<S> {
   return z.object(shape).loose() as unknown as z.ZodObject<S>;
 }
 
-/** Integer or fractional Unix seconds, never negative: a record before 1970 cannot be placed in time. */
+/** Integer or fractional Unix seconds, never negative (`validate.ts` has already dropped unusable times). */
 export const UnixSecondsSchema = z.number().finite().nonnegative();
 const NullableSeconds = UnixSecondsSchema.nullable();
 const NonEmptyId = z.string().min(1);

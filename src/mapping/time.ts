@@ -1,7 +1,8 @@
 /**
  * Span bounds from the API's timestamps. The span opens at `created_at` and closes at the earliest
  * end timestamp. Data quirks are clamped, never dropped, and named so a user can see why a span
- * looks the way it does (`assistants.quirks`).
+ * looks the way it does (`assistants.quirks`). A record with no usable time at all goes where
+ * `placement.ts` says (by its run), never thrown.
  *
  * Validated records already hold seconds in the plausible range (`api/timestamps.ts`); every value
  * is read again here by the same rules, which changes nothing for them and gives records built by
