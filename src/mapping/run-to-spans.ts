@@ -183,7 +183,7 @@ function unfinishedBounds(run: Run, activity: Activity): Bounds {
   const quirks: string[] = [];
   let start = secondsOf(run.created_at, quirks);
   if (start === undefined) {
-    // Not `start_time_missing` from `started_at` here: validation already did that for saved records.
+    // Only a hand-built run gets here with a time elsewhere: validation moves it into created_at.
     start = runOwnStart(run);
     if (start !== undefined) quirks.push(QUIRK_START_MISSING);
     else {
@@ -233,6 +233,8 @@ function requireIds(runId: unknown, steps: readonly RunStep[]): void {
  *   id, or a step without an id (its span ID is derived from it).
  */
 export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): SpanData[] {
+  const ownSteps = record.steps.filter((s) => s.run_id === record.runId);
+  requireIds(record.runId, ownSteps);
   const parent = runTraceparent(record.run);
   const ctx: TraceContext = {
     traceId: parent?.traceId ?? traceIdForRun(record.runId),
@@ -240,8 +242,6 @@ export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): 
     attributes: resolveAttributeContext(options),
     attributeValueLengthLimit: options.attributeValueLengthLimit ?? Infinity,
   };
-  const ownSteps = record.steps.filter((s) => s.run_id === record.runId);
-  requireIds(record.runId, ownSteps);
   const stepsStart = stepsEarliestStart(ownSteps);
   const untimed = untimedPlacement((record.run ? runOwnStart(record.run) : undefined) ?? stepsStart);
   const terminal = ownSteps

@@ -97,6 +97,7 @@ describe('values OTLP cannot carry, and times', () => {
     const handBuilt = { ...(validStep(step()) as RunStep), id: undefined } as unknown as RunStep;
     expect(() => mapRunToSpans({ runId: IDS.run, steps: [validStep(step({ id: 'step_ok' })), handBuilt] })).toThrow(MappingError);
     expect(() => mapRunToSpans({ runId: IDS.run, steps: [validStep(step({ id: 'step_ok' })), handBuilt] })).toThrow('step 1 of run run_abc123 has no id (got undefined)');
+    expect(() => mapRunToSpans({ runId: '', steps: [] })).toThrow(new MappingError('a run record needs a run id, got an empty string'));
   });
 
   it('quirks found at the validation boundary reach the span', () => {
