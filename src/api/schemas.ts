@@ -21,7 +21,7 @@ function looseObject<S extends z.ZodRawShape>(shape: S): z.ZodObject<S> {
   return z.object(shape).loose() as unknown as z.ZodObject<S>;
 }
 
-/** Integer or fractional Unix seconds, never negative: a record before 1970 cannot be placed in time. */
+/** Integer or fractional Unix seconds, never negative (`validate.ts` has already dropped unusable times). */
 export const UnixSecondsSchema = z.number().finite().nonnegative();
 const NullableSeconds = UnixSecondsSchema.nullable();
 const NonEmptyId = z.string().min(1);
@@ -156,12 +156,14 @@ export const StepDetailsSchema = z.union([
 // ---- run step ------------------------------------------------------------------------------------
 
 /**
- * The fields of `RunStepObject` (all 16 of the spec). `id`, `created_at` and `run_id` are what a step
- * needs to be placed in a trace; everything else may be missing or malformed without losing the step.
+ * The fields of `RunStepObject` (all 16 of the spec). `id` and `run_id` are what a step needs to be
+ * placed in a trace; everything else may be missing or malformed without losing the step. Even
+ * `created_at`: a step without a usable one is placed by its run (README "Time rules").
  */
 export const runStepFields = {
   id: NonEmptyId,
-  created_at: UnixSecondsSchema,
+  /** Absent when the record had no usable creation time (validation warns and records a quirk). */
+  created_at: UnixSecondsSchema.optional(),
   run_id: NonEmptyId,
   /** `thread.run.step`; the stale `assistant.run.step` (§7) is accepted too. */
   object: z.string().optional(),
@@ -207,10 +209,14 @@ export const RunToolSchema = looseObject({
   function: looseObject({ name: z.string(), description: z.string().nullable().optional() }).optional(),
 });
 
-/** The fields of `RunObject`. `id` and `created_at` are what a run needs to be placed in a trace. */
+/**
+ * The fields of `RunObject`. `id` is what a run needs to be placed in a trace; a run without a usable
+ * `created_at` is placed by its other times or its steps (README "Time rules").
+ */
 export const runFields = {
   id: NonEmptyId,
-  created_at: UnixSecondsSchema,
+  /** Absent when the record had no usable creation time (validation warns and records a quirk). */
+  created_at: UnixSecondsSchema.optional(),
   object: z.string().optional(),
   thread_id: z.string().optional(),
   assistant_id: z.string().optional(),

@@ -161,25 +161,26 @@ export function prepareStepDetails(raw: unknown, warnings: Issue[]): unknown {
 
 // ---- timestamps ------------------------------------------------------------------------------------
 
+/** No usable `created_at`: the record starts at its earliest other usable timestamp. */
 export const QUIRK_START_MISSING = 'start_time_missing';
-
-export interface TimestampOutcome {
-  quirks: string[];
-  /** Set when the record has no usable timestamp at all: it cannot be placed. */
-  unplaceable?: Issue;
-}
+/** No usable timestamp at all: the mapper places the record by its run (README "Time rules"). */
+export const QUIRK_TIME_UNKNOWN = 'time_unknown';
 
 /**
  * Reads every timestamp field of `record` (in place) by the rules of `timestamps.ts`: converted to
- * seconds, or dropped with a warning. Then places the record: `created_at` when usable, else the
- * earliest usable of `fallbacks` (quirk `start_time_missing`); with neither, it cannot be placed.
+ * seconds, or dropped with a warning. Then says where the record starts: `created_at` when usable,
+ * else the earliest usable of `fallbacks` (written to `created_at`, quirk `start_time_missing`).
+ * With neither, `created_at` stays absent and the record is still kept (quirk `time_unknown`): time
+ * is never a reason to reject a record; the mapper places it by its relatives (`placedBy` says how,
+ * for the warning). Returns the quirks found.
  */
 export function prepareTimestamps(
   record: Record<string, unknown>,
   fields: readonly string[],
   fallbacks: readonly string[],
+  placedBy: string,
   warnings: Issue[],
-): TimestampOutcome {
+): string[] {
   const quirks: string[] = [];
   let createdProblem: string | undefined;
   for (const field of fields) {
@@ -195,20 +196,23 @@ export function prepareTimestamps(
     if (field === 'created_at') createdProblem = reading.reason;
     else warnings.push({ path: field, message: `${reading.reason} (field dropped)` });
   }
-  if (typeof record['created_at'] === 'number') return { quirks };
+  if (typeof record['created_at'] === 'number') return quirks;
 
   const candidates = fallbacks
     .map((field) => ({ field, seconds: record[field] }))
     .filter((c): c is { field: string; seconds: number } => typeof c.seconds === 'number')
     .sort((a, b) => a.seconds - b.seconds);
   const first = candidates[0];
-  const what = createdProblem ? `${createdProblem}` : 'missing';
+  const what = createdProblem ?? 'missing';
   if (!first) {
+    delete record['created_at']; // a `null` one: absent, as the type says
     const tail = fallbacks.length > 0 ? ', and no other usable timestamp' : '';
-    return { quirks, unplaceable: { path: 'created_at', message: `required to place the record in a trace, but ${what}${tail}` } };
+    warnings.push({ path: 'created_at', message: `${what}${tail}: the record is kept and ${placedBy}` });
+    quirks.push(QUIRK_TIME_UNKNOWN);
+    return quirks;
   }
   record['created_at'] = first.seconds;
   warnings.push({ path: 'created_at', message: `${what}: the record is placed at its ${first.field} instead` });
   quirks.push(QUIRK_START_MISSING);
-  return { quirks };
+  return quirks;
 }

@@ -1,13 +1,15 @@
 /**
  * The validation boundary: raw JSON in, typed records out, and nothing lost that can be kept.
  *
- * A record is rejected only when it cannot be placed in a trace: it is not an object, it lacks an
- * id (or, for a step, the `run_id` that says which trace it belongs to), or it has no usable
- * timestamp at all. Everything else is repaired or degraded, with a warning naming the path:
+ * A record is rejected only when it cannot be placed in a trace: it is not an object, or it lacks
+ * an id (or, for a step, the `run_id` that says which trace it belongs to). Time never rejects a
+ * record. Everything else is repaired or degraded, with a warning naming the path:
  *
  * - values nested deeper than `MAX_NESTING_DEPTH` are cut (quirk `nesting_depth_cut`);
  * - timestamps in milliseconds or microseconds are converted, unusable ones dropped, and a record
  *   without a usable `created_at` is placed at its earliest other timestamp (see `timestamps.ts`);
+ *   one without any usable timestamp keeps no `created_at` (quirk `time_unknown`) and the mapper
+ *   places it by its run (`mapping/placement.ts`);
  * - a malformed usage count, field or tool call degrades only itself (a malformed known tool call is
  *   kept as a generic one), so the rest of the record still maps.
  *
@@ -27,7 +29,7 @@ import {
   type Issue,
 } from './validate-parts.js';
 
-export { describeValue, formatPath, isPlainObject, QUIRK_START_MISSING } from './validate-parts.js';
+export { describeValue, formatPath, isPlainObject, QUIRK_START_MISSING, QUIRK_TIME_UNKNOWN } from './validate-parts.js';
 export type { Issue } from './validate-parts.js';
 
 export type Validated<T> =
@@ -44,14 +46,28 @@ const STEP_START_FALLBACKS = ['completed_at', 'failed_at', 'cancelled_at', 'expi
 
 interface RecordRules {
   fields: FieldTable;
-  /** Fields that must be present and valid to place the record (besides a usable time). */
+  /** Fields that must be present and valid to place the record in a trace. */
   placement: readonly string[];
   timestamps: readonly string[];
   startFallbacks: readonly string[];
+  /** How the mapper places the record when it has no usable time at all (for the warning). */
+  placedBy: string;
 }
 
-const RUN_RULES: RecordRules = { fields: runFields, placement: ['id'], timestamps: RUN_TIMESTAMPS, startFallbacks: RUN_START_FALLBACKS };
-const STEP_RULES: RecordRules = { fields: runStepFields, placement: ['id', 'run_id'], timestamps: STEP_TIMESTAMPS, startFallbacks: STEP_START_FALLBACKS };
+const RUN_RULES: RecordRules = {
+  fields: runFields,
+  placement: ['id'],
+  timestamps: RUN_TIMESTAMPS,
+  startFallbacks: RUN_START_FALLBACKS,
+  placedBy: "placed by its steps' times",
+};
+const STEP_RULES: RecordRules = {
+  fields: runStepFields,
+  placement: ['id', 'run_id'],
+  timestamps: STEP_TIMESTAMPS,
+  startFallbacks: STEP_START_FALLBACKS,
+  placedBy: "placed at its run's start",
+};
 
 /**
  * Validates each known field on its own. Fields in `placement` are required to place the record;
@@ -77,9 +93,7 @@ function validateRecord<T extends object>(raw: unknown, rules: RecordRules): Val
   for (const key of rules.placement) {
     if (out[key] === undefined) issues.push({ path: key, message: 'required to place the record in a trace, but missing' });
   }
-  const time = prepareTimestamps(out, rules.timestamps, rules.startFallbacks, warnings);
-  quirks.push(...time.quirks);
-  if (time.unplaceable) issues.push(time.unplaceable);
+  quirks.push(...prepareTimestamps(out, rules.timestamps, rules.startFallbacks, rules.placedBy, warnings));
   if (out['usage'] !== undefined) out['usage'] = prepareUsage(out['usage'], warnings);
   if (out['step_details'] !== undefined && rules === STEP_RULES) out['step_details'] = prepareStepDetails(out['step_details'], warnings);
 

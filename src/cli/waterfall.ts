@@ -12,7 +12,9 @@
  * A pure function from spans to lines: no clock, no terminal, no environment. The caller says how
  * wide the terminal is and how to paint (colours on a TTY, nothing otherwise); every line fits the
  * width, whatever the names, and absurd times (1e300, negative durations, NaN) are drawn as `?`
- * rather than thrown.
+ * rather than thrown. A span whose record had no usable time (quirk `time_unknown`, placed by its
+ * run: README "Time rules") shows `?` for its bar and duration, and a trace whose run had none at
+ * all (`time_placeholder`) says "time unknown" instead of the placeholder date.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { HrTime } from '../mapping/types.js';
@@ -108,6 +110,12 @@ function attr(span: WaterfallSpan, key: string): string | undefined {
   const value = span.attributes[key];
   if (value === undefined || value === null) return undefined;
   return sanitize(Array.isArray(value) ? value.join(',') : String(value));
+}
+
+/** Whether the mapper recorded `quirk` on the span (`assistants.quirks`). */
+function hasQuirk(span: WaterfallSpan, quirk: string): boolean {
+  const quirks = span.attributes['assistants.quirks'];
+  return Array.isArray(quirks) && (quirks as readonly unknown[]).includes(quirk);
 }
 
 function numberAttr(span: WaterfallSpan, key: string): number | undefined {
@@ -227,7 +235,7 @@ function header(root: WaterfallSpan, width: number): Line[] {
   const first: string[] = [attr(root, 'assistants.run.id') ?? `trace ${sanitize(root.traceId).slice(0, 16)}`];
   const thread = attr(root, 'gen_ai.conversation.id');
   if (thread) first.push(thread);
-  const when = isoSeconds(seconds(root.startTime));
+  const when = hasQuirk(root, 'time_placeholder') ? 'time unknown' : isoSeconds(seconds(root.startTime));
   if (when) first.push(when);
 
   const second: string[] = [];
@@ -290,8 +298,10 @@ function row(
 ): string | undefined {
   const word = statusWord(span);
   const style = styleOf(span, word);
-  const start = seconds(span.startTime);
-  const end = seconds(span.endTime);
+  const untimed = hasQuirk(span, 'time_unknown');
+  // An untimed span's times are borrowed: drawn as unknown, not as a real moment.
+  const start = untimed ? NaN : seconds(span.startTime);
+  const end = untimed ? NaN : seconds(span.endTime);
   const line = new Line().add(fit(`${labelPrefix}${sanitize(span.name)}`, cols.label));
   if (cols.bar > 0) {
     const cells = barCells(start, end, axis.start, axis.end, cols.bar);

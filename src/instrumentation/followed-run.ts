@@ -58,7 +58,6 @@ const number = (value: unknown) => (typeof value === 'number' ? value : undefine
 function rawStepTerminal(raw: Record<string, unknown>): boolean {
   return isStepTerminal({
     id: '',
-    created_at: 0,
     run_id: '',
     ...(typeof raw['status'] === 'string' ? { status: raw['status'] } : {}),
     completed_at: number(raw['completed_at']),

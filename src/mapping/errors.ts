@@ -1,6 +1,6 @@
 /**
  * A run that cannot be turned into spans. The mapper throws it only for input the validation
- * boundary would have rejected (a hand-built record with no usable timestamp); callers that export
+ * boundary would have rejected (a hand-built step without an id); callers that export
  * many runs contain it, and any other exception, to the one run (see `delivery/export-runs.ts`).
  */
 export class MappingError extends Error {

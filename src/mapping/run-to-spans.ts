@@ -13,14 +13,17 @@
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { isRunTerminal, isStepTerminal } from '../api/lifecycle.js';
 import { recordQuirks } from '../api/quirks.js';
+import { describeValue } from '../api/validate-parts.js';
 import { classifyStepDetails, classifyToolCall, type Run, type RunStep, type ToolCall } from '../api/schemas.js';
 import { putQuirks, runAttributes, stepAttributes, synthesizedRunAttributes, type AttributeContext } from './attributes.js';
 import { cutTo, DEFAULT_CONTENT_MAX_LENGTH } from './content.js';
+import { MappingError } from './errors.js';
 import { parseTraceparent, spanIdForRun, spanIdForStep, spanIdForToolCall, traceIdForRun, type TraceParent } from './ids.js';
 import { sanitizeAttributes } from './sanitize.js';
 import { ATTR_API_END_SECONDS, ATTR_API_START_SECONDS, ATTR_RUN_UNFINISHED, EVENT_RUN_STARTED } from './semconv.js';
 import { mapStatus } from './status.js';
-import { boundsOf, secondsOf, toHrTime, type Bounds } from './time.js';
+import { QUIRK_TIME_PLACEHOLDER, runOwnStart, stepsEarliestStart, untimedPlacement } from './placement.js';
+import { boundsOf, QUIRK_START_MISSING, QUIRK_TIME_UNKNOWN, secondsOf, toHrTime, type Bounds, type Placement } from './time.js';
 import { toolCallAttributes } from './tool-attributes.js';
 import type { MappingOptions, RunRecord, SpanData, SpanEventData } from './types.js';
 
@@ -108,6 +111,8 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
   if (details?.kind !== 'tool_calls') return spans;
   const calls = details.details.tool_calls;
   const keys = toolCallKeys(calls);
+  // A tool call spans its step; when the step's time is unknown, so is the call's, and it says so.
+  const borrowed = bounds.quirks.filter((q) => q === QUIRK_TIME_UNKNOWN || q === QUIRK_TIME_PLACEHOLDER);
   calls.forEach((call, index) => {
     const toolCallKey = keys[index] ?? `index:${index}`;
     const facts = toolCallAttributes(classifyToolCall(call), index, step, ctx.attributes);
@@ -120,7 +125,7 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
         name: `execute_tool ${facts.toolName}`,
         kind: SpanKind.INTERNAL,
         // The API has no per-call timestamps: a tool call spans its step.
-        bounds: { ...bounds, quirks: [] },
+        bounds: { ...bounds, quirks: borrowed },
         attributes: facts.attributes,
         status: { code: SpanStatusCode.UNSET },
         events: [],
@@ -133,9 +138,13 @@ function stepSpans(step: RunStep, bounds: Bounds, ctx: TraceContext): SpanData[]
 /**
  * The run span. A finished run is bounded by its own timestamps; an unfinished one (one-shot
  * imports only) ends at its last known activity, with UNSET status and `assistants.run.unfinished`.
+ * A run without any usable time spans its steps (`placement.ts`).
  */
-function runSpan(run: Run, ctx: TraceContext, parent: TraceParent | undefined, activity: ActivityBounds, unfinished: boolean): SpanData {
-  const bounds = unfinished ? unfinishedBounds(run, activity) : boundsOf(run.created_at, run, activity.latestStepEnd, run.id);
+function runSpan(run: Run, ctx: TraceContext, parent: TraceParent | undefined, activity: Activity, unfinished: boolean): SpanData {
+  const untimed: Placement = { ...activity.untimed, end: activity.latestStepEnd };
+  const bounds = unfinished
+    ? unfinishedBounds(run, activity)
+    : boundsOf(run.created_at, run, { end: activity.latestStepEnd, otherStarts: [run.started_at], untimed });
   const { status, errorType } = unfinished ? { status: { code: SpanStatusCode.UNSET }, errorType: undefined } : mapStatus(run.status, run.last_error);
   const events: SpanEventData[] = [];
   const startedAt = secondsOf(run.started_at, []);
@@ -160,45 +169,72 @@ function runSpan(run: Run, ctx: TraceContext, parent: TraceParent | undefined, a
   });
 }
 
-/** What the steps say about a run's time: the latest end of a finished step, the latest activity seen. */
-interface ActivityBounds {
+/** What the steps say about a run's time, and where its records without a time go. */
+interface Activity {
+  /** The latest end of a finished step. */
   latestStepEnd: number | undefined;
+  /** The latest activity seen: a step's start or end (unfinished runs only). */
   latestActivity: number | undefined;
+  untimed: Placement;
 }
 
 /** From the run's start to its last known activity: its `started_at`, a step's start or end. */
-function unfinishedBounds(run: Run, activity: ActivityBounds): Bounds {
+function unfinishedBounds(run: Run, activity: Activity): Bounds {
   const quirks: string[] = [];
-  const start = secondsOf(run.created_at, quirks) ?? activity.latestActivity ?? 0;
+  let start = secondsOf(run.created_at, quirks);
+  if (start === undefined) {
+    // Only a hand-built run gets here with a time elsewhere: validation moves it into created_at.
+    start = runOwnStart(run);
+    if (start !== undefined) quirks.push(QUIRK_START_MISSING);
+    else {
+      start = activity.untimed.start;
+      quirks.push(QUIRK_TIME_UNKNOWN, ...activity.untimed.quirks);
+    }
+  }
   const candidates = [start, secondsOf(run.started_at, quirks), activity.latestActivity].filter((t): t is number => t !== undefined);
   return { start, end: Math.max(...candidates), quirks };
 }
 
-function synthesizedRunSpan(runId: string, steps: readonly RunStep[], stepBounds: readonly Bounds[], ctx: TraceContext): SpanData {
+function synthesizedRunSpan(runId: string, steps: readonly RunStep[], stepBounds: readonly Bounds[], untimed: Placement, ctx: TraceContext): SpanData {
   const start = Math.min(...stepBounds.map((b) => b.start));
   const end = Math.max(...stepBounds.map((b) => b.end));
+  // Only when none of its steps had a time of its own does the run's place need explaining.
+  const timeless = stepBounds.every((b) => b.quirks.includes(QUIRK_TIME_UNKNOWN));
   return span(ctx, {
     subject: { kind: 'run', runId, synthesized: true },
     spanId: ctx.runSpanId,
     parentIsRemote: false,
     name: `invoke_agent ${steps.find((s) => s.assistant_id)?.assistant_id ?? 'unknown'}`,
     kind: SpanKind.CLIENT,
-    bounds: { start, end, quirks: [] },
+    bounds: { start, end, quirks: timeless ? [QUIRK_TIME_UNKNOWN, ...untimed.quirks] : [] },
     attributes: synthesizedRunAttributes(runId, steps, ctx.attributes),
     status: { code: SpanStatusCode.UNSET },
     events: [],
   });
 }
 
+/** Span IDs are derived from the provider's IDs: without them there is nothing to name a span by. */
+function requireIds(runId: unknown, steps: readonly RunStep[]): void {
+  const bad = (id: unknown) => typeof id !== 'string' || id === '';
+  const shown = (id: unknown) => (id === undefined ? 'undefined' : id === '' ? 'an empty string' : describeValue(id));
+  if (bad(runId)) throw new MappingError(`a run record needs a run id, got ${shown(runId)}`);
+  for (const [index, step] of steps.entries()) {
+    if (bad(step.id)) throw new MappingError(`step ${index} of run ${String(runId)} has no id (got ${shown(step.id)})`, String(runId));
+  }
+}
+
 /**
  * Maps one run and its steps to spans: the run span first (when the run is terminal, or synthesized
  * when only steps are known, or unfinished when asked for), then each terminal step in creation
- * order, each followed by its tool calls.
+ * order, each followed by its tool calls. A record without any usable time is placed by its run
+ * (`placement.ts`), never dropped.
  *
- * @throws MappingError for a hand-built record with no usable timestamp (validated records always
- *   have one).
+ * @throws MappingError for a hand-built record the validation boundary would have rejected: no run
+ *   id, or a step without an id (its span ID is derived from it).
  */
 export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): SpanData[] {
+  const ownSteps = record.steps.filter((s) => s.run_id === record.runId);
+  requireIds(record.runId, ownSteps);
   const parent = runTraceparent(record.run);
   const ctx: TraceContext = {
     traceId: parent?.traceId ?? traceIdForRun(record.runId),
@@ -206,21 +242,24 @@ export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): 
     attributes: resolveAttributeContext(options),
     attributeValueLengthLimit: options.attributeValueLengthLimit ?? Infinity,
   };
-  const ownSteps = record.steps.filter((s) => s.run_id === record.runId);
+  const stepsStart = stepsEarliestStart(ownSteps);
+  const untimed = untimedPlacement((record.run ? runOwnStart(record.run) : undefined) ?? stepsStart);
   const terminal = ownSteps
     .filter(isStepTerminal)
-    .map((step) => ({ step, bounds: boundsOf(step.created_at, step, undefined, step.id) }))
+    .map((step) => ({ step, bounds: boundsOf(step.created_at, step, { untimed }) }))
     .sort((a, b) => a.bounds.start - b.bounds.start || (a.step.id < b.step.id ? -1 : a.step.id > b.step.id ? 1 : 0));
   const children = terminal.flatMap(({ step, bounds }) => stepSpans(step, bounds, ctx));
   const latestStepEnd = terminal.length > 0 ? Math.max(...terminal.map((t) => t.bounds.end)) : undefined;
+  // An untimed run spans its steps: from their earliest start (`untimed`) to their latest end.
+  const activity: Activity = { latestStepEnd, latestActivity: undefined, untimed };
 
   if (record.run) {
-    if (isRunTerminal(record.run)) return [runSpan(record.run, ctx, parent, { latestStepEnd, latestActivity: undefined }, false), ...children];
+    if (isRunTerminal(record.run)) return [runSpan(record.run, ctx, parent, activity, false), ...children];
     if (!options.unfinishedRunSpans || terminal.length === 0) return children;
     const stepStarts = ownSteps.flatMap((s) => secondsOf(s.created_at, []) ?? []);
     const latestActivity = Math.max(...stepStarts, ...(latestStepEnd !== undefined ? [latestStepEnd] : []));
-    return [runSpan(record.run, ctx, parent, { latestStepEnd, latestActivity }, true), ...children];
+    return [runSpan(record.run, ctx, parent, { ...activity, latestActivity }, true), ...children];
   }
   if (terminal.length === 0) return [];
-  return [synthesizedRunSpan(record.runId, terminal.map((t) => t.step), terminal.map((t) => t.bounds), ctx), ...children];
+  return [synthesizedRunSpan(record.runId, terminal.map((t) => t.step), terminal.map((t) => t.bounds), untimed, ctx), ...children];
 }

@@ -1,7 +1,8 @@
 /**
  * Span bounds from the API's timestamps. The span opens at `created_at` and closes at the earliest
  * end timestamp. Data quirks are clamped, never dropped, and named so a user can see why a span
- * looks the way it does (`assistants.quirks`).
+ * looks the way it does (`assistants.quirks`). A record with no usable time at all goes where
+ * `placement.ts` says (by its run), never thrown.
  *
  * Validated records already hold seconds in the plausible range (`api/timestamps.ts`); every value
  * is read again here by the same rules, which changes nothing for them and gives records built by
@@ -10,14 +11,13 @@
  */
 import { endTimestamps, type EndTimestamps } from '../api/lifecycle.js';
 import { isPlainSeconds, LATEST_PLAUSIBLE_SECONDS, readTimestamp } from '../api/timestamps.js';
-import { QUIRK_START_MISSING } from '../api/validate-parts.js';
-import { MappingError } from './errors.js';
+import { QUIRK_START_MISSING, QUIRK_TIME_UNKNOWN } from '../api/validate-parts.js';
 import type { HrTime } from './types.js';
 
 export const QUIRK_END_MISSING = 'end_time_missing';
 export const QUIRK_END_BEFORE_START = 'end_before_start';
 export const QUIRK_CONFLICTING_ENDS = 'conflicting_end_times';
-export { QUIRK_START_MISSING };
+export { QUIRK_START_MISSING, QUIRK_TIME_UNKNOWN };
 
 /**
  * Seconds (possibly fractional) as `[seconds, nanoseconds]`, to the microsecond: a double holding
@@ -48,13 +48,41 @@ export function secondsOf(value: unknown, quirks: string[]): number | undefined 
   return reading.kind === 'seconds' ? reading.seconds : undefined;
 }
 
+/** A record's start by its own timestamps (see `boundsOf`), or undefined when it has none usable. */
+export function ownStartOf(createdAt: unknown, record: EndTimestamps, otherStarts: readonly unknown[] = []): number | undefined {
+  const start = secondsOf(createdAt, []);
+  if (start !== undefined) return start;
+  const candidates = [...otherStarts, ...endTimestamps(record)].flatMap((t) => secondsOf(t, []) ?? []);
+  return candidates.length > 0 ? Math.min(...candidates) : undefined;
+}
+
+/** Where a record with no usable timestamp of its own goes (chosen by `placement.ts`). */
+export interface Placement {
+  start: number;
+  /** @default start */
+  end?: number | undefined;
+  /** Why there (`time_placeholder`), beside the `time_unknown` every such record gets. */
+  quirks: readonly string[];
+}
+
+export interface BoundsFallbacks {
+  /**
+   * Used when a finished record has no end timestamp at all (an `incomplete` run, say): the latest
+   * end among its children. Default: the start itself.
+   */
+  end?: number | undefined;
+  /** The record's other starts, tried after `created_at` (a run's `started_at`). */
+  otherStarts?: readonly unknown[];
+  /** Where the record goes when it has no usable timestamp at all. */
+  untimed: Placement;
+}
+
 /**
- * @param fallbackEnd used when a finished record has no end timestamp at all (an `incomplete` run,
- *   say): the latest end among its children, or else the start itself.
- * @throws MappingError when the record has no usable timestamp at all (validation rejects those;
- *   only a hand-built record can get here).
+ * A span's bounds. It opens at `createdAt` (else at the earliest of `otherStarts` and the end
+ * timestamps: quirk `start_time_missing`) and closes at the earliest end timestamp. A record with
+ * no usable timestamp at all goes where `fallbacks.untimed` says (quirk `time_unknown`). Never throws.
  */
-export function boundsOf(createdAt: unknown, record: EndTimestamps, fallbackEnd?: number, recordId = ''): Bounds {
+export function boundsOf(createdAt: unknown, record: EndTimestamps, fallbacks: BoundsFallbacks): Bounds {
   const quirks: string[] = [];
   const ends: number[] = [];
   for (const t of endTimestamps(record)) {
@@ -63,14 +91,19 @@ export function boundsOf(createdAt: unknown, record: EndTimestamps, fallbackEnd?
   }
   let start = secondsOf(createdAt, quirks);
   if (start === undefined) {
-    if (ends.length === 0) throw new MappingError(`${recordId || 'a record'} has no usable timestamp (created_at: ${String(createdAt)})`, recordId);
-    start = Math.min(...ends);
+    const starts = (fallbacks.otherStarts ?? []).flatMap((t) => secondsOf(t, quirks) ?? []);
+    if (starts.length === 0 && ends.length === 0) {
+      const { untimed } = fallbacks;
+      quirks.push(QUIRK_TIME_UNKNOWN, ...untimed.quirks);
+      return { start: untimed.start, end: Math.max(untimed.start, untimed.end ?? untimed.start), quirks };
+    }
+    start = Math.min(...starts, ...ends);
     quirks.push(QUIRK_START_MISSING);
   }
   let end: number;
   if (ends.length === 0) {
     quirks.push(QUIRK_END_MISSING);
-    end = fallbackEnd ?? start;
+    end = fallbacks.end ?? start;
   } else {
     end = Math.min(...ends);
     if (new Set(ends).size > 1) quirks.push(QUIRK_CONFLICTING_ENDS);

@@ -29,9 +29,14 @@ const common = {
   label: z.string().optional(),
 };
 
-/** Records an `inject-record` fault can put into a list page; each breaks the contract in one way. */
+/**
+ * Records an `inject-record` fault can put into a list page; each breaks the contract in one way.
+ * `step-missing-run-id` and `not-an-object` cannot be placed in a trace (a client rejects them);
+ * `step-missing-created-at` has no timestamp at all (a client keeps it, placed by its run).
+ */
 export const INJECTED_RECORD_PRESETS = [
   'step-missing-created-at',
+  'step-missing-run-id',
   'unknown-step-type',
   'unknown-tool-call-type',
   'not-an-object',

@@ -102,6 +102,10 @@ export class FaultBook implements FaultController {
   }
 }
 
+function withoutKey(record: Record<string, unknown>, key: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
+}
+
 /** The record an `inject-record` fault puts into a page. Presets are step-shaped; use `{value}` for anything else. */
 export function injectedRecord(rule: Extract<FaultRule, { kind: 'inject-record' }>, ids: { threadId: string; runId: string; epochNow: number }): unknown {
   if (typeof rule.record === 'object') return structuredClone(rule.record.value);
@@ -125,8 +129,11 @@ export function injectedRecord(rule: Extract<FaultRule, { kind: 'inject-record' 
   };
   switch (rule.record) {
     case 'step-missing-created-at':
-      // No end timestamp either: nothing can place it in time.
-      return { ...Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'created_at')), completed_at: null };
+      // No end timestamp either: no time of its own at all (a client places it by its run).
+      return { ...withoutKey(base, 'created_at'), completed_at: null };
+    case 'step-missing-run-id':
+      // Nothing says which run (which trace) it belongs to: it cannot be placed.
+      return withoutKey(base, 'run_id');
     case 'unknown-step-type':
       return { ...base, type: 'activities', step_details: { type: 'activities', activities: [{ id: 'act_injected', type: 'mcp_call' }] } };
     case 'unknown-tool-call-type':

@@ -83,7 +83,7 @@ export class ApiExportSource {
 
   private async addOne(threadId: string, runId: string): Promise<void> {
     const { value, warnings } = await this.client.getRun(threadId, runId, this.signal);
-    for (const issue of warnings) this.problems.push({ severity: 'warning', threadId, runId, message: `${issue.path}: ${issue.message} (field dropped)` });
+    for (const issue of warnings) this.problems.push({ severity: 'warning', threadId, runId, message: `${issue.path}: ${issue.message}` });
     this.place(threadId, value);
   }
 
@@ -99,12 +99,21 @@ export class ApiExportSource {
         }
       }
       for (const w of page.warnings) {
-        for (const issue of w.issues) this.problems.push({ severity: 'warning', threadId, runId: w.id, message: `${issue.path}: ${issue.message} (field dropped)` });
+        for (const issue of w.issues) this.problems.push({ severity: 'warning', threadId, runId: w.id, message: `${issue.path}: ${issue.message}` });
       }
       offset += page.items.length + page.rejected.length;
       for (const run of page.items) {
-        if (sinceSeconds !== undefined && run.created_at < sinceSeconds) break pages;
-        if (untilSeconds !== undefined && run.created_at >= untilSeconds) continue;
+        const created = run.created_at;
+        if (created === undefined) {
+          // No usable time (validation said why): not known to be outside the window, so kept.
+          if (sinceSeconds !== undefined || untilSeconds !== undefined) {
+            this.problems.push({ severity: 'warning', threadId, runId: run.id, message: 'created_at unknown: exported whatever --since/--until say' });
+          }
+          found.push(run);
+          continue;
+        }
+        if (sinceSeconds !== undefined && created < sinceSeconds) break pages;
+        if (untilSeconds !== undefined && created >= untilSeconds) continue;
         found.push(run);
       }
     }
@@ -143,7 +152,7 @@ export class ApiExportSource {
         }
       }
       for (const w of steps.warnings) {
-        for (const issue of w.issues) this.problems.push({ severity: 'warning', threadId, runId: run.id, record: w.id, message: `${issue.path}: ${issue.message} (field dropped)` });
+        for (const issue of w.issues) this.problems.push({ severity: 'warning', threadId, runId: run.id, record: w.id, message: `${issue.path}: ${issue.message}` });
       }
       this.progress.runsRead++;
       this.progress.stepsRead += steps.items.length;

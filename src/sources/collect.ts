@@ -16,6 +16,7 @@ import {
   validateRunStep,
   type Issue,
 } from '../api/validate.js';
+import { runStartOf, UNKNOWN_TIME_SECONDS } from '../mapping/placement.js';
 import type { RunRecord } from '../mapping/types.js';
 import { shortJsonMessage } from './json-text.js';
 
@@ -207,7 +208,9 @@ export class RecordCollector {
       if (!runLocations.has(record.run_id)) runLocations.set(record.run_id, location);
       entry.steps.push(record);
     }
-    const startOf = (r: RunRecord) => r.run?.created_at ?? Math.min(...r.steps.map((s) => s.created_at));
+    // Where each run span is placed; a run with no usable time at all sits at the placeholder instant.
+    const starts = new Map([...byRun.values()].map((r) => [r.runId, runStartOf(r) ?? UNKNOWN_TIME_SECONDS]));
+    const startOf = (r: RunRecord) => starts.get(r.runId) ?? UNKNOWN_TIME_SECONDS;
     const runs = [...byRun.values()].sort((a, b) => startOf(a) - startOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
     return { runs, rejected: this.rejected, warnings: this.warnings, ignored: Object.fromEntries(this.ignored), runLocations };
   }

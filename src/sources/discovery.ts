@@ -84,7 +84,7 @@ export async function listThreadRuns(client: AssistantsClient, query: ThreadList
   // The cursor run is gone (deleted): runs created since it (its second included) are the new ones.
   if (cursor !== undefined && listing.newerThanCursor === undefined && query.cursorCreatedAt !== undefined) {
     const created = query.cursorCreatedAt;
-    const older = listing.runs.findIndex((r) => r.created_at < created);
+    const older = listing.runs.findIndex((r) => r.created_at !== undefined && r.created_at < created);
     listing.newerThanCursor = older < 0 ? listing.runs.length : older;
   }
   return listing;

@@ -402,7 +402,8 @@ export class Poller {
       // cursor and older ones were seen then. Where the cursor cannot place it (a first look, a
       // cursor run deleted), a run that already finished before `since` is history.
       if (newer !== undefined && i >= newer) continue;
-      if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at < thread.watched.since) continue;
+      // (A run of unknown creation time is not known to be history.)
+      if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at !== undefined && run.created_at < thread.watched.since) continue;
       if (!this.options.includeLibraryRuns && isTracedByLibrary(run)) {
         this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
         continue;

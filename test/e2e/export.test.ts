@@ -134,6 +134,40 @@ describe('assistants-otel export (end to end)', () => {
     expect(simRequests(w.sim, 'listRuns').length - listsBefore).toBe(1);
   });
 
+  it('--since/--until keep a run whose record has no usable time (it is placed by its steps), with a warning saying so', async () => {
+    const w = await startWorld({
+      scenario: {
+        name: 'export-untimed',
+        threads: [
+          {
+            id: 'thread_untimed',
+            runs: [
+              { id: 'run_old', startAt: -5000, template: 'message' },
+              // Every read of it lacks every time of its own: nothing says it is outside the window.
+              { id: 'run_untimed', startAt: -3000, template: 'message', patch: { omit: ['created_at'], set: { started_at: null, completed_at: null, expires_at: null } } },
+              { id: 'run_new', startAt: -1000, template: 'message' },
+            ],
+          },
+        ],
+      },
+    });
+    const created = (id: string) => Number(w.sim.state.runs.find((r) => r['id'] === id)?.['created_at']);
+    // The window holds run_new only (by creation time); run_old is before it.
+    const since = created('run_new');
+    const result = await runCli(['export', ...QUICK, '--thread', 'thread_untimed', '--since', String(since), '--progress', 'none'], { env: env(w) });
+    expect(result.code, both(result)).toBe(0);
+    const exported = [...new Set(w.receiver.spans().map((s) => String(s.attributes['assistants.run.id'])))].sort();
+    expect(exported).toEqual(['run_new', 'run_untimed']);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      "warning: thread_untimed run_untimed: created_at: missing, and no other usable timestamp: the record is kept and placed by its steps' times",
+      'warning: thread_untimed run_untimed: created_at unknown: exported whatever --since/--until say',
+    ]);
+    const expected = expectedSpans(w, { threads: ['thread_untimed'], runIds: ['run_new', 'run_untimed'] }).map(comparable).sort(bySpanId);
+    expect(w.receiver.spans().map(pickComparable).sort(bySpanId)).toEqual(expected);
+    const runSpan = w.receiver.spans().find((s) => s.attributes['assistants.run.id'] === 'run_untimed' && s.attributes['gen_ai.operation.name'] === 'invoke_agent');
+    expect(runSpan?.attributes['assistants.quirks']).toEqual(['time_unknown']);
+  });
+
   it('--run: one run, all its steps', async () => {
     const w = await world();
     const result = await runCli(['export', '--thread', 'thread_history', '--run', 'run_long', '--progress', 'none'], { env: env(w) });

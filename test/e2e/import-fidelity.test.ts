@@ -179,13 +179,15 @@ describe('timestamps as servers send them', () => {
     `  step message_creation [INTERNAL] UNSET ${new Date((T + 2.5) * 1000).toISOString()}..${at(19)} quirks=timestamp_milliseconds`,
     // run_neg: placed at its started_at
     `invoke_agent asst_fid [CLIENT] UNSET ${at(1)}..${at(5)} quirks=start_time_missing,timestamp_negative`,
+    // step_untimed: no usable time at all, placed at its run's start
+    `  step message_creation [INTERNAL] UNSET ${at(1)}..${at(1)} quirks=time_unknown,timestamp_negative,timestamp_out_of_range`,
   ].join('\n');
 
   it.each(['http/protobuf', 'http/json'])(
-    'ms, µs and text are converted; negative, absurd and non-finite values dropped with a quirk; only a record with no usable time is rejected (%s)',
+    'ms, µs and text are converted; negative, absurd and non-finite values dropped with a quirk; a record with no usable time placed by its run, never rejected (%s)',
     async (protocol) => {
       const result = await importFiles(['timestamps.jsonl'], { env: { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } });
-      expect(result.code).toBe(1);
+      expect(result.code, result.stderr).toBe(0);
       const spans = receiver.spans();
       expect(describeTree(spans)).toBe(TREE);
       for (const span of spans) {
@@ -195,13 +197,14 @@ describe('timestamps as servers send them', () => {
       }
       expect(bySpanId(spans, runSpanId('run_neg')).events.map((e) => e.timeUnixNano)).toEqual([BigInt(T + 1) * 1_000_000_000n]);
       expect(result.stderr.trimEnd().split('\n')).toEqual([
-        expect.stringMatching(/timestamps\.jsonl:7 \(step_untimed\): created_at: required to place the record in a trace, but -1 is negative, and no other usable timestamp$/),
         expect.stringMatching(/timestamps\.jsonl:4 \(run_neg\): created_at: -28450271 is negative: the record is placed at its started_at instead$/),
         expect.stringMatching(/timestamps\.jsonl:5 \(run_absurd\): completed_at: 1e\+300 is too large for any time unit \(field dropped\)$/),
         expect.stringMatching(/timestamps\.jsonl:5 \(run_absurd\): failed_at: 8640000000000 is outside 2015-01-01\.\.2100-01-01 even read as milliseconds \(field dropped\)$/),
         expect.stringMatching(/timestamps\.jsonl:5 \(run_absurd\): cancelled_at: Infinity is not a finite number \(field dropped\)$/),
+        expect.stringMatching(/^warning: .*timestamps\.jsonl:7 \(step_untimed\): completed_at: 0 is outside 2015-01-01\.\.2100-01-01 \(field dropped\)$/),
+        expect.stringMatching(/^warning: .*timestamps\.jsonl:7 \(step_untimed\): created_at: -1 is negative, and no other usable timestamp: the record is kept and placed at its run's start$/),
       ]);
-      expect(result.stdout).toMatch(/5 runs, 1 steps, 0 tool calls → 6 of 6 spans exported/);
+      expect(result.stdout).toMatch(/5 runs, 2 steps, 0 tool calls → 7 of 7 spans exported/);
     },
   );
 
@@ -310,7 +313,68 @@ describe('one odd record spoils nothing', () => {
     expect(result.stderr).toMatch(new RegExp(`rejected: ${bad}:2: expected a run or run step object, got a number`));
     expect(result.stderr).toMatch(new RegExp(`rejected: ${bad}:3 \\(abc\\): cannot tell whether this is a run or a run step`));
     expect(result.stderr).toMatch(new RegExp(`rejected: ${bad}:4 \\(step_norun\\): run_id: required to place the record in a trace`));
-    expect(result.stdout).toMatch(/  5 records rejected \(see above\)/); // the four above and step_untimed
+    expect(result.stdout).toMatch(/  4 records rejected \(see above\)/); // the four above (step_untimed is placed, not rejected)
+  });
+});
+
+describe("a mock server's placeholder times (Prism, docs/assistants-api.md §9)", () => {
+  const PLACEHOLDER = '2015-01-01T00:00:00Z'; // where a run none of whose records has a time is placed
+  const TREE = [
+    `invoke_agent asst_prism [CLIENT] UNSET ${PLACEHOLDER}..${PLACEHOLDER} quirks=time_placeholder,time_unknown,timestamp_out_of_range`,
+    `  step message_creation [INTERNAL] UNSET ${PLACEHOLDER}..${PLACEHOLDER} quirks=time_placeholder,time_unknown,timestamp_out_of_range`,
+    `  step tool_calls [INTERNAL] ERROR ${PLACEHOLDER}..${PLACEHOLDER} quirks=time_placeholder,time_unknown,timestamp_negative,timestamp_out_of_range`,
+    `    execute_tool code_interpreter [INTERNAL] UNSET ${PLACEHOLDER}..${PLACEHOLDER} quirks=time_placeholder,time_unknown`,
+    `    execute_tool file_search [INTERNAL] UNSET ${PLACEHOLDER}..${PLACEHOLDER} quirks=time_placeholder,time_unknown`,
+  ].join('\n');
+
+  it('records whose every time is 0 (or negative, or 1972) are exported, placed and marked, never rejected', async () => {
+    const result = await importFiles(['prism.jsonl']);
+    expect(result.code, result.stderr).toBe(0);
+    const spans = receiver.spans();
+    expect(describeTree(spans)).toBe(TREE);
+    expect(bySpanId(spans, runSpanId('run_prism')).attributes).toEqual({
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.provider.name': 'openai',
+      'server.address': 'api.openai.com',
+      'server.port': 443,
+      'gen_ai.agent.id': 'asst_prism',
+      'gen_ai.conversation.id': 'thread_prism',
+      'gen_ai.request.model': 'string',
+      'gen_ai.request.temperature': 0,
+      'gen_ai.request.top_p': 0,
+      'gen_ai.request.max_tokens': 256,
+      'gen_ai.usage.input_tokens': 0,
+      'gen_ai.usage.output_tokens': 0,
+      'assistants.usage.total_tokens': 0,
+      'assistants.run.id': 'run_prism',
+      'assistants.run.metadata.property1': 'string',
+      'assistants.run.metadata.property2': 'string',
+      'assistants.run.status': 'completed',
+      'assistants.api.start_seconds': 1_420_070_400,
+      'assistants.api.end_seconds': 1_420_070_400,
+      'assistants.quirks': ['time_placeholder', 'time_unknown', 'timestamp_out_of_range'],
+    });
+    // Each record without a usable time is named, with why, at warning level.
+    const placedBy = result.stderr.split('\n').filter((l) => / created_at: .*no other usable timestamp/.test(l));
+    expect(placedBy).toEqual([
+      expect.stringMatching(/^warning: .*prism\.jsonl:1 \(string\): created_at: 0 is outside 2015-01-01\.\.2100-01-01, and no other usable timestamp: the record is kept and placed by its steps' times$/),
+      expect.stringMatching(/^warning: .*prism\.jsonl:2 \(string\): created_at: 0 is outside .*: the record is kept and placed at its run's start$/),
+      expect.stringMatching(/^warning: .*prism\.jsonl:3 \(run_prism\): created_at: 0 is outside .*: the record is kept and placed by its steps' times$/),
+      expect.stringMatching(/^warning: .*prism\.jsonl:4 \(step_prism_static\): created_at: 0 is outside .*: the record is kept and placed at its run's start$/),
+      expect.stringMatching(/^warning: .*prism\.jsonl:5 \(step_prism_dynamic\): created_at: -28450271 is negative, and no other usable timestamp: the record is kept and placed at its run's start$/),
+    ]);
+    expect(result.stderr).not.toMatch(/rejected/);
+    // The static mock's own run is `queued` and its step `in_progress`: kept, reported, nothing finished to export.
+    expect(result.stdout).toMatch(/^import: 1 runs, 2 steps, 2 tool calls → 5 of 5 spans exported/);
+    expect(summaryLines(result.stdout)).toEqual([expect.stringMatching(/^ {2}string is still queued/), '  0 records rejected']);
+  });
+
+  it('the dry-run waterfall says the time is unknown rather than drawing the placeholder', async () => {
+    const result = await importFiles(['prism.jsonl'], { args: ['--dry-run'] });
+    expect(result.code, result.stderr).toBe(0);
+    const block = result.stdout.split('\n\n')[0]?.split('\n') ?? [];
+    expect(block[0]).toBe('run_prism · thread_prism · time unknown');
+    expect(block.slice(2).every((line) => / \? +\?( |$)/.test(line) || /✗ expired/.test(line)), block.join('\n')).toBe(true);
   });
 });
 
@@ -349,8 +413,10 @@ describe('a run still in progress when saved, with finished steps', () => {
   });
 
   it('--dry-run and the real import report the same summary', async () => {
-    const dry = await importFiles(['unfinished.jsonl', 'stream.sse', 'timestamps.jsonl'], { args: ['--dry-run'] });
-    const real = await importFiles(['unfinished.jsonl', 'stream.sse', 'timestamps.jsonl']);
+    const noRun = join(dir, 'no-run-id.jsonl');
+    await writeFile(noRun, `${JSON.stringify({ id: 'step_norun', object: 'thread.run.step', created_at: T, status: 'completed', completed_at: T + 1 })}\n`);
+    const dry = await importFiles(['unfinished.jsonl', 'stream.sse', 'timestamps.jsonl', noRun], { args: ['--dry-run'] });
+    const real = await importFiles(['unfinished.jsonl', 'stream.sse', 'timestamps.jsonl', noRun]);
     expect(summaryLines(dry.stdout)).toEqual(summaryLines(real.stdout));
     expect(summaryLines(real.stdout)).toEqual([
       '  run_unf is still queued: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity',

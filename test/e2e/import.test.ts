@@ -47,7 +47,8 @@ describe('assistants-otel import (end to end)', () => {
     const result = await runCli(['import', RUNS, STEPS], { env: env() });
 
     expect(result.code, result.stderr).toBe(1); // two records were rejected; the rest is exported
-    expect(result.stderr).toMatch(/rejected: .*steps\.jsonl:6 \(step_broken\): created_at: required to place the record/);
+    // No run_id: nothing says which trace it belongs to.
+    expect(result.stderr).toMatch(/rejected: .*steps\.jsonl:6 \(step_broken\): run_id: required to place the record in a trace, but missing/);
     expect(result.stderr).toMatch(/rejected: .*steps\.jsonl:7: not valid JSON/);
     expect(result.stdout).toMatch(/3 runs, 5 steps, 4 tool calls → 12 of 12 spans exported/);
     expect(result.stdout).toMatch(/2 records rejected/);

@@ -300,21 +300,36 @@ describe('a server that sends malformed records (malformed)', () => {
     expect(result.code).toBe(1);
     const stderr = result.stderr.trimEnd().split('\n');
     expect(stderr).toEqual([
-      expect.stringMatching(new RegExp(`^error: step item 1 \\(${raw[1]?.id}\\): created_at: .*missing`)),
+      `error: step item 1 (${raw[1]?.id}): run_id: required to place the record in a trace, but missing`,
       expect.stringMatching(/^error: step item 2: \$: expected an object, got a string/),
       expect.stringMatching(new RegExp(`^warning: step item 3 \\(${raw[3]?.id}\\): step_details\\.tool_calls\\[0\\]\\.function\\.name: `)),
+      // No time at all is no reason to hide a record, nor to fail: a warning naming the field.
+      `warning: step item 6 (${raw[6]?.id}): created_at: missing, and no other usable timestamp: the record is kept and placed at its run's start`,
     ]);
     if (format === 'json') expect(json<unknown[]>(result)).toEqual(raw);
     else expect(table(result.stdout).slice(1).map((r) => r[0])).toEqual(raw.map((st) => (typeof st === 'string' ? `(not an object: "${st}")` : st.id)));
   });
 
   it('a record injected into an otherwise good page is reported the same way, and shown', async () => {
-    const s = await simulator('every-type', { faults: [{ kind: 'inject-record', record: 'step-missing-created-at', position: 'start', match: { operation: 'listRunSteps' } }] });
+    const s = await simulator('every-type', { faults: [{ kind: 'inject-record', record: 'step-missing-run-id', position: 'start', match: { operation: 'listRunSteps' } }] });
     const result = await cli(['steps', 'list', '--thread', A, '--run', EVERY_TOOL, '-o', 'json'], openaiEnv(s));
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: step item 0 \(step_injected_step_missing_created_at\): created_at: /);
+    expect(result.stderr.trimEnd()).toBe('error: step item 0 (step_injected_step_missing_run_id): run_id: required to place the record in a trace, but missing');
     const shown = json<ApiStep[]>(result);
-    expect(shown[0]?.id).toBe('step_injected_step_missing_created_at');
+    expect(shown[0]?.id).toBe('step_injected_step_missing_run_id');
+    expect(shown.slice(1)).toEqual(s.steps(EVERY_TOOL));
+  });
+
+  it('an injected record with no timestamp at all is shown with a warning, and is no failure (exit 0)', async () => {
+    const s = await simulator('every-type', { faults: [{ kind: 'inject-record', record: 'step-missing-created-at', position: 'start', match: { operation: 'listRunSteps' } }] });
+    const result = await cli(['steps', 'list', '--thread', A, '--run', EVERY_TOOL, '-o', 'json'], openaiEnv(s));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.trimEnd()).toBe(
+      "warning: step item 0 (step_injected_step_missing_created_at): created_at: missing, and no other usable timestamp: the record is kept and placed at its run's start",
+    );
+    const shown = json<Array<Record<string, unknown>>>(result);
+    expect(shown[0]).toMatchObject({ id: 'step_injected_step_missing_created_at', completed_at: null });
+    expect(shown[0]).not.toHaveProperty('created_at');
     expect(shown.slice(1)).toEqual(s.steps(EVERY_TOOL));
   });
 
@@ -324,7 +339,19 @@ describe('a server that sends malformed records (malformed)', () => {
     const result = await cli(['steps', 'get', '--thread', T, '--run', R, '--step', broken.id, '-o', 'json'], openaiEnv(s));
     expect(result.code).toBe(1);
     expect(json<ApiStep>(result)).toEqual(broken);
-    expect(result.stderr).toMatch(/^error: step item 0 \(step_[^)]+\): created_at: required to place the record in a trace/);
+    expect(result.stderr).toMatch(/^error: step item 0 \(step_[^)]+\): run_id: required to place the record in a trace, but missing/);
+  });
+
+  it('steps get of a record with no time at all shows it with a warning and exits 0; the table prints its missing times as -', async () => {
+    const s = await simulator('malformed');
+    const untimed = s.steps(R)[6] as ApiStep;
+    const result = await cli(['steps', 'get', '--thread', T, '--run', R, '--step', untimed.id, '-o', 'json'], openaiEnv(s));
+    expect(result.code, result.stderr).toBe(0);
+    expect(json<ApiStep>(result)).toEqual(untimed);
+    expect(result.stderr).toMatch(/^warning: step item 0 \(step_[^)]+\): created_at: missing, and no other usable timestamp: the record is kept and placed at its run's start$/m);
+    const asTable = await cli(['steps', 'get', '--thread', T, '--run', R, '--step', untimed.id, '--fields', 'id,status,created_at,completed_at'], openaiEnv(s));
+    expect(asTable.code).toBe(0);
+    expect(table(asTable.stdout)).toEqual([['id', untimed.id], ['status', 'completed'], ['created_at', '-'], ['completed_at', '-']]);
   });
 });
 
@@ -352,7 +379,7 @@ describe('records with times as real servers send them', () => {
     });
     const steps = s.steps('run_times');
     const result = await cli(['steps', 'list', '--thread', 'thread_times', '--run', 'run_times', '--fields', 'id,created_at,completed_at'], openaiEnv(s));
-    expect(result.code).toBe(1); // the absurd one has no usable time at all: it cannot be placed (but is shown)
+    expect(result.code, result.stderr).toBe(0); // the absurd one has no usable time at all: shown, warned about, not a failure
     const rows = table(result.stdout).slice(1);
     expect(rows.map((r) => r[0])).toEqual(steps.map((st) => st.id));
     expect(rows.slice(1).map((r) => r.slice(1))).toEqual([
@@ -361,9 +388,9 @@ describe('records with times as real servers send them', () => {
       ['1e+300 (out of range)', '-'],
     ]);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
-      `error: step item 3 (${steps[3]?.id}): created_at: required to place the record in a trace, but 1e+300 is too large for any time unit, and no other usable timestamp`,
       `warning: step item 1 (${steps[1]?.id}): created_at: -28450271 is negative: the record is placed at its completed_at instead`,
       `warning: step item 2 (${steps[2]?.id}): completed_at: 9000000000000 is outside 2015-01-01..2100-01-01 even read as milliseconds (field dropped)`,
+      `warning: step item 3 (${steps[3]?.id}): created_at: 1e+300 is too large for any time unit, and no other usable timestamp: the record is kept and placed at its run's start`,
     ]);
     const asJson = await cli(['steps', 'list', '--thread', 'thread_times', '--run', 'run_times', '-o', 'json'], openaiEnv(s));
     expect(json<unknown[]>(asJson)).toEqual(steps);

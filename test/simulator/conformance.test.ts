@@ -107,11 +107,13 @@ describe('conformance to the official schemas', () => {
     const page = (await call<{ data: unknown[] }>(sim, '/threads/thread_malformed/runs/run_malformed/steps?order=asc')).body;
     const perStep = page.data.map((step) => validator.validate(step, 'RunStepObject').map((v) => v.path));
     expect(perStep[0]).toEqual([]);
-    expect(perStep[1]).toEqual(['$.created_at']);
+    expect(perStep[1]).toEqual(['$.run_id']);
     expect(perStep[2]).toEqual(['$']);
     expect(perStep[3]).toContain('$.step_details.tool_calls[0].function.name');
     expect(perStep[4]).toEqual([]);
     expect(perStep[5]).toEqual([]);
+    expect(perStep[6]).toEqual(['$.created_at']);
+    expect(perStep).toHaveLength(7);
     await sim.close();
 
     sim = await createSimulator({ scenario: 'unknown-types' });

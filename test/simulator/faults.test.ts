@@ -90,16 +90,23 @@ describe('faults', () => {
     await sim.runUntilIdle();
     sim.faults.add({ kind: 'inject-record', record: 'step-missing-created-at', position: 'start', match: { times: 1 } });
     sim.faults.add({ kind: 'inject-record', record: { value: { id: 'custom', type: 'bing_grounding' } }, match: { operation: 'listRunSteps', times: 1 } });
+    sim.faults.add({ kind: 'inject-record', record: 'step-missing-run-id', position: 1, match: { operation: 'listRunSteps', times: 1 } });
     const steps = `${RUNS}/run_everytool/steps?order=asc`;
     // getRun is not a list: the first rule does not match it and stays unspent.
     expect((await call(sim, `${RUNS}/run_everytool`)).status).toBe(200);
     const page = (await call<ApiList<Record<string, unknown>>>(sim, steps)).body;
     expect(page.data).toHaveLength(5);
+    // No timestamp at all: neither created_at nor an end.
     expect(page.data[0]).not.toHaveProperty('created_at');
-    expect(page.data[0]?.['id']).toBe('step_injected_step_missing_created_at');
+    expect(page.data[0]).toMatchObject({ id: 'step_injected_step_missing_created_at', run_id: 'run_everytool', completed_at: null, failed_at: null, cancelled_at: null, expired_at: null });
     expect(page.first_id).toBe(sim.steps('run_everytool')[0]?.id); // envelope IDs come from real records
     const second = (await call<ApiList<Record<string, unknown>>>(sim, steps)).body;
     expect(second.data.at(-1)).toEqual({ id: 'custom', type: 'bing_grounding' });
+    const third = (await call<ApiList<Record<string, unknown>>>(sim, steps)).body;
+    expect(third.data).toHaveLength(5);
+    expect(third.data[1]?.['id']).toBe('step_injected_step_missing_run_id');
+    expect(third.data[1]).not.toHaveProperty('run_id');
+    expect(third.data[1]).toHaveProperty('created_at');
     expect((await call<ApiList<unknown>>(sim, steps)).body.data).toHaveLength(4);
   });
 

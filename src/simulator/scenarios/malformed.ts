@@ -1,9 +1,10 @@
 import type { ScenarioInput } from '../scenario-schema.js';
 
 /**
- * One run whose step list contains three broken records among well-formed ones: a step without
- * `created_at` (and no end timestamp either, so nothing can place it in time), a step that is not an
- * object, and a function call whose `function.name` is a number.
+ * One run whose step list contains broken records among well-formed ones: a step without `run_id`
+ * (nothing says which trace it belongs to, so it cannot be placed), a step that is not an object, a
+ * function call whose `function.name` is a number, and, last, a step with no timestamp at all (a
+ * client keeps it and places it at its run's start).
  */
 export const malformedScenario: ScenarioInput = {
   name: 'malformed',
@@ -15,7 +16,7 @@ export const malformedScenario: ScenarioInput = {
           id: 'run_malformed',
           steps: [
             { type: 'message_creation', text: 'A good step.' },
-            { type: 'message_creation', text: 'No created_at here.', patch: { omit: ['created_at'], set: { completed_at: null } } },
+            { type: 'message_creation', text: 'No run_id here.', patch: { omit: ['run_id'] } },
             { type: 'message_creation', text: 'Replaced by a string.', patch: { replaceWith: 'this step is not an object' } },
             {
               type: 'tool_calls',
@@ -24,6 +25,7 @@ export const malformedScenario: ScenarioInput = {
             },
             { type: 'tool_calls', toolCalls: [{ type: 'code_interpreter', input: 'print(1)', outputs: [{ type: 'logs', logs: '1\n' }] }] },
             { type: 'message_creation', text: 'Another good step.' },
+            { type: 'message_creation', text: 'No time at all.', patch: { omit: ['created_at'], set: { completed_at: null } } },
           ],
         },
       ],

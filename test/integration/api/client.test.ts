@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FILE_SEARCH_CONTENT_INCLUDE } from '../../../src/api/client.js';
 import { collectPages, listAllRuns, listAllRunSteps, MAX_PAGE_SIZE } from '../../../src/api/pagination.js';
+import { recordQuirks } from '../../../src/api/quirks.js';
 import { createSimulator, type ApiStep, type Simulator } from '../../../src/simulator/index.js';
 import { apiError, clientFor } from './helpers.js';
 
@@ -174,27 +175,33 @@ describe('validation at the boundary', () => {
     const { client } = clientFor(s);
     const page = await client.listRunSteps(...MALFORMED, { order: 'asc' });
     const raw = s.steps('run_malformed');
-    expect(page.items.map((i) => i.id)).toEqual([raw[0]?.id, raw[3]?.id, raw[4]?.id, raw[5]?.id]);
+    expect(page.items.map((i) => i.id)).toEqual([raw[0]?.id, raw[3]?.id, raw[4]?.id, raw[5]?.id, raw[6]?.id]);
     expect(page.rejected).toEqual([
-      { index: 1, id: raw[1]?.id, issues: [{ path: 'created_at', message: expect.stringMatching(/missing/) }] },
+      { index: 1, id: raw[1]?.id, issues: [{ path: 'run_id', message: 'required to place the record in a trace, but missing' }] },
       { index: 2, issues: [{ path: '', message: expect.stringMatching(/expected an object, got a string/) }] },
     ]);
-    // The function call whose name is a number is kept (as a generic call), with a warning at its path.
-    expect(page.warnings).toEqual([{ index: 3, id: raw[3]?.id, issues: [expect.objectContaining({ path: 'step_details.tool_calls[0].function.name' })] }]);
+    // The function call whose name is a number is kept (as a generic call), with a warning at its path;
+    // the step with no time at all is kept too, with a warning and its quirk.
+    expect(page.warnings).toEqual([
+      { index: 3, id: raw[3]?.id, issues: [expect.objectContaining({ path: 'step_details.tool_calls[0].function.name' })] },
+      { index: 6, id: raw[6]?.id, issues: [{ path: 'created_at', message: "missing, and no other usable timestamp: the record is kept and placed at its run's start" }] },
+    ]);
     expect(page.items[1]).toEqual(raw[3]);
+    expect(JSON.parse(JSON.stringify(page.items[4]))).toEqual(raw[6]); // the data as sent; the quirk beside it
+    expect(recordQuirks(page.items[4])).toEqual(['time_unknown']);
   });
 
   it('pagination goes on past a page whose last item has no id, and indexes count across pages', async () => {
     const s = await simulator('malformed');
     const { client } = clientFor(s);
     const all = await collectPages((after) => client.listRunSteps(...MALFORMED, { order: 'asc', limit: 3, ...(after ? { after } : {}) }));
-    expect(all.items).toHaveLength(4);
+    expect(all.items).toHaveLength(5);
     expect(all.rejected.map((r) => [r.index, r.issues[0]?.path])).toEqual([
-      [1, 'created_at'],
+      [1, 'run_id'],
       [2, ''],
     ]);
-    expect(all.warnings.map((w) => w.index)).toEqual([3]);
-    expect(s.requests).toHaveLength(2);
+    expect(all.warnings.map((w) => w.index)).toEqual([3, 6]);
+    expect(s.requests).toHaveLength(3);
   });
 
   it('a record injected by the server that is not an object is rejected in its place; the others survive', async () => {
@@ -213,9 +220,20 @@ describe('validation at the boundary', () => {
     const broken = s.steps('run_malformed')[1] as ApiStep;
     const error = await apiError(client.getRunStep(...MALFORMED, broken.id));
     expect(error.kind).toBe('invalid_payload');
-    expect(error.details.issues).toEqual([expect.objectContaining({ path: 'created_at' })]);
-    expect(error.message).toContain('created_at');
+    expect(error.details.issues).toEqual([{ path: 'run_id', message: 'required to place the record in a trace, but missing' }]);
+    expect(error.message).toContain('run_id');
     expect(s.requests).toHaveLength(1);
+  });
+
+  it('a single record with no usable time is returned, placed later by its run, with a warning naming the field', async () => {
+    const s = await simulator('malformed');
+    const { client } = clientFor(s);
+    const untimed = s.steps('run_malformed')[6] as ApiStep;
+    const { value, warnings } = await client.getRunStep(...MALFORMED, untimed.id);
+    expect(JSON.parse(JSON.stringify(value))).toEqual(untimed); // the data as sent; the quirk beside it
+    expect(value).not.toHaveProperty('created_at');
+    expect(recordQuirks(value)).toEqual(['time_unknown']);
+    expect(warnings).toEqual([{ path: 'created_at', message: "missing, and no other usable timestamp: the record is kept and placed at its run's start" }]);
   });
 
   it('a kept record with a malformed field comes back with its warnings', async () => {

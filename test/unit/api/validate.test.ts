@@ -1,8 +1,9 @@
 /**
  * The validation boundary (README "Records we accept"): a record is rejected only when it cannot be
- * placed (not an object, no `id`, no usable timestamp at all, a step without `run_id`), with the field path
- * at fault; any other malformed field is dropped with a warning naming its path; unknown fields and
- * unknown types are carried through.
+ * placed (not an object, no `id`, a step without `run_id`), with the field path at fault; time never
+ * rejects a record (one without any usable time is kept, warned about and marked `time_unknown`);
+ * any other malformed field is dropped with a warning naming its path; unknown fields and unknown
+ * types are carried through.
  */
 import { describe, expect, it } from 'vitest';
 import { deeperThan, DEPTH_CUT_MARKER, MAX_NESTING_DEPTH } from '../../../src/api/depth.js';
@@ -126,8 +127,6 @@ describe('rejected records: they cannot be placed, and the error names the field
     ['no id', without(run(), 'id'), 'id'],
     ['an empty id', run({ id: '' }), 'id'],
     ['a numeric id', run({ id: 123 }), 'id'],
-    ['no timestamp at all', without(run(), 'created_at', 'started_at', 'completed_at'), 'created_at'],
-    ['only unusable timestamps', run({ created_at: -28450271, started_at: 0, completed_at: 'later' }), 'created_at'],
   ];
 
   it.each(cases)('a run with %s is rejected at `%s`', (_name, raw, path) => {
@@ -138,17 +137,8 @@ describe('rejected records: they cannot be placed, and the error names the field
     expect(result.issues[0]!.message).not.toBe('');
   });
 
-  it('the message for a record with no usable time names created_at and says why', () => {
-    const result = validateRunStep(step({ created_at: -5, completed_at: null }));
-    expect(result).toEqual({
-      ok: false,
-      issues: [{ path: 'created_at', message: 'required to place the record in a trace, but -5 is negative, and no other usable timestamp' }],
-    });
-  });
-
   it.each([
     ['no id', without(step(), 'id'), 'id'],
-    ['no timestamp at all', without(step(), 'created_at', 'completed_at'), 'created_at'],
     ['no run_id', without(step(), 'run_id'), 'run_id'],
     ['a null run_id', step({ run_id: null }), 'run_id'],
   ])('a step with %s is rejected at `%s`', (_name, raw, path) => {
@@ -158,11 +148,71 @@ describe('rejected records: they cannot be placed, and the error names the field
     expect(paths(result.issues)).toEqual([path]);
   });
 
-  it('names every missing placement field at once', () => {
+  it('names every missing placement field at once, and never a time', () => {
     const result = validateRunStep(without(step(), 'id', 'created_at', 'completed_at', 'run_id'));
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(paths(result.issues).sort()).toEqual(['created_at', 'id', 'run_id']);
+    expect(result).toEqual({
+      ok: false,
+      issues: [
+        { path: 'id', message: 'required to place the record in a trace, but missing' },
+        { path: 'run_id', message: 'required to place the record in a trace, but missing' },
+      ],
+    });
+  });
+});
+
+describe('no usable time at all: kept, with a warning naming the field and the quirk time_unknown', () => {
+  /** The record's data as JSON sees it (the quirks, under a symbol, are checked on their own). */
+  const data = (value: object) => JSON.parse(JSON.stringify(value)) as Json;
+
+  it('the message says why created_at was dropped and how the step is placed', () => {
+    const raw = step({ created_at: -5, completed_at: null });
+    const result = validateRunStep(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(data(result.value)).toEqual(without(raw, 'created_at'));
+    expect(result.value).not.toHaveProperty('created_at');
+    expect(result.warnings).toEqual([{ path: 'created_at', message: "-5 is negative, and no other usable timestamp: the record is kept and placed at its run's start" }]);
+    expect(recordQuirks(result.value)).toEqual(['time_unknown', 'timestamp_negative']);
+  });
+
+  it.each<[string, Json, string[], string[]]>([
+    ['no timestamp at all', without(step(), 'created_at', 'completed_at'), ['created_at'], ['time_unknown']],
+    ['a null created_at', step({ created_at: null, completed_at: null }), ['created_at'], ['time_unknown']],
+    // The Prism mock's static placeholders: every time is 0.
+    [
+      'only zero placeholders (Prism)',
+      step({ created_at: 0, completed_at: 0, failed_at: 0, cancelled_at: 0, expired_at: 0 }),
+      ['completed_at', 'failed_at', 'cancelled_at', 'expired_at', 'created_at'],
+      ['time_unknown', 'timestamp_out_of_range'],
+    ],
+  ])('a step with %s', (_name, raw, warned, quirks) => {
+    const result = validateRunStep(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    // Every unusable time is dropped (a null end is kept: null is what the protocol sends).
+    const dropped = warned.filter((field) => raw[field] !== null);
+    expect(data(result.value)).toEqual(without(raw, 'created_at', ...dropped));
+    expect(paths(result.warnings)).toEqual(warned);
+    expect(result.warnings.at(-1)!.message).toMatch(/, and no other usable timestamp: the record is kept and placed at its run's start$/);
+    expect(recordQuirks(result.value)).toEqual(quirks);
+  });
+
+  it.each<[string, Json, string[], string[]]>([
+    ['no timestamp at all', without(run(), 'created_at', 'started_at', 'completed_at'), [], ['time_unknown']],
+    [
+      'only unusable timestamps',
+      run({ created_at: -28450271, started_at: 0, completed_at: 'later' }),
+      ['started_at', 'completed_at'],
+      ['time_unknown', 'timestamp_invalid', 'timestamp_negative', 'timestamp_out_of_range'],
+    ],
+  ])('a run with %s is kept; its steps will place it', (_name, raw, dropped, quirks) => {
+    const result = validateRun(raw);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(data(result.value)).toEqual(without(raw, 'created_at', ...dropped));
+    expect(paths(result.warnings)).toEqual([...dropped, 'created_at']);
+    expect(result.warnings.at(-1)!.message).toMatch(/, and no other usable timestamp: the record is kept and placed by its steps' times$/);
+    expect(recordQuirks(result.value)).toEqual(quirks);
   });
 });
 
@@ -219,7 +269,7 @@ describe('timestamps as servers send them (README "Time rules")', () => {
     const result = validateRun(raw);
     expect(result.ok && [result.value.created_at, result.value.started_at, result.value.completed_at, result.value.expires_at]).toEqual([T0, T0 + 1, T0 + 10, T0 + 600]);
     const deadlineOnly = validateRun(without(run({ created_at: null, started_at: null, completed_at: null, expires_at: T0 }), 'created_at'));
-    expect(deadlineOnly.ok).toBe(false);
+    expect(deadlineOnly.ok && [deadlineOnly.value.created_at, deadlineOnly.value.expires_at, recordQuirks(deadlineOnly.value)]).toEqual([undefined, T0, ['time_unknown']]);
   });
 
   it('the quirks are invisible to JSON and kept by object spread', () => {

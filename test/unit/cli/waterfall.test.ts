@@ -120,6 +120,40 @@ describe('renderWaterfall: what it draws', () => {
   });
 });
 
+describe('renderWaterfall: records without a usable time (README "Time rules")', () => {
+  it('a step placed by its run shows ? for its bar and duration; the rest is drawn as usual', () => {
+    const spans = mapRunToSpans({
+      runId: 'run_weather',
+      run: validRun(run({ id: 'run_weather', thread_id: 'thread_w', assistant_id: 'asst_weather', created_at: T0, completed_at: T0 + 20, usage: null })),
+      steps: [
+        validStep(step({ id: 'step_prism', run_id: 'run_weather', created_at: 0, completed_at: 0, usage: null })),
+        validStep(step({ id: 'step_msg', run_id: 'run_weather', created_at: T0 + 6, completed_at: T0 + 20, usage: null })),
+      ],
+    });
+    expect(renderWaterfall(spans)).toEqual([
+      'run_weather · thread_w · 2024-03-13 11:50:40Z',
+      'gpt-4o',
+      'invoke_agent asst_weather    ███████████████████████    20s completed',
+      '├ step message_creation      ?                            ? completed',
+      '└ step message_creation      ······█████████████████    14s completed',
+    ]);
+  });
+
+  it('a run none of whose records has a time: "time unknown" in the header, not the placeholder date', () => {
+    const spans = mapRunToSpans({
+      runId: 'run_prism',
+      run: validRun(run({ id: 'run_prism', thread_id: 'thread_p', assistant_id: 'asst_p', created_at: 0, started_at: 0, completed_at: 0, usage: null })),
+      steps: [validStep(step({ id: 'step_prism', run_id: 'run_prism', created_at: 0, completed_at: 0, usage: null }))],
+    });
+    expect(renderWaterfall(spans)).toEqual([
+      'run_prism · thread_p · time unknown',
+      'gpt-4o',
+      'invoke_agent asst_p          ?                            ? completed',
+      '└ step message_creation      ?                            ? completed',
+    ]);
+  });
+});
+
 describe('renderWaterfall: absurd input never throws', () => {
   const absurd: Array<[string, WaterfallSpan]> = [
     ['start 1e300', span({ startTime: [1e300, 0], endTime: [1e300, 0] })],

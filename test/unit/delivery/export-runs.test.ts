@@ -184,11 +184,11 @@ describe('exportRuns', () => {
 
   it('a run whose mapping throws is reported with its reason; every other run is exported', async () => {
     const exporter = new CapturingExporter();
-    // Hand-built (not validated): a step with no usable time at all makes the mapper throw.
-    const broken: RunRecord = { runId: 'run_broken', steps: [{ ...validStep(step({ run_id: 'run_broken' })), created_at: Number.NaN, completed_at: null }] };
+    // Hand-built (not validated): a step without an id makes the mapper throw.
+    const broken: RunRecord = { runId: 'run_broken', steps: [{ ...validStep(step({ run_id: 'run_broken' })), id: '' }] };
     const runs = [record('run_a', 2), broken, record('run_b', 3)];
     const result = await exportRuns(runs, { exporter, resource: createResource(), retry: FAST });
-    expect(result.unmapped).toEqual([{ runId: 'run_broken', reason: expect.stringMatching(/no usable timestamp/) }]);
+    expect(result.unmapped).toEqual([{ runId: 'run_broken', reason: 'step 0 of run run_broken has no id (got an empty string)' }]);
     expect(result.delivered).toBe(result.mapped.spans);
     const runIds = new Set(exporter.batches.flat().map((s) => s.attributes['assistants.run.id']));
     expect([...runIds].sort()).toEqual(['run_a', 'run_b']);

@@ -84,10 +84,20 @@ describe('values OTLP cannot carry, and times', () => {
     expect(span?.attributes['assistants.quirks']).toEqual(['timestamp_milliseconds']);
   });
 
-  it('a record built by hand with no usable time at all: a MappingError naming it', () => {
+  it('a record built by hand with no usable time at all is placed (at the placeholder instant), not thrown', () => {
     const handBuilt = { ...(validStep(step()) as RunStep), created_at: -1, completed_at: null };
-    expect(() => mapRunToSpans({ runId: IDS.run, steps: [handBuilt] })).toThrow(MappingError);
-    expect(() => mapRunToSpans({ runId: IDS.run, steps: [handBuilt] })).toThrow(/step_abc123 has no usable timestamp/);
+    const spans = mapRunToSpans({ runId: IDS.run, steps: [handBuilt] });
+    expect(spans.map((s) => [s.subject.kind, s.startTime, s.endTime, s.attributes['assistants.quirks']])).toEqual([
+      ['run', [1_420_070_400, 0], [1_420_070_400, 0], ['time_placeholder', 'time_unknown']],
+      ['step', [1_420_070_400, 0], [1_420_070_400, 0], ['time_placeholder', 'time_unknown', 'timestamp_negative']],
+    ]);
+  });
+
+  it('a step built by hand without an id: a MappingError naming the run (its span ID would be made from the id)', () => {
+    const handBuilt = { ...(validStep(step()) as RunStep), id: undefined } as unknown as RunStep;
+    expect(() => mapRunToSpans({ runId: IDS.run, steps: [validStep(step({ id: 'step_ok' })), handBuilt] })).toThrow(MappingError);
+    expect(() => mapRunToSpans({ runId: IDS.run, steps: [validStep(step({ id: 'step_ok' })), handBuilt] })).toThrow('step 1 of run run_abc123 has no id (got undefined)');
+    expect(() => mapRunToSpans({ runId: '', steps: [] })).toThrow(new MappingError('a run record needs a run id, got an empty string'));
   });
 
   it('quirks found at the validation boundary reach the span', () => {

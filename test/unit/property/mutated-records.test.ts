@@ -37,7 +37,7 @@ interface Item {
 
 /** The last saved version of every run and step of the corpus that validates, plus the builders'. */
 function corpus(): Item[] {
-  const files = ['usage.jsonl', 'image-null.jsonl', 'unfinished.jsonl', 'azure.jsonl', 'timestamps.jsonl'];
+  const files = ['usage.jsonl', 'image-null.jsonl', 'unfinished.jsonl', 'azure.jsonl', 'timestamps.jsonl', 'prism.jsonl'];
   const values: Json[] = files.flatMap((f) =>
     readFileSync(`${CORPUS}${f}`, 'utf8')
       .trim()

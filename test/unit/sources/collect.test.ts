@@ -254,16 +254,30 @@ describe('rejections: location and field path; every other record is still colle
       without(run({ id: 'run_noc' }), 'created_at', 'started_at', 'completed_at'),
       step(),
     ]);
-    expect(runIds(collected)).toEqual([IDS.run]);
-    expect(stepIdsOf(collected, IDS.run)).toEqual([IDS.step]);
+    // Time never rejects: the records without a usable time are collected, with a warning each.
+    // run_noc has no time and no steps: it sorts at the placeholder instant, before every real run.
+    expect(runIds(collected)).toEqual(['run_noc', IDS.run]);
+    expect(stepIdsOf(collected, IDS.run)).toEqual(['step_neg', IDS.step]);
     expect(collected.rejected.map((r) => ({ where: formatLocation(r.location), id: r.id, paths: r.issues.map((i) => i.path) }))).toEqual([
       { where: 'input $[1]', id: undefined, paths: [''] },
       { where: 'input $[2]', id: 'step_norun', paths: ['run_id'] },
-      { where: 'input $[3]', id: 'step_neg', paths: ['created_at'] },
       { where: 'input $[4]', id: undefined, paths: ['id'] },
-      { where: 'input $[5]', id: 'run_noc', paths: ['created_at'] },
     ]);
     for (const rejection of collected.rejected) expect(rejection.issues[0]!.message).not.toBe('');
+    expect(collected.warnings.map((w) => ({ where: formatLocation(w.location), id: w.id, paths: w.issues.map((i) => i.path) }))).toEqual([
+      { where: 'input $[3]', id: 'step_neg', paths: ['created_at'] },
+      { where: 'input $[5]', id: 'run_noc', paths: ['created_at'] },
+    ]);
+  });
+
+  it('orders runs as their spans are placed: a run without a time of its own by its steps', () => {
+    const collected = collectRecords([
+      run({ id: 'run_late', created_at: T0 + 100, started_at: null, completed_at: T0 + 110 }),
+      without(run({ id: 'run_untimed' }), 'created_at', 'started_at', 'completed_at'),
+      step({ id: 'step_early', run_id: 'run_untimed', created_at: T0 + 50, completed_at: T0 + 51 }),
+      run({ id: 'run_first', created_at: T0, started_at: null, completed_at: T0 + 10 }),
+    ]);
+    expect(runIds(collected)).toEqual(['run_first', 'run_untimed', 'run_late']);
   });
 
   it('locates a rejected record inside a list envelope by its JSON path', () => {
@@ -273,9 +287,9 @@ describe('rejections: location and field path; every other record is still colle
   });
 
   it('locates a rejected record inside a stream event', () => {
-    const collected = collectRecords([event('thread.run.step.completed', without(step(), 'created_at', 'completed_at'))]);
+    const collected = collectRecords([event('thread.run.step.completed', without(step(), 'run_id'))]);
     expect(collected.rejected.map((r) => [formatLocation(r.location), r.issues.map((i) => i.path)])).toEqual([
-      ['input $[0].data', ['created_at']],
+      ['input $[0].data', ['run_id']],
     ]);
   });
 

@@ -69,8 +69,8 @@ describe('JSONL', () => {
   });
 
   it('locates a record inside a list envelope on a line by file:line and JSON path', async () => {
-    const noCreatedAt = without(step({ id: 'step_x' }), 'created_at', 'completed_at');
-    const path = await file('lists.jsonl', jsonl(run(), list([step(), noCreatedAt])));
+    const noRunId = without(step({ id: 'step_x' }), 'run_id');
+    const path = await file('lists.jsonl', jsonl(run(), list([step(), noRunId])));
     const collected = await read([path]);
     expect(rejectedAt(collected)).toEqual([`${path}:2 $.data[1]`]);
     expect(stepIds(collected)).toEqual([IDS.step]);

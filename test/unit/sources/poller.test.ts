@@ -266,6 +266,19 @@ describe('Poller: history', () => {
     expect(delivery.runIds().sort()).toEqual(['run_old_active', 'run_recent_done']);
   });
 
+  it('a finished run whose record has no usable time is not taken for history: it is traced', async () => {
+    const api = new FakeApi();
+    history(api);
+    // A mock server's placeholders: nothing says when it was created, so nothing says it is old.
+    api.addRun(THREAD, 'run_untimed', { created_at: 0, started_at: 0 });
+    api.finishRun('run_untimed', { completed_at: 0 });
+    const { poller, delivery } = await rig({ api });
+    await poller.watchThread(THREAD);
+    await settleNow();
+    await acked();
+    expect(delivery.jobs.map((j) => j.runId).sort()).toEqual(['run_recent_done', 'run_untimed']);
+  });
+
   it('backfill traces the thread\'s history too', async () => {
     const api = new FakeApi();
     history(api);
@@ -574,7 +587,7 @@ describe('Poller: failures', () => {
   it('invalid_payload on a run: reported (counted, logged with the run and issues) and no longer watched', async () => {
     const { api, poller, state, rejected, lines } = await rig();
     api.addRun(THREAD, 'run_bad');
-    const issues = [{ path: 'created_at', message: 'expected number, received string' }];
+    const issues = [{ path: 'id', message: 'required to place the record in a trace, but missing' }];
     api.failNext('getRun', new ApiError('invalid_payload', 'get run run_bad: the record cannot be placed', { issues }));
     await poller.watchRun(THREAD, 'run_bad');
     await advance(POLL);
@@ -594,8 +607,8 @@ describe('Poller: failures', () => {
     const { api, poller, state, rejected, lines, delivery } = await rig({ live });
     api.addRun(THREAD, 'run_unmappable');
     if (!live) api.finishRun('run_unmappable');
-    // A step the validation boundary never saw: no usable time at all, so the mapper throws.
-    const broken = { ...(validateRunStep(rawStep({ id: 'step_broken', run_id: 'run_unmappable' })) as { value: RunStep }).value, created_at: Number.NaN, completed_at: null, failed_at: Number.NaN };
+    // A step the validation boundary never saw: an empty id, so the mapper throws.
+    const broken = { ...(validateRunStep(rawStep({ id: 'step_broken', run_id: 'run_unmappable' })) as { value: RunStep }).value, id: '' };
     api.client.listRunSteps = async () => {
       api.calls.push({ op: 'listRunSteps', at: elapsed(), threadId: THREAD, runId: 'run_unmappable' });
       return { items: [broken], rejected: [], warnings: [], hasMore: false, lastId: 'step_broken' };
@@ -604,7 +617,7 @@ describe('Poller: failures', () => {
     await advance(POLL);
     expect(rejected).toEqual([['run', 1]]);
     const errors = lines.filter((l) => l.level === 'error');
-    expect(errors).toEqual([expect.objectContaining({ message: 'run cannot be mapped: reported once and no longer watched', fields: expect.objectContaining({ run_id: 'run_unmappable', thread_id: THREAD, error: expect.stringMatching(/step_broken has no usable timestamp/) }) })]);
+    expect(errors).toEqual([expect.objectContaining({ message: 'run cannot be mapped: reported once and no longer watched', fields: expect.objectContaining({ run_id: 'run_unmappable', thread_id: THREAD, error: expect.stringMatching(/step 0 of run run_unmappable has no id/) }) })]);
     expect(poller.stats().runs).toBe(0);
     expect((await state()).runs).toEqual([]);
     await advance(60_000);
