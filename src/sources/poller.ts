@@ -16,92 +16,28 @@
  * interval. When delivery is behind, polling pauses: nothing is dropped, the API keeps the records.
  */
 import { setMaxListeners } from 'node:events';
-import type { RequestBudget } from '../api/budget.js';
-import type { AssistantsClient } from '../api/client.js';
-import { ApiError } from '../api/errors.js';
-import { isRunTerminal } from '../api/lifecycle.js';
-import { isTracedByLibrary } from '../api/run-marks.js';
 import type { Run } from '../api/schemas.js';
-import type { MappingOptions } from '../mapping/types.js';
-import type { StateStore, WatchedRun, WatchedThread } from '../state/store.js';
+import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { firstPageSize, listThreadRuns, sinceOnServerClock } from './discovery.js';
-import { failureBackoff, idleInterval, jittered, PollLag } from './pace.js';
-import { RunMappingError } from './run-export.js';
-import { RunExporter, type DeliverySink, type ExportHooks } from './run-exports.js';
+import { failureBackoff, PollLag } from './pace.js';
+import { classifyFailure } from './failures.js';
+import { LagWarning, lagCheckMillis } from './lag-warning.js';
+import type { PollerOptions, PollerStats } from './poller-options.js';
+import { RunExporter } from './run-exports.js';
 import { Scheduler } from './scheduler.js';
+import { nextListingIn, planListing, settleThread } from './thread-round.js';
 import { WatchSet, type RunState, type ThreadState } from './watch-set.js';
 
 export type { DeliverySink } from './run-exports.js';
-
-export interface PollerHooks extends ExportHooks {
-  onPausedChange?: (paused: boolean) => void;
-  /** An authentication failure: the sidecar cannot go on. */
-  onFatal?: (error: ApiError) => void;
-  /** A thread or run no longer watched, and why (not found, idle past its TTL, malformed). */
-  onDropped?: (kind: 'thread' | 'run', reason: 'not_found' | 'idle' | 'malformed') => void;
-}
-
-export interface PollerOptions {
-  client: AssistantsClient;
-  store: StateStore;
-  delivery: DeliverySink;
-  mapping: MappingOptions;
-  /** Export each finished step as soon as it is seen, instead of the whole run at its end. */
-  live: boolean;
-  /** Active threads and runs are read this often; discovery starts at this pace. */
-  pollIntervalMillis: number;
-  /** Discovery on an idle thread slows down to this; failures back off up to it. @default 60000 */
-  maxIdleIntervalMillis?: number;
-  /**
-   * Discovery keeps the poll interval this long after a thread's last activity (a conversation's
-   * next turn usually comes within it), and only then slows down. @default 60000
-   */
-  idleGraceMillis?: number;
-  /** A thread without new or active runs for this long is no longer watched. @default 86400000 */
-  idleTtlMillis?: number;
-  /** Trace every run of a thread, not only those created since it was first watched. @default false */
-  backfill?: boolean;
-  /**
-   * Also export runs the library instrumentation marked as its own (`metadata.assistants_otel` =
-   * `library`). Off by default: the library traces them, with finer times, and a second version of
-   * the same spans would conflict in the backend. A run registered by id is exported either way.
-   * @default false
-   */
-  includeLibraryRuns?: boolean;
-  /** The API budget: work starts only while it has a free slot, earliest due first. @default the client's */
-  budget?: Pick<RequestBudget, 'spare' | 'onSpare' | 'maxConcurrency' | 'requestsPerSecond'>;
-  logger?: Logger;
-  hooks?: PollerHooks;
-  now?: () => number;
-  /** For the jitter of idle and backoff intervals. @default Math.random */
-  random?: () => number;
-}
+export type { PollerHooks, PollerOptions, PollerStats } from './poller-options.js';
 
 /** Runs newer than registration minus this many seconds (server clock) are traced even if already finished. */
 export const REGISTRATION_GRACE_SECONDS = 60;
 const PRUNE_EVERY_MILLIS = 10 * 60_000;
 const DONE_RETENTION_MILLIS = 24 * 3600_000;
-/** How often the poller checks whether it keeps up: five poll intervals, between 1 and 15 s. */
-const lagCheckMillis = (pollMillis: number) => Math.min(15_000, Math.max(1_000, 5 * pollMillis));
-/** While it does not keep up, the warning is repeated this often. */
-const LAG_WARN_EVERY_MILLIS = 5 * 60_000;
 
 type Key = `thread:${string}` | `run:${string}`;
-
-export interface PollerStats {
-  threads: number;
-  runs: number;
-  paused: boolean;
-  /** Keys queued or in flight. */
-  due: number;
-  /** Keys due now and not started yet. */
-  dueNow: number;
-  /** How long the earliest due key has waited to start, ms. */
-  overdueMillis: number;
-  /** The poll interval plus the mean start delay over the last minute, ms. */
-  effectiveIntervalMillis: number;
-}
 
 export class Poller {
   private readonly watch = new WatchSet();
@@ -115,8 +51,6 @@ export class Poller {
   private readonly stopController = new AbortController();
   private readonly maxIdleMillis: number;
   private readonly timers: NodeJS.Timeout[] = [];
-  private behindSince: number | undefined;
-  private lastLagWarning = 0;
   private warnedNoDate = false;
 
   constructor(private readonly options: PollerOptions) {
@@ -179,7 +113,10 @@ export class Poller {
     for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
     this.every(PRUNE_EVERY_MILLIS, () => this.prune());
-    this.every(lagCheckMillis(this.options.pollIntervalMillis), () => this.checkLag());
+    const lagWarning = new LagWarning({ logger: this.logger, lag: this.lag, pollIntervalMillis: this.options.pollIntervalMillis, budget: this.options.budget ?? this.options.client.budget, now: this.now });
+    this.every(lagCheckMillis(this.options.pollIntervalMillis), () => {
+      if (!this.stopController.signal.aborted) lagWarning.check(this.stats());
+    });
     this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size, from: 'state' });
   }
 
@@ -279,37 +216,6 @@ export class Poller {
     await this.options.store.pruneDone(before).catch((error: Error) => this.logger.warn('could not prune the state', { error: error.message }));
   }
 
-  /** Says so when polling does not keep up with the interval: once, then every few minutes, and when it recovers. */
-  private checkLag(): void {
-    if (this.stopController.signal.aborted) return;
-    const stats = this.stats();
-    const behind = !stats.paused && this.lag.isBehind(stats.overdueMillis);
-    const now = this.now();
-    const budget = this.options.budget ?? this.options.client.budget;
-    if (behind) {
-      this.behindSince ??= now;
-      if (now - this.lastLagWarning < LAG_WARN_EVERY_MILLIS) return;
-      this.lastLagWarning = now;
-      this.logger.warn(
-        `polling falls behind: active threads and runs are read every ${(stats.effectiveIntervalMillis / 1000).toFixed(1)}s, not every ${(this.options.pollIntervalMillis / 1000).toFixed(1)}s; ` +
-          'runs are exported late, none is lost. Raise --max-rps (within the API\'s rate limit) or --poll-interval, or watch fewer threads',
-        {
-          effective_interval_ms: Math.round(stats.effectiveIntervalMillis),
-          poll_interval_ms: this.options.pollIntervalMillis,
-          overdue_ms: Math.round(stats.overdueMillis),
-          due_now: stats.dueNow,
-          threads: stats.threads,
-          runs: stats.runs,
-          ...(budget ? { max_rps: budget.requestsPerSecond, max_concurrency: budget.maxConcurrency } : {}),
-        },
-      );
-    } else if (this.behindSince !== undefined) {
-      this.logger.info('polling keeps up with the poll interval again', { behind_for_ms: now - this.behindSince, effective_interval_ms: Math.round(stats.effectiveIntervalMillis) });
-      this.behindSince = undefined;
-      this.lastLagWarning = 0;
-    }
-  }
-
   /** Never rejects: every failure is logged, counted and rescheduled (or fatal, via the hook). */
   private async process(key: Key): Promise<void> {
     const thread = key.startsWith('thread:');
@@ -326,36 +232,22 @@ export class Poller {
     if (this.stopController.signal.aborted) return;
     const run = kind === 'run' ? this.watch.runs.get(id) : undefined;
     const where = kind === 'thread' ? { thread_id: id } : { run_id: id, ...(run ? { thread_id: run.watched.threadId } : {}) };
-    const forget = (reason: 'not_found' | 'malformed') => {
-      this.options.hooks?.onDropped?.(kind, reason);
-      void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
-    };
-    if (error instanceof RunMappingError && kind === 'run') {
-      // Mapping the same records again would fail again: once reported and counted, the run is dropped.
-      this.logger.error('run cannot be mapped: reported once and no longer watched', { ...where, error: error.reason });
-      this.options.hooks?.onRejected?.('run', 1);
-      forget('malformed');
-      return;
-    }
-    if (error instanceof ApiError) {
-      if (error.kind === 'aborted') return;
-      if (error.kind === 'auth') {
-        this.logger.error(error.message);
-        this.options.hooks?.onFatal?.(error);
+    const action = classifyFailure(kind, error);
+    switch (action.kind) {
+      case 'ignore':
         return;
-      }
-      if (error.kind === 'not_found') {
-        this.logger.warn(`${kind} not found (HTTP 404): reported and no longer watched`, { ...where, error: error.message });
-        forget('not_found');
+      case 'fatal':
+        this.logger.error(action.error.message);
+        this.options.hooks?.onFatal?.(action.error);
         return;
-      }
-      if (error.kind === 'invalid_payload' && kind === 'run') {
-        // A run record that cannot be placed will not get better by polling it every second.
-        this.logger.error('malformed run record: reported and no longer watched', { ...where, issues: error.details.issues ?? [], error: error.message });
-        this.options.hooks?.onRejected?.('run', 1);
-        forget('malformed');
+      case 'drop':
+        this.logger[action.level](action.message, { ...where, ...action.fields });
+        if (action.rejected) this.options.hooks?.onRejected?.('run', 1);
+        this.options.hooks?.onDropped?.(kind, action.reason);
+        void (kind === 'thread' ? this.unwatchThread(id) : this.unwatchRun(id)).catch(() => {});
         return;
-      }
+      case 'retry':
+        break;
     }
     const state = kind === 'run' ? run : this.watch.threads.get(id);
     if (!state) return;
@@ -385,27 +277,20 @@ export class Poller {
     if (listing.rejected > 0) this.options.hooks?.onRejected?.('run', listing.rejected);
     for (const issue of listing.issues) this.logger.error('malformed run in a list page: skipped', { thread_id: threadId, ...issue });
 
-    // Oldest first, so runs are exported in the order they ran.
     let newRuns = 0;
-    const seen = new Set<string>();
-    const newer = listing.newerThanCursor;
-    for (let i = listing.runs.length - 1; i >= 0; i--) {
-      const run = listing.runs[i] as Run;
-      seen.add(run.id);
-      if (this.done.has(run.id)) continue;
+    const plan = planListing(listing, thread, {
+      isFollowed: (runId) => this.watch.runs.has(runId),
+      isDone: (runId) => this.done.has(runId),
+      includeLibraryRuns: this.options.includeLibraryRuns ?? false,
+    });
+    for (const { run, action } of plan.runs) {
+      if (action === 'library') {
+        this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
+        continue;
+      }
       const followed = this.watch.runs.get(run.id);
       if (followed) {
         await this.readThrough(followed, run);
-        continue;
-      }
-      // Runs newer than the cursor started after the last look: new, whatever the clocks say; the
-      // cursor and older ones were seen then. Where the cursor cannot place it (a first look, a
-      // cursor run deleted), a run that already finished before `since` is history.
-      if (newer !== undefined && i >= newer) continue;
-      // (A run of unknown creation time is not known to be history.)
-      if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at !== undefined && run.created_at < thread.watched.since) continue;
-      if (!this.options.includeLibraryRuns && isTracedByLibrary(run)) {
-        this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
         continue;
       }
       newRuns++;
@@ -418,26 +303,15 @@ export class Poller {
     if (this.watch.threads.get(threadId) !== thread) return;
     // A followed run the listing did not reach (registered by id, or older than the newest few): read alone.
     for (const state of this.watch.runsOf(threadId)) {
-      if (!seen.has(state.watched.runId) && state.viaThread && !state.exporting) await this.readAlone(state);
+      if (!plan.seen.has(state.watched.runId) && state.viaThread && !state.exporting) await this.readAlone(state);
     }
     if (this.watch.threads.get(threadId) !== thread) return;
     if (firstLook && listing.runs.length === 0 && listing.serverTimeSeconds === undefined) thread.seenEmpty = true;
 
     const now = this.now();
     const active = this.watch.runCountOf(threadId);
-    const cursorMoved = listing.newest !== undefined && listing.newest !== thread.watched.cursor;
-    if (newRuns > 0 || active > 0) {
-      thread.watched = { ...thread.watched, lastActivityAt: now };
-      thread.intervalMillis = this.options.pollIntervalMillis;
-    } else if (now - thread.watched.lastActivityAt >= (this.options.idleGraceMillis ?? 60_000)) {
-      thread.intervalMillis = idleInterval(thread.intervalMillis, this.maxIdleMillis);
-    }
-    if (cursorMoved) {
-      thread.watched = { ...thread.watched, cursor: listing.newest as string };
-      if (listing.newestCreatedAt !== undefined) thread.cursorCreatedAt = listing.newestCreatedAt;
-    }
-    if (cursorMoved || newRuns > 0) await this.options.store.putThread(thread.watched);
-    thread.failures = 0;
+    const pace = { pollMillis: this.options.pollIntervalMillis, graceMillis: this.options.idleGraceMillis ?? 60_000, maxIdleMillis: this.maxIdleMillis };
+    if (settleThread(thread, { listing, newRuns, followed: active, now, ...pace })) await this.options.store.putThread(thread.watched);
     this.logger.debug('discovery', { thread_id: threadId, pages: listing.pages, new_runs: newRuns, followed_runs: active, next_in_ms: thread.intervalMillis });
 
     if (active === 0 && now - thread.watched.lastActivityAt > (this.options.idleTtlMillis ?? 86_400_000)) {
@@ -447,18 +321,8 @@ export class Poller {
       return;
     }
     if (this.watch.threads.get(threadId) !== thread) return;
-    this.scheduler.schedule(`thread:${threadId}`, this.now() + this.nextListingIn(thread));
-  }
-
-  /**
-   * With a run followed, its status is in the next listing: the poll interval. Idle within the
-   * grace period: the poll interval too. Idle past it: the slowed-down interval, jittered, so that
-   * threads that went idle together drift apart.
-   */
-  private nextListingIn(thread: ThreadState): number {
-    const poll = this.options.pollIntervalMillis;
-    if (this.watch.runCountOf(thread.watched.threadId) > 0 || thread.intervalMillis === poll) return poll;
-    return jittered(thread.intervalMillis, this.random);
+    const next = nextListingIn(thread, this.watch.runCountOf(threadId), this.options.pollIntervalMillis, this.random);
+    this.scheduler.schedule(`thread:${threadId}`, this.now() + next);
   }
 
   /** At a look without a cursor: `since` on the server's clock (persisted when it moved). */

@@ -63,10 +63,6 @@ export class Scheduler<K> {
     return this.queue.size + this.inFlight.size;
   }
 
-  get inFlightCount(): number {
-    return this.inFlight.size;
-  }
-
   isPaused(): boolean {
     return this.paused;
   }

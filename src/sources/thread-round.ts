@@ -1,0 +1,73 @@
+/**
+ * One look at a watched thread, as decisions: which runs of the listing to read through it (the
+ * ones followed), which to start following (the new ones), which to leave; then how the thread's
+ * state moves (activity, cursor, pace). Pure: the poller does the reading, writing and scheduling.
+ */
+import { isRunTerminal } from '../api/lifecycle.js';
+import { isTracedByLibrary } from '../api/run-marks.js';
+import type { Run } from '../api/schemas.js';
+import type { ThreadListing } from './discovery.js';
+import { idleInterval, jittered } from './pace.js';
+import type { ThreadState } from './watch-set.js';
+
+export type RunAction = 'read' | 'follow' | 'library';
+
+export interface ListingPlan {
+  /** Oldest first, so runs are exported in the order they ran. */
+  runs: Array<{ run: Run; action: RunAction }>;
+  /** Every run id the listing showed (a followed run not among them is read alone). */
+  seen: Set<string>;
+}
+
+export function planListing(listing: ThreadListing, thread: ThreadState, o: { isFollowed: (runId: string) => boolean; isDone: (runId: string) => boolean; includeLibraryRuns: boolean }): ListingPlan {
+  const plan: ListingPlan = { runs: [], seen: new Set() };
+  const newer = listing.newerThanCursor;
+  for (let i = listing.runs.length - 1; i >= 0; i--) {
+    const run = listing.runs[i] as Run;
+    plan.seen.add(run.id);
+    if (o.isDone(run.id)) continue;
+    if (o.isFollowed(run.id)) {
+      plan.runs.push({ run, action: 'read' });
+      continue;
+    }
+    // Runs newer than the cursor started after the last look: new, whatever the clocks say; the
+    // cursor and older ones were seen then. Where the cursor cannot place a run (a first look, a
+    // cursor run deleted), one that already finished before `since` is history (and one of unknown
+    // creation time is not known to be history).
+    if (newer !== undefined && i >= newer) continue;
+    if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at !== undefined && run.created_at < thread.watched.since) continue;
+    plan.runs.push({ run, action: !o.includeLibraryRuns && isTracedByLibrary(run) ? 'library' : 'follow' });
+  }
+  return plan;
+}
+
+/**
+ * After a look: activity (new or followed runs) keeps the poll interval and the thread alive; past
+ * the grace period without activity the interval doubles (up to the max idle interval); the cursor
+ * moves to the newest run listed. Returns whether the thread's stored state changed.
+ */
+export function settleThread(thread: ThreadState, o: { listing: ThreadListing; newRuns: number; followed: number; now: number; pollMillis: number; graceMillis: number; maxIdleMillis: number }): boolean {
+  if (o.newRuns > 0 || o.followed > 0) {
+    thread.watched = { ...thread.watched, lastActivityAt: o.now };
+    thread.intervalMillis = o.pollMillis;
+  } else if (o.now - thread.watched.lastActivityAt >= o.graceMillis) {
+    thread.intervalMillis = idleInterval(thread.intervalMillis, o.maxIdleMillis);
+  }
+  const cursorMoved = o.listing.newest !== undefined && o.listing.newest !== thread.watched.cursor;
+  if (cursorMoved) {
+    thread.watched = { ...thread.watched, cursor: o.listing.newest as string };
+    if (o.listing.newestCreatedAt !== undefined) thread.cursorCreatedAt = o.listing.newestCreatedAt;
+  }
+  thread.failures = 0;
+  return cursorMoved || o.newRuns > 0;
+}
+
+/**
+ * When to look next. With a run followed, its status is in the next listing: the poll interval.
+ * Idle within the grace period: the poll interval too. Idle past it: the slowed-down interval,
+ * jittered, so that threads that went idle together drift apart.
+ */
+export function nextListingIn(thread: ThreadState, followed: number, pollMillis: number, random: () => number): number {
+  if (followed > 0 || thread.intervalMillis === pollMillis) return pollMillis;
+  return jittered(thread.intervalMillis, random);
+}
