@@ -159,8 +159,11 @@ async function parent(argv) {
 
   // Merge into results.json: a partial run replaces only the scenarios it ran.
   let previous = {};
+  let fullRun;
   try {
-    previous = JSON.parse(readFileSync(RESULTS, 'utf8')).scenarios ?? {};
+    const before = JSON.parse(readFileSync(RESULTS, 'utf8'));
+    previous = before.scenarios ?? {};
+    fullRun = before.fullRun;
   } catch {
     previous = {};
   }
@@ -168,7 +171,8 @@ async function parent(argv) {
   const scenarios = Object.fromEntries(Object.keys(SCENARIOS).filter((n) => n in merged).map((n) => [n, merged[n]]));
   const targets = Object.entries(scenarios).flatMap(([name, r]) => (r.ok ? r.figures.filter((f) => f.met !== undefined).map((f) => ({ scenario: name, metric: f.metric, value: f.value, unit: f.unit, target: f.target, met: f.met })) : []));
   const wallSeconds = (performance.now() - started) / 1000;
-  const document = { generatedAt: at, machine: m, command, quick, wallSeconds: Math.round(wallSeconds), ...mergedSummary(scenarios), targets, scenarios };
+  if (names.length === 0) fullRun = { command, at, quick, wallSeconds: Math.round(wallSeconds) };
+  const document = { generatedAt: at, machine: m, command, quick, wallSeconds: Math.round(wallSeconds), fullRun, ...mergedSummary(scenarios), targets, scenarios };
   await writeFile(RESULTS, `${JSON.stringify(document, null, 2)}\n`);
   await writeReport(REPORT, document, SCENARIOS);
 
