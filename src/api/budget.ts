@@ -149,6 +149,11 @@ export class RequestBudget {
     this.pump();
   }
 
+  /** True while a `Retry-After` holds every request back. */
+  isHeldOff(): boolean {
+    return this.now() < this.heldUntil;
+  }
+
   /** Milliseconds until the window has room for one more grant (0 when it has room now). */
   private waitForWindow(now: number): number {
     if (now < this.heldUntil) return this.heldUntil - now;

@@ -196,9 +196,17 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
   /** One GET, from waiting for the budget to reading the body. */
   async function attemptOnce(operation: string, path: string, query: RequestQuery, mayRefresh: boolean, signal?: AbortSignal): Promise<Attempt> {
     const aborted = () => new ApiError('aborted', `${operation}: aborted`);
-    const release = await budget.acquire(signal).catch((error: unknown) => {
-      throw error instanceof AbortedError ? aborted() : error;
-    });
+    const acquire = () =>
+      budget.acquire(signal).catch((error: unknown) => {
+        throw error instanceof AbortedError ? aborted() : error;
+      });
+    let release = await acquire();
+    // Granted just before another request's Retry-After came back, this one has not gone out yet:
+    // it waits too, as every later request does.
+    while (budget.isHeldOff()) {
+      release();
+      release = await acquire();
+    }
     // One controller per attempt, aborted by its own timer or by the caller's signal, both undone
     // when the attempt ends: no timer or listener outlives the request (`AbortSignal.timeout` keeps
     // its timer, and `AbortSignal.any` its bookkeeping, alive long after; with thousands of requests

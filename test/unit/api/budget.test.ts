@@ -238,3 +238,16 @@ describe('RequestBudget: stuck requests (stuckAfterMillis) and spare slots', () 
     expect(budget.spare()).toBe(3);
   });
 });
+
+describe('RequestBudget: isHeldOff', () => {
+  it('is true from a holdOff until it ends (a request granted just before checks it before going out)', async () => {
+    const budget = new RequestBudget({ maxConcurrency: 2, requestsPerSecond: 1000, now: fakeNow });
+    expect(budget.isHeldOff()).toBe(false);
+    budget.holdOff(1_000);
+    expect(budget.isHeldOff()).toBe(true);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(budget.isHeldOff()).toBe(true);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(budget.isHeldOff()).toBe(false);
+  });
+});
