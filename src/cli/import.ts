@@ -13,7 +13,7 @@ import { sourceMappingOptions } from '../mapping/source.js';
 import type { SpanData } from '../mapping/types.js';
 import { formatLocation, RecordCollector, type RecordLocation, type RecordWarning, type Rejection } from '../sources/collect.js';
 import { readRecordSource } from '../sources/files.js';
-import { RunGrouper } from '../sources/run-grouper.js';
+import { RunGrouper, type GrouperStats } from '../sources/run-grouper.js';
 import { redactUrl } from '../util/redact.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
@@ -203,6 +203,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     unmapped: exported.unmapped,
     failed: tally.failures.length > 0,
     collectorRejected: tally.collectorRejected,
+    spilled: grouper.stats,
   });
 }
 
@@ -231,6 +232,7 @@ interface Outcome {
   unmapped: ReadonlyArray<LocatedUnmappedRun<RecordLocation>>;
   failed: boolean;
   collectorRejected: DeliveryTally['collectorRejected'];
+  spilled: GrouperStats;
 }
 
 /**
@@ -245,6 +247,10 @@ function writeSummary(io: CliIo, outcome: Outcome): number {
   if (ignored.length > 0) {
     const kinds = ignored.map(([kind, n]) => `${kind} ×${n}`).join(', ');
     writeLine(io.stdout, `  skipped records that are not runs or steps: ${kinds}`);
+  }
+  const { recordsSpilled, spillBytes } = outcome.spilled;
+  if (recordsSpilled > 0) {
+    writeLine(io.stdout, `  ${recordsSpilled} records of runs not complete when read were held on disk (${(spillBytes / 1e6).toFixed(1)} MB in a temporary file, now removed)`);
   }
   const rejectedCount = outcome.rejected;
   writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);

@@ -1,18 +1,25 @@
 /**
  * How many spans a run or a step will map to, without mapping it: for planning batches of whole runs
  * before the spans exist (a streaming import keeps a batch's records, not its spans, until it sends
- * them). Mirrors `run-to-spans.ts` rule for rule; a test holds the two together.
+ * them). Mirrors `run-to-spans.ts` rule for rule, for validated records; a test holds the two
+ * together. A count that were off would only make a batch a little smaller or larger than planned:
+ * requests are packed again from the mapped spans.
  */
 import { isRunTerminal, isStepTerminal } from '../api/lifecycle.js';
-import { classifyStepDetails, type Run, type RunStep } from '../api/schemas.js';
+import type { Run, RunStep } from '../api/schemas.js';
 import type { MappingOptions } from './types.js';
 
-/** A terminal step: its span plus one per tool call of a `tool_calls` step. Anything else: none. */
+/**
+ * A terminal step: its span plus one per tool call of a `tool_calls` step. Anything else: none.
+ * Validation keeps every entry of `tool_calls` as a call (one it cannot read becomes an `unknown`
+ * call), so the length of the list is the count the mapper's `classifyStepDetails` gives, without
+ * parsing the details a second time; only absurd details (a call whose `id` is not a string) map
+ * to fewer spans than counted.
+ */
 export function stepSpanCount(step: RunStep): number {
   if (!isStepTerminal(step)) return 0;
-  if (step.step_details?.type !== 'tool_calls') return 1;
-  const details = classifyStepDetails(step.step_details);
-  return details.kind === 'tool_calls' ? 1 + details.details.tool_calls.length : 1;
+  const details = step.step_details as { type?: unknown; tool_calls?: unknown } | undefined;
+  return details?.type === 'tool_calls' && Array.isArray(details.tool_calls) ? 1 + details.tool_calls.length : 1;
 }
 
 /**
