@@ -11,6 +11,7 @@
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { addRecordQuirks, recordQuirks } from '../api/quirks.js';
 import type { Run, RunStep } from '../api/schemas.js';
 
 export interface Extent {
@@ -20,13 +21,35 @@ export interface Extent {
 
 export type SpilledRecord = { kind: 'run'; record: Run; terminal: boolean } | { kind: 'step'; record: RunStep; terminal: boolean };
 
-/** One line per record: `["r"|"s", 0|1, record]`. Validated records are plain JSON values. */
+/**
+ * One line per record: `["r"|"s", 0|1, record, quirks]`, and a fifth element `1` when the record
+ * holds a negative zero. Validated records are plain JSON values, but for two things JSON does not
+ * keep: the data quirks validation found, carried under a symbol (`api/quirks.ts`), written beside
+ * the record and put back on it; and `-0` (a `temperature` saved as `-0.0`), which `JSON.stringify`
+ * writes as `0` and the span would then carry as a different double. (A string of exactly the
+ * marker's text, in a record that also holds a `-0`, would come back as `-0`: not worth a heavier
+ * format.)
+ */
+const NEGATIVE_ZERO = '\u0000-0';
+
 function encode(record: SpilledRecord): string {
-  return JSON.stringify([record.kind === 'run' ? 'r' : 's', record.terminal ? 1 : 0, record.record]);
+  let negativeZero = false;
+  const replacer = (_key: string, value: unknown) => {
+    if (value === 0 && Object.is(value, -0)) {
+      negativeZero = true;
+      return NEGATIVE_ZERO;
+    }
+    return value;
+  };
+  const body = JSON.stringify(record.record, replacer);
+  return `["${record.kind === 'run' ? 'r' : 's'}",${record.terminal ? 1 : 0},${body},${JSON.stringify(recordQuirks(record.record))}${negativeZero ? ',1' : ''}]`;
 }
 
 function decode(line: string): SpilledRecord {
-  const [kind, terminal, record] = JSON.parse(line) as ['r' | 's', 0 | 1, unknown];
+  const reviver = (_key: string, value: unknown) => (value === NEGATIVE_ZERO ? -0 : value);
+  const fields = JSON.parse(line) as [unknown, unknown, unknown, unknown, unknown?];
+  const [kind, terminal, value, quirks] = fields[4] === 1 ? (JSON.parse(line, reviver) as typeof fields) : fields;
+  const record = addRecordQuirks(value as object, quirks as string[]);
   return kind === 'r' ? { kind: 'run', record: record as Run, terminal: terminal === 1 } : { kind: 'step', record: record as RunStep, terminal: terminal === 1 };
 }
 

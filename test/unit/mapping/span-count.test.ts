@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isStepTerminal } from '../../../src/api/lifecycle.js';
-import { runTraceparent, mapRunToSpans, mapStepsToSpans } from '../../../src/mapping/run-to-spans.js';
+import { mapRunToSpans, mapStepsToSpans, stepContextOf } from '../../../src/mapping/run-to-spans.js';
 import { hasRunSpan, stepSpanCount } from '../../../src/mapping/span-count.js';
 import type { MappingOptions, RunRecord } from '../../../src/mapping/types.js';
 import { collectRecords } from '../../../src/sources/collect.js';
@@ -55,14 +55,24 @@ describe('span counts', () => {
 });
 
 describe('mapStepsToSpans', () => {
-  it('gives the steps of a run, alone or a few at a time, the spans the whole run gives them', () => {
-    for (const record of records()) {
+  it('gives the steps of a run with its own start, one at a time, the spans the whole run gives them (untimed steps too)', () => {
+    const runs = records().filter((r) => r.run && stepContextOf(r.run).runStart !== undefined);
+    expect(runs.some((r) => r.steps.some((s) => s.created_at === undefined))).toBe(true); // an untimed step, placed at its run's start
+    for (const record of runs) {
       const whole = mapRunToSpans(record, { unfinishedRunSpans: true }).filter((s) => s.subject.kind !== 'run');
-      const parent = runTraceparent(record.run);
-      const alone = record.steps.flatMap((s) => mapStepsToSpans(record.runId, [s], parent, { unfinishedRunSpans: true }));
+      const context = stepContextOf(record.run as NonNullable<typeof record.run>);
+      const alone = record.steps.flatMap((s) => mapStepsToSpans(record.runId, [s], context, { unfinishedRunSpans: true }));
       const byId = (spans: typeof whole) => new Map(spans.map((s) => [s.spanId, s]));
       expect(byId(alone), record.runId).toEqual(byId(whole));
-      expect(mapStepsToSpans(record.runId, record.steps, parent)).toEqual(whole);
+    }
+  });
+
+  it('gives all the steps of any run, together, exactly the step spans of the whole run', () => {
+    for (const record of records()) {
+      const whole = mapRunToSpans(record).filter((s) => s.subject.kind !== 'run');
+      const context = record.run ? stepContextOf(record.run) : { parent: undefined, runStart: undefined };
+      expect(mapStepsToSpans(record.runId, record.steps, context), record.runId).toEqual(whole);
+      expect(new Set(whole.map((s) => s.traceId)).size).toBeLessThanOrEqual(1);
     }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Property: the streaming import sends the spans the one-shot path gives (everything read, grouped,
  * then mapped), whatever the order of the records, however they are split into files, with in-progress
- * copies of records anywhere, with or without spilling, for any batch size: every span once, each
+ * copies of records anywhere, steps without a usable time (placed by their run), with or without spilling, for any batch size: every span once, each
  * byte for byte the same (README `import`, "Streaming and memory"). Batches may differ.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -24,12 +24,16 @@ type RunShape = 'completed' | 'failed' | 'incomplete-no-end' | 'in_progress' | '
 
 const runShape = fc.constantFrom<RunShape>('completed', 'completed', 'failed', 'incomplete-no-end', 'in_progress', 'steps-only', 'traceparent');
 
-/** One run's records: its run record (unless steps-only) and its steps, some in progress. */
-function recordsOf(i: number, shape: RunShape, steps: boolean[]): Json[] {
+type StepShape = 'done' | 'going' | 'untimed';
+
+/** One run's records: its run record (unless steps-only) and its steps, some in progress, some without a usable time. */
+function recordsOf(i: number, shape: RunShape, steps: StepShape[]): Json[] {
   const id = `run_${i}`;
   const t = T0 + 50 * i;
-  const stepRecords = steps.map((finished, s) => {
-    const base = { id: `step_${i}_${s}`, run_id: id, created_at: t + 2 * s + 1, completed_at: finished ? t + 2 * s + 2 : null, status: finished ? 'completed' : 'in_progress' };
+  const stepRecords = steps.map((stepShape, s) => {
+    const finished = stepShape !== 'going';
+    const times = stepShape === 'untimed' ? { created_at: -1, completed_at: 0 } : { created_at: t + 2 * s + 1, completed_at: finished ? t + 2 * s + 2 : null };
+    const base = { id: `step_${i}_${s}`, run_id: id, ...times, status: finished ? 'completed' : 'in_progress' };
     return s % 2 === 0 ? toolCallsStep([functionCall({ id: `call_${i}_${s}` }), codeInterpreterCall({ id: `ci_${i}_${s}` })], base) : step(base);
   });
   const overrides: Record<RunShape, Json> = {
@@ -51,7 +55,7 @@ function staleCopy(record: Json): Json {
 }
 
 const input = fc
-  .array(fc.tuple(runShape, fc.array(fc.boolean(), { minLength: 0, maxLength: 5 })), { minLength: 1, maxLength: 12 })
+  .array(fc.tuple(runShape, fc.array(fc.constantFrom<StepShape>('done', 'done', 'going', 'untimed'), { minLength: 0, maxLength: 5 })), { minLength: 1, maxLength: 12 })
   .chain((runs) => {
     const records = runs.flatMap(([shape, steps], i) => recordsOf(i, shape, steps));
     return fc.record({
