@@ -22,7 +22,7 @@ import { painter, terminalOf } from './terminal.js';
 import { renderWaterfall } from './waterfall.js';
 
 /** Input text held in memory for runs not complete yet, before they go to the spill file. */
-export const DEFAULT_MAX_HELD_MB = 32;
+export const DEFAULT_MAX_HELD_MB = 16;
 
 export const IMPORT_HELP = `Usage: assistants-otel import [options] FILE... | -
 
@@ -52,8 +52,8 @@ Options:
   --max-retry-delay DUR      the longest wait between two attempts (default 5m); a collector
                              asking for longer (Retry-After) makes the export fail at once
   --max-spans-per-batch N    spans per OTLP request (default 512)
-  --max-held-mb N            input held in memory for runs not complete yet, in MB of records,
-                             before the rest is written to a temporary file (default 32)
+  --max-held-mb N            records held in memory for runs not complete yet, in MB of JSON,
+                             before the rest is written to a temporary file (default 16)
   --spill-dir DIR            where that file goes (default: TMPDIR, else the system's temporary
                              directory); it is removed when the import ends, however it ends
   -h, --help                 show this help

@@ -63,13 +63,10 @@ export interface Collected {
   runLocations: Map<string, RecordLocation>;
 }
 
-/**
- * Where validated records go. `size` is about how many characters of input the record took (its
- * share of the line or document), for a sink that bounds what it holds.
- */
+/** Where validated records go, in input order. */
 export interface RecordSink {
-  run(record: Run, location: RecordLocation, size: number): void;
-  step(record: RunStep, location: RecordLocation, size: number): void;
+  run(record: Run, location: RecordLocation): void;
+  step(record: RunStep, location: RecordLocation): void;
 }
 
 export interface RecordCollectorOptions {
@@ -146,13 +143,12 @@ export class RecordCollector {
     return Object.fromEntries(this.ignored);
   }
 
-  /** `size`: about how many characters of input the value took, passed on to the sink. */
-  add(value: unknown, location: RecordLocation, size = 0): void {
+  add(value: unknown, location: RecordLocation): void {
     this.seen++;
-    this.addNested(value, location, 0, size);
+    this.addNested(value, location, 0);
   }
 
-  private addNested(value: unknown, location: RecordLocation, nesting: number, size: number): void {
+  private addNested(value: unknown, location: RecordLocation, nesting: number): void {
     const kind = recordKind(value);
     if ((kind === 'list' || kind === 'event') && nesting >= MAX_CONTAINER_NESTING) {
       return this.reject(value, location, [{ path: '', message: `a ${kind === 'list' ? 'list envelope' : 'stream event'} nested more than ${MAX_CONTAINER_NESTING} levels inside lists or events` }]);
@@ -162,26 +158,25 @@ export class RecordCollector {
         const result = validateRun(value);
         if (!result.ok) return this.reject(value, location, result.issues);
         this.warn(result.value.id, location, result.warnings);
-        this.sink.run(result.value, location, size);
+        this.sink.run(result.value, location);
         return;
       }
       case 'step': {
         const result = validateRunStep(value);
         if (!result.ok) return this.reject(value, location, result.issues);
         this.warn(result.value.id, location, result.warnings);
-        this.sink.step(result.value, location, size);
+        this.sink.step(result.value, location);
         return;
       }
       case 'list': {
         const result = validateListEnvelope(value);
         if (!result.ok) return this.reject(value, location, result.issues);
-        const share = size / Math.max(1, result.value.data.length);
-        result.value.data.forEach((item, index) => this.addNested(item, child(location, `.data[${index}]`), nesting + 1, share));
+        result.value.data.forEach((item, index) => this.addNested(item, child(location, `.data[${index}]`), nesting + 1));
         return;
       }
       case 'event': {
         const { event, data } = value as { event: string; data: unknown };
-        return this.addEventNested(event, data, child(location, '.data'), nesting + 1, size);
+        return this.addEventNested(event, data, child(location, '.data'), nesting + 1);
       }
       case 'other':
         return this.skip(String((value as { object: unknown }).object));
@@ -200,12 +195,12 @@ export class RecordCollector {
    * `done` (`data: [DONE]`), `error`, message and delta events are skipped and counted. An event
    * without a name (`message`, the SSE default) holds a record that names its own kind.
    */
-  addEvent(event: string, data: unknown, location: RecordLocation, size = 0): void {
+  addEvent(event: string, data: unknown, location: RecordLocation): void {
     this.seen++;
-    this.addEventNested(event, data, location, 0, size);
+    this.addEventNested(event, data, location, 0);
   }
 
-  private addEventNested(event: string, data: unknown, location: RecordLocation, nesting: number, size: number): void {
+  private addEventNested(event: string, data: unknown, location: RecordLocation, nesting: number): void {
     if (data === '[DONE]') return this.skip('event done');
     const unnamed = event === 'message';
     if (!unnamed && (!/^thread\.run\./.test(event) || event === 'thread.run.step.delta')) return this.skip(`event ${event}`);
@@ -218,7 +213,7 @@ export class RecordCollector {
       }
     }
     if (unnamed && recordKind(record) === 'event') return this.skip('event message');
-    return this.addNested(record, location, nesting, size);
+    return this.addNested(record, location, nesting);
   }
 
   private skip(kind: string): void {

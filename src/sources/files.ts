@@ -25,10 +25,10 @@ import type { RecordLocation } from './collect.js';
 import { shortJsonMessage } from './json-text.js';
 import { EventStreamParser, looksLikeEventStream } from './sse.js';
 
-/** What the reader hands records to (`RecordCollector`). `size`: characters of input the value took. */
+/** What the reader hands records to (`RecordCollector`). */
 export interface RecordTarget {
-  add(value: unknown, location: RecordLocation, size?: number): void;
-  addEvent(event: string, data: unknown, location: RecordLocation, size?: number): void;
+  add(value: unknown, location: RecordLocation): void;
+  addEvent(event: string, data: unknown, location: RecordLocation): void;
   addUnreadable(location: RecordLocation, message: string): void;
 }
 
@@ -55,11 +55,10 @@ function jsonErrorLocation(text: string, error: Error): string {
   return ` at line ${line}, column ${column}`;
 }
 
-async function addJsonValue(target: RecordTarget, source: string, value: unknown, size: number, options: ReadOptions): Promise<void> {
-  if (!Array.isArray(value)) return target.add(value, { source, pointer: '$' }, size);
-  const share = size / Math.max(1, value.length);
+async function addJsonValue(target: RecordTarget, source: string, value: unknown, options: ReadOptions): Promise<void> {
+  if (!Array.isArray(value)) return target.add(value, { source, pointer: '$' });
   for (let index = 0; index < value.length; index++) {
-    target.add(value[index], { source, pointer: `$[${index}]` }, share);
+    target.add(value[index], { source, pointer: `$[${index}]` });
     if (index % RECORDS_PER_SETTLE === RECORDS_PER_SETTLE - 1) await options.settle?.();
   }
 }
@@ -83,7 +82,7 @@ type Mode =
 class LineSink {
   private mode: Mode = 'undecided';
   private readonly sse = new EventStreamParser();
-  private first: { value: unknown; line: string; lineNumber: number } | undefined;
+  private first: { value: unknown; lineNumber: number } | undefined;
   private readonly document: string[] = [];
 
   constructor(
@@ -123,7 +122,7 @@ class LineSink {
         return this.pushEvent(this.sse.end());
       case 'first-value': {
         const first = this.first as NonNullable<LineSink['first']>;
-        return addJsonValue(this.target, this.source, first.value, first.line.length, options);
+        return addJsonValue(this.target, this.source, first.value, options);
       }
       case 'document':
         return this.judgeDocument(options);
@@ -144,7 +143,7 @@ class LineSink {
       return this.pushJsonLine(line.trim(), lineNumber);
     }
     try {
-      this.first = { value: JSON.parse(line), line, lineNumber };
+      this.first = { value: JSON.parse(line), lineNumber };
       this.mode = 'first-value';
       this.document.length = 0;
     } catch {
@@ -156,7 +155,7 @@ class LineSink {
   private addFirst(): void {
     const first = this.first as NonNullable<LineSink['first']>;
     this.first = undefined;
-    this.target.add(first.value, { source: this.source, line: first.lineNumber, pointer: '$' }, first.line.length);
+    this.target.add(first.value, { source: this.source, line: first.lineNumber, pointer: '$' });
   }
 
   private async judgeDocument(options: ReadOptions): Promise<void> {
@@ -175,11 +174,11 @@ class LineSink {
       }
       return;
     }
-    return addJsonValue(this.target, this.source, value, text.length, options);
+    return addJsonValue(this.target, this.source, value, options);
   }
 
   private pushEvent(event: ReturnType<EventStreamParser['push']>): void {
-    if (event) this.target.addEvent(event.event, event.data, { source: this.source, line: event.line }, event.data.length);
+    if (event) this.target.addEvent(event.event, event.data, { source: this.source, line: event.line });
   }
 
   private pushJsonLine(line: string, lineNumber: number): void {
@@ -191,7 +190,7 @@ class LineSink {
       this.target.addUnreadable({ source: this.source, line: lineNumber }, `not valid JSON: ${shortJsonMessage(error as Error)}`);
       return;
     }
-    this.target.add(value, { source: this.source, line: lineNumber, pointer: '$' }, line.length);
+    this.target.add(value, { source: this.source, line: lineNumber, pointer: '$' });
   }
 }
 
@@ -299,7 +298,7 @@ async function readJsonFile(path: string, target: RecordTarget, options: ReadOpt
   } catch (error) {
     return target.addUnreadable({ source: path }, `not valid JSON${jsonErrorLocation(json, error as Error)}: ${shortJsonMessage(error as Error)}`);
   }
-  return addJsonValue(target, path, value, json.length, options);
+  return addJsonValue(target, path, value, options);
 }
 
 /**

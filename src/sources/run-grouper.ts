@@ -13,9 +13,9 @@
  * - a run that is now settled: complete; it goes to the batch with everything held for it.
  * - any other run is held: steps whose run record has not come yet, runs still going when saved,
  *   runs known only by steps, terminal runs without an end time (their span ends at their last step).
- *   Held records stay in memory up to `holdLimitChars` (of input text) and beyond that the runs least
- *   recently added to are written to a spill file (`spill.ts`); a held run that becomes settled is
- *   read back and sent. What is still held at the end of the input is sent then, by start, then id.
+ *   Held records are kept encoded (JSON text, about their size in the input), in memory up to
+ *   `holdLimitChars` and beyond that, the runs least recently added to first, in a spill file
+ *   (`spill.ts`); a held run that becomes settled is read back and sent. What is still held at the end of the input is sent then, by start, then id.
  *
  * For input sorted by run (dumps, `steps list` output, saved streams), each run is sent as soon as
  * the next one starts: memory is one run, one batch, and about 100 bytes per run sent (its id and
@@ -29,14 +29,14 @@ import type { MappingOptions } from '../mapping/types.js';
 import type { RecordLocation, RecordSink } from './collect.js';
 import { byStartThenId, RunParts, settlesRun } from './run-parts.js';
 import { RunWindow, type RunPart, type SentRun } from './run-window.js';
-import { SpillFile, type Extent, type SpilledRecord } from './spill.js';
+import { decodeRecord, encodeRecord, SpillFile, type Extent, type SpilledRecord } from './spill.js';
 
 export interface RunGrouperOptions {
   /** Spans per batch. */
   maxSpansPerBatch: number;
   /** For counting spans as the mapper will (`unfinishedRunSpans`). */
   mapping: MappingOptions;
-  /** Characters of input held in memory for runs not complete yet, before they are spilled to disk. */
+  /** Characters of records (JSON text) held in memory for runs not complete yet, before they are spilled to disk. */
   holdLimitChars: number;
   /** Where to create the spill directory; without it, held runs stay in memory whatever their size. */
   spillParentDir?: string;
@@ -56,9 +56,14 @@ export interface GrouperStats {
   peakHeldChars: number;
 }
 
-/** A run held until it is settled or the input ends: what is in memory, and where the rest is. */
+/**
+ * A run held until it is settled or the input ends. Its records are kept encoded, as the spill file
+ * holds them (`encodeRecord`: a line of JSON text about the size of the input line), not as objects
+ * several times larger: the bound then counts what memory they take, and spilling is a write.
+ */
 class HeldRun {
-  parts: RunParts;
+  /** Encoded records in memory, in the order read (each version: folded by the import's rule when read back). */
+  lines: string[] = [];
   chars = 0;
   readonly extents: Extent[] = [];
   /** Whether the last terminal version of its run record settles it (undefined: no terminal version yet). */
@@ -68,9 +73,7 @@ class HeldRun {
   private stepStart = Infinity;
   location: RecordLocation | undefined;
 
-  constructor(readonly runId: string) {
-    this.parts = new RunParts(runId);
-  }
+  constructor(readonly runId: string) {}
 
   get settled(): boolean {
     return this.lastTerminalSettles === true;
@@ -80,22 +83,33 @@ class HeldRun {
     return this.runStart ?? (Number.isFinite(this.stepStart) ? this.stepStart : UNKNOWN_TIME_SECONDS);
   }
 
-  /** A segment read after everything held so far (in memory or spilled). */
-  absorb(segment: Segment): void {
-    const run = segment.parts.run;
-    if (run && !(this.lastTerminalSettles !== undefined && !run.terminal)) this.runStart = runOwnStart(run.record) ?? this.runStart;
-    if (run?.terminal) this.lastTerminalSettles = settlesRun(run.record);
-    for (const { record } of segment.parts.steps.values()) this.stepStart = Math.min(this.stepStart, stepOwnStart(record) ?? Infinity);
-    this.parts.absorb(segment.parts);
-    this.chars += segment.chars;
-    this.location = this.parts.location ?? this.location;
+  /** A segment read after everything held so far (in memory or spilled); returns the characters it added. */
+  absorb(parts: RunParts): number {
+    const run = parts.run;
+    const before = this.chars;
+    if (run) {
+      if (!(this.lastTerminalSettles !== undefined && !run.terminal)) this.runStart = runOwnStart(run.record) ?? this.runStart;
+      if (run.terminal) this.lastTerminalSettles = settlesRun(run.record);
+      this.hold(encodeRecord({ kind: 'run', ...run }));
+      if (parts.location) this.location = parts.location;
+    }
+    for (const kept of parts.steps.values()) {
+      this.stepStart = Math.min(this.stepStart, stepOwnStart(kept.record) ?? Infinity);
+      this.hold(encodeRecord({ kind: 'step', ...kept }));
+    }
+    this.location ??= parts.location;
+    return this.chars - before;
+  }
+
+  private hold(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
   }
 }
 
 interface Segment {
   runId: string;
   parts: RunParts;
-  chars: number;
 }
 
 export class RunGrouper implements RecordSink {
@@ -124,16 +138,15 @@ export class RunGrouper implements RecordSink {
     return { ...this.counters, spillBytes: this.spill?.size ?? this.counters.spillBytes };
   }
 
-  run(record: Run, location: RecordLocation, size: number): void {
+  run(record: Run, location: RecordLocation): void {
     const segment = this.segmentOf(record.id);
     // A run sent was settled by a terminal version; a version that is not terminal loses to it.
     if (this.sent.has(record.id) && !isRunTerminal(record)) return;
-    if (segment.parts.addRun(record, location)) segment.chars += size;
+    segment.parts.addRun(record, location);
   }
 
-  step(record: RunStep, location: RecordLocation, size: number): void {
-    const segment = this.segmentOf(record.run_id);
-    if (segment.parts.addStep(record, location) !== false) segment.chars += size;
+  step(record: RunStep, location: RecordLocation): void {
+    this.segmentOf(record.run_id).parts.addStep(record, location);
   }
 
   /** The end of the input: what is still held goes, by start then id; then the last batch. Closes the spill file. */
@@ -161,7 +174,7 @@ export class RunGrouper implements RecordSink {
   private segmentOf(runId: string): Segment {
     if (this.current?.runId !== runId) {
       this.closeSegment();
-      this.current = { runId, parts: new RunParts(runId), chars: 0 };
+      this.current = { runId, parts: new RunParts(runId) };
     }
     return this.current as Segment;
   }
@@ -180,8 +193,7 @@ export class RunGrouper implements RecordSink {
       this.held.set(segment.runId, held);
       this.counters.runsHeld++;
     }
-    held.absorb(segment);
-    this.heldChars += segment.chars;
+    this.heldChars += held.absorb(segment.parts);
     if (held.settled) {
       this.held.delete(held.runId);
       this.inMemory.delete(held);
@@ -205,38 +217,30 @@ export class RunGrouper implements RecordSink {
     if (this.options.spillParentDir === undefined || this.spillFailed) return;
     for (const held of this.inMemory) {
       if (this.heldChars <= this.options.holdLimitChars / 2) break;
-      const records: SpilledRecord[] = [];
-      if (held.parts.run) records.push({ kind: 'run', ...held.parts.run });
-      for (const kept of held.parts.steps.values()) records.push({ kind: 'step', ...kept });
       try {
         this.spill ??= new SpillFile(this.options.spillParentDir);
-        held.extents.push(this.spill.write(records));
+        held.extents.push(this.spill.write(held.lines));
       } catch (error) {
         // Nothing is lost: what could not be written stays in memory, and so does what comes next.
         this.spillFailed = true;
         this.options.onSpillError?.((error as Error).message);
         return;
       }
-      this.counters.recordsSpilled += records.length;
-      held.parts = new RunParts(held.runId);
+      this.counters.recordsSpilled += held.lines.length;
+      held.lines = [];
       this.heldChars -= held.chars;
       held.chars = 0;
       this.inMemory.delete(held);
     }
   }
 
-  /** A held run's records: what was spilled, in the order written, then what is in memory (the latest). */
+  /** A held run's records, folded by the import's rule: what was spilled, in the order written, then what is in memory (the latest). */
   private readBack(held: HeldRun): RunParts {
-    if (held.extents.length === 0) return held.parts;
-    if (!this.spill) throw new Error(`the records of ${held.runId} were spilled, and the spill file is closed`);
     const parts = new RunParts(held.runId);
-    for (const extent of held.extents) {
-      for (const r of this.spill.read(extent)) {
-        if (r.kind === 'run') parts.addRun(r.record, undefined, r.terminal);
-        else parts.addStep(r.record, undefined, r.terminal);
-      }
-    }
-    parts.absorb(held.parts);
+    const add = (r: SpilledRecord) => (r.kind === 'run' ? parts.addRun(r.record, undefined, r.terminal) : parts.addStep(r.record, undefined, r.terminal));
+    if (held.extents.length > 0 && !this.spill) throw new Error(`the records of ${held.runId} were spilled, and the spill file is closed`);
+    for (const extent of held.extents) for (const r of (this.spill as SpillFile).read(extent)) add(r);
+    for (const line of held.lines) add(decodeRecord(line));
     return parts;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Where a streaming import puts the records of runs it must keep but cannot hold in memory: one
  * append-only file of JSON lines in a fresh temporary directory. Each write is one extent (a run's
- * records held so far); reading an extent back gives those records again.
+ * records held so far, encoded by `encodeRecord`, the form they are held in memory too); reading an
+ * extent back gives those records again.
  *
  * The file is unlinked as soon as it is open (POSIX keeps it while the descriptor lives; libuv opens
  * files with FILE_SHARE_DELETE on Windows, where it goes when closed), so nothing is left on disk
@@ -32,7 +33,7 @@ export type SpilledRecord = { kind: 'run'; record: Run; terminal: boolean } | { 
  */
 const NEGATIVE_ZERO = '\u0000-0';
 
-function encode(record: SpilledRecord): string {
+export function encodeRecord(record: SpilledRecord): string {
   let negativeZero = false;
   const replacer = (_key: string, value: unknown) => {
     if (value === 0 && Object.is(value, -0)) {
@@ -45,7 +46,7 @@ function encode(record: SpilledRecord): string {
   return `["${record.kind === 'run' ? 'r' : 's'}",${record.terminal ? 1 : 0},${body},${JSON.stringify(recordQuirks(record.record))}${negativeZero ? ',1' : ''}]`;
 }
 
-function decode(line: string): SpilledRecord {
+export function decodeRecord(line: string): SpilledRecord {
   const reviver = (_key: string, value: unknown) => (value === NEGATIVE_ZERO ? -0 : value);
   const fields = JSON.parse(line) as [unknown, unknown, unknown, unknown, unknown?];
   const [kind, terminal, value, quirks] = fields[4] === 1 ? (JSON.parse(line, reviver) as typeof fields) : fields;
@@ -82,8 +83,9 @@ export class SpillFile {
     return this.end;
   }
 
-  write(records: readonly SpilledRecord[]): Extent {
-    const text = Buffer.from(`${records.map(encode).join('\n')}\n`, 'utf8');
+  /** Records encoded by `encodeRecord`, one extent. */
+  write(lines: readonly string[]): Extent {
+    const text = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
     const extent = { offset: this.end, length: text.length };
     let written = 0;
     try {
@@ -104,7 +106,7 @@ export class SpillFile {
       read += n;
     }
     const records: SpilledRecord[] = [];
-    for (const line of buffer.toString('utf8').split('\n')) if (line !== '') records.push(decode(line));
+    for (const line of buffer.toString('utf8').split('\n')) if (line !== '') records.push(decodeRecord(line));
     return records;
   }
 

@@ -59,7 +59,7 @@ export async function streamImport(input: readonly unknown[] | ReadonlyArray<rea
   const collector = new RecordCollector({ sink: grouper });
   files.forEach((values, file) => {
     values.forEach((value, index) => {
-      collector.add(value, { source: `file${file}`, pointer: `$[${index}]` }, JSON.stringify(value)?.length ?? 0);
+      collector.add(value, { source: `file${file}`, pointer: `$[${index}]` });
       added++;
     });
   });

@@ -63,7 +63,7 @@ const input = fc
       order: fc.shuffledSubarray(records.map((_, i) => i), { minLength: records.length, maxLength: records.length }),
       // Keep runs sorted by run (as dumps are) in some inputs, shuffled in the others.
       sorted: fc.boolean(),
-      copies: fc.array(fc.nat(records.length - 1), { maxLength: 4 }),
+      copies: fc.array(fc.nat(Math.max(0, records.length - 1)), { maxLength: records.length > 0 ? 4 : 0 }),
       files: fc.array(fc.nat(records.length), { maxLength: 3 }),
       maxSpansPerBatch: fc.integer({ min: 1, max: 40 }),
       spill: fc.boolean(),

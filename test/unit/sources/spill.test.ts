@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunTerminal, isStepTerminal } from '../../../src/api/lifecycle.js';
 import { recordQuirks } from '../../../src/api/quirks.js';
 import { mapRunToSpans } from '../../../src/mapping/run-to-spans.js';
-import { SpillFile, type SpilledRecord } from '../../../src/sources/spill.js';
+import { encodeRecord, SpillFile, type SpilledRecord } from '../../../src/sources/spill.js';
 import { T0, codeInterpreterCall, functionCall, run, step, toolCallsStep, validRun, validStep } from '../../fixtures/records.js';
 
 let dir: string;
@@ -31,8 +31,8 @@ describe('SpillFile', () => {
     expect(recordQuirks(r)).not.toEqual([]);
     const first: SpilledRecord[] = [{ kind: 'run', record: r, terminal: isRunTerminal(r) }];
     const second: SpilledRecord[] = steps.map((s) => ({ kind: 'step', record: s, terminal: isStepTerminal(s) }));
-    const a = spill.write(first);
-    const b = spill.write(second);
+    const a = spill.write(first.map(encodeRecord));
+    const b = spill.write(second.map(encodeRecord));
     expect(b.offset).toBe(a.offset + a.length);
     expect(spill.size).toBe(a.length + b.length);
     // The directory is empty while the file is in use: nothing to leave behind, however the process ends.
