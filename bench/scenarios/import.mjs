@@ -1,38 +1,47 @@
-// import: the real CLI (`node dist/cli/bin.js import FILE`) on a generated JSONL file of saved runs
-// and steps, exporting to a local OTLP sink. Wall time, records/s, spans/s and the child's peak RSS
-// (from `/usr/bin/time -v` when present, else from a wrapper reading `process.resourceUsage()`).
+// import: the real CLI (`node dist/cli/bin.js import FILE`) on generated JSONL files of saved runs
+// and steps (each run followed by its steps, as a dump holds them) of about 10, 50, 100 and 200 MB,
+// exporting to a local OTLP sink. Wall time and peak RSS of the CLI process (`/usr/bin/time -v`
+// when present, else a wrapper reading `process.resourceUsage()`), and when the sink saw the first
+// request. The baseline, the parse floor: a process that only reads the same file line by line and
+// `JSON.parse`s each line (bench/scenarios/parse-floor-child.mjs), measured the same way.
+// Targets (issue): peak RSS ≤ 300 MB at 200 MB sorted by run; wall time within 5× the parse floor.
+// Then one input that is not sorted (`unsortedMb`): the same records as a steps file read before
+// the runs file, so every run is held until its run record comes; past `--max-held-mb` (16) the
+// held records go to a spill file. Its peak RSS is the bound stated for unsorted input.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { mapRuns } from '../../dist/delivery/export-runs.js';
-import { RecordCollector } from '../../dist/sources/collect.js';
-import { readRecordSource } from '../../dist/sources/files.js';
 import { startOtlpSink } from '../lib/otlp-sink.mjs';
 import { prng, syntheticRun } from '../lib/records.mjs';
-import { figure, mib, round } from '../lib/util.mjs';
+import { figure, round } from '../lib/util.mjs';
 
-export const defaults = { runs: 5000, stepsPerRun: 20, heapBreakdown: true };
+export const defaults = { sizesMb: [10, 50, 100, 200], stepsPerRun: 20, unsortedMb: 100 };
+export const quickDefaults = { sizesMb: [10], unsortedMb: 10 };
+const RSS_TARGET_MB = 300;
+const FLOOR_TARGET = 5;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const bin = join(root, 'dist', 'cli', 'bin.js');
 const rssWrapper = join(here, 'import-rss-wrapper.mjs');
+const floorChild = join(here, 'parse-floor-child.mjs');
 
-async function writeJsonl(path, runCount, stepsPerRun) {
+/** Writes runs (each then its steps) until the file holds `targetBytes`; returns the record count. */
+async function writeJsonl(path, targetBytes, stepsPerRun) {
   const random = prng(7);
   const out = createWriteStream(path);
   let records = 0;
-  for (let i = 0; i < runCount; i++) {
+  let bytes = 0;
+  for (let i = 0; bytes < targetBytes; i++) {
     const { run, steps } = syntheticRun(i, stepsPerRun, random);
-    // Saved as a dump would hold them: the run, then its steps.
     let chunk = `${JSON.stringify(run)}\n`;
     for (const step of steps) chunk += `${JSON.stringify(step)}\n`;
     records += 1 + steps.length;
+    bytes += Buffer.byteLength(chunk);
     if (!out.write(chunk)) await once(out, 'drain');
   }
   out.end();
@@ -40,113 +49,154 @@ async function writeJsonl(path, runCount, stepsPerRun) {
   return records;
 }
 
-/** `/usr/bin/time -v` output → { maxRssKb, userSeconds, systemSeconds }. */
+/** The same records as `writeJsonl`, as two files: every step first, then every run. */
+async function writeStepsThenRuns(stepsPath, runsPath, targetBytes, stepsPerRun) {
+  const random = prng(7);
+  const steps = createWriteStream(stepsPath);
+  const runs = createWriteStream(runsPath);
+  let bytes = 0;
+  for (let i = 0; bytes < targetBytes; i++) {
+    const { run, steps: list } = syntheticRun(i, stepsPerRun, random);
+    const runLine = `${JSON.stringify(run)}\n`;
+    const stepLines = list.map((step) => `${JSON.stringify(step)}\n`).join('');
+    bytes += Buffer.byteLength(runLine) + Buffer.byteLength(stepLines);
+    if (!steps.write(stepLines)) await once(steps, 'drain');
+    if (!runs.write(runLine)) await once(runs, 'drain');
+  }
+  steps.end();
+  runs.end();
+  await Promise.all([once(steps, 'finish'), once(runs, 'finish')]);
+}
+
 function parseTimeV(text) {
   const num = (re) => {
     const m = re.exec(text);
     return m ? Number(m[1]) : undefined;
   };
-  return {
-    maxRssKb: num(/Maximum resident set size \(kbytes\): (\d+)/),
-    userSeconds: num(/User time \(seconds\): ([\d.]+)/),
-    systemSeconds: num(/System time \(seconds\): ([\d.]+)/),
-  };
+  return { maxRssKb: num(/Maximum resident set size \(kbytes\): (\d+)/), userSeconds: num(/User time \(seconds\): ([\d.]+)/), systemSeconds: num(/System time \(seconds\): ([\d.]+)/) };
 }
 
-function runChild(command, args, env) {
+function runMeasured(args, env) {
+  const useTime = existsSync('/usr/bin/time');
+  const [command, argv] = useTime ? ['/usr/bin/time', ['-v', process.execPath, ...args]] : [process.execPath, [rssWrapper, ...args]];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = performance.now();
+    const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      const wallMs = performance.now() - started;
+      let usage;
+      if (useTime) usage = parseTimeV(stderr);
+      else {
+        const line = stderr.split('\n').find((l) => l.startsWith('BENCH_RESOURCE_USAGE '));
+        usage = line ? JSON.parse(line.slice('BENCH_RESOURCE_USAGE '.length)) : {};
+      }
+      resolvePromise({ code, stdout, stderr, wallMs, started, usage, rssFrom: useTime ? '/usr/bin/time -v' : 'process.resourceUsage().maxRSS' });
+    });
   });
 }
 
 export async function run(params = {}) {
-  const { runs: runCount, stepsPerRun, heapBreakdown } = { ...defaults, ...params };
-  const dir = await mkdtemp(join(tmpdir(), 'assistants-otel-bench-'));
-  const file = join(dir, 'records.jsonl');
+  const p = { ...defaults, ...(params.quick ? quickDefaults : {}), ...params };
+  const dir = await mkdtemp(join(tmpdir(), 'assistants-otel-bench-import-'));
   const sink = await startOtlpSink();
+  const rows = [];
+  let unsorted;
   try {
-    const records = await writeJsonl(file, runCount, stepsPerRun);
-    const fileBytes = (await stat(file)).size;
-    const env = { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
-    delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-    const useTime = existsSync('/usr/bin/time');
-    const cliArgs = [bin, 'import', file, '--otlp-endpoint', sink.url];
-    const started = performance.now();
-    const result = useTime
-      ? await runChild('/usr/bin/time', ['-v', process.execPath, ...cliArgs], env)
-      : await runChild(process.execPath, [rssWrapper, ...cliArgs], env);
-    const wallMs = performance.now() - started;
-    if (result.code !== 0) throw new Error(`import exited ${result.code}: ${result.stderr.slice(-2000)}`);
-    let usage;
-    if (useTime) {
-      usage = parseTimeV(result.stderr);
-    } else {
-      const line = result.stderr.split('\n').find((l) => l.startsWith('BENCH_RESOURCE_USAGE '));
-      usage = line ? JSON.parse(line.slice('BENCH_RESOURCE_USAGE '.length)) : {};
+    for (const sizeMb of p.sizesMb) {
+      const file = join(dir, `records-${sizeMb}mb.jsonl`);
+      const records = await writeJsonl(file, sizeMb * 1e6, p.stepsPerRun);
+      const fileBytes = (await stat(file)).size;
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+      const floor = await runMeasured([floorChild, file], env);
+      if (floor.code !== 0) throw new Error(`parse floor exited ${floor.code}: ${floor.stderr.slice(-500)}`);
+      const firstBefore = sink.stats.requests;
+      sink.stats.firstRequestAt = undefined;
+      const cli = await runMeasured([bin, 'import', file, '--otlp-endpoint', sink.url], env);
+      if (cli.code !== 0) throw new Error(`import exited ${cli.code}: ${cli.stderr.slice(-2000)}`);
+      const summary = /import: (\d+) runs, (\d+) steps, (\d+) tool calls → (\d+) of (\d+) spans exported/.exec(cli.stdout);
+      rows.push({
+        sizeMb,
+        fileMb: round(fileBytes / 1e6, 1),
+        records,
+        wallSeconds: round(cli.wallMs / 1000, 2),
+        peakRssMb: cli.usage.maxRssKb === undefined ? null : round((cli.usage.maxRssKb * 1024) / 1e6, 1),
+        cpuSeconds: round((cli.usage.userSeconds ?? 0) + (cli.usage.systemSeconds ?? 0), 2),
+        firstRequestSeconds: sink.stats.firstRequestAt === undefined ? null : round((sink.stats.firstRequestAt - cli.started) / 1000, 2),
+        spans: summary ? Number(summary[5]) : undefined,
+        delivered: summary ? Number(summary[4]) : undefined,
+        requests: sink.stats.requests - firstBefore,
+        floorSeconds: round(floor.wallMs / 1000, 2),
+        floorCpuSeconds: round((floor.usage.userSeconds ?? 0) + (floor.usage.systemSeconds ?? 0), 2),
+        floorPeakRssMb: floor.usage.maxRssKb === undefined ? null : round((floor.usage.maxRssKb * 1024) / 1e6, 1),
+        rssFrom: cli.rssFrom,
+      });
+      await rm(file, { force: true });
     }
-    const summary = /import: (\d+) runs, (\d+) steps, (\d+) tool calls → (\d+) of (\d+) spans exported/.exec(result.stdout);
-    const spans = summary ? Number(summary[5]) : undefined;
-    const delivered = summary ? Number(summary[4]) : undefined;
-    const seconds = wallMs / 1000;
-    // Where the import's memory goes: the records held after reading, validating and grouping (the
-    // CLI holds them for the whole export), and what mapping every run at once would add (the CLI
-    // maps and sends batch by batch, so it holds only one batch of spans at a time).
-    let heap;
-    if (heapBreakdown) {
-      const used = () => {
-        globalThis.gc?.();
-        globalThis.gc?.();
-        return process.memoryUsage().heapUsed;
-      };
-      const h0 = used();
-      const collector = new RecordCollector();
-      await readRecordSource(file, collector, process.stdin);
-      const collected = collector.result();
-      const h1 = used();
-      const mapped = mapRuns(collected.runs, {});
-      const h2 = used();
-      heap = { collectedMiB: mib(h1 - h0), mappedMiB: mib(h2 - h1), runs: mapped.length };
-    }
-    const cpuSeconds = (usage.userSeconds ?? 0) + (usage.systemSeconds ?? 0);
-    return {
-      params: { runs: runCount, stepsPerRun, records, fileMiB: mib(fileBytes), rssFrom: useTime ? '/usr/bin/time -v' : 'process.resourceUsage().maxRSS' },
-      figures: [
-        figure('wall time', round(seconds, 2), 's'),
-        figure('records/s (runs + steps)', Math.round(records / seconds), 'records/s'),
-        figure('spans/s delivered', delivered === undefined ? null : Math.round(delivered / seconds), 'spans/s'),
-        figure('input MiB/s', round(fileBytes / (1024 * 1024) / seconds, 1), 'MiB/s'),
-        figure('peak RSS of the CLI', usage.maxRssKb === undefined ? null : round(usage.maxRssKb / 1024, 1), 'MiB'),
-        figure('peak RSS per MiB of input', usage.maxRssKb === undefined ? null : round(usage.maxRssKb / 1024 / (fileBytes / (1024 * 1024)), 2), 'MiB/MiB'),
-        figure('time before the first OTLP request', sink.stats.firstRequestAt === undefined ? null : round((sink.stats.firstRequestAt - started) / 1000, 2), 's'),
-        ...(heap
-          ? [
-              figure('heap held by the collected records', heap.collectedMiB, 'MiB', { note: 'validated runs and steps, grouped (in-process replay of the CLI steps)' }),
-              figure('heap all spans would take if mapped at once', heap.mappedMiB, 'MiB', { note: 'not held by the CLI: exportRuns maps and sends batch by batch' }),
-            ]
-          : []),
-        figure('CPU time (user + sys)', round(cpuSeconds, 2), 's'),
-        figure('OTLP bytes per span at the sink', spans ? round(sink.stats.bytes / spans, 1) : null, 'B/span'),
-      ],
-      details: {
-        command: `node dist/cli/bin.js import ${file} --otlp-endpoint ${sink.url}`,
-        exitCode: result.code,
-        summary: result.stdout.trim().split('\n')[0],
-        spans,
-        delivered,
-        sinkRequests: sink.stats.requests,
-        sinkBytes: sink.stats.bytes,
-        userSeconds: usage.userSeconds,
-        systemSeconds: usage.systemSeconds,
-      },
-    };
+    if (p.unsortedMb) unsorted = await runUnsorted(dir, sink, p);
   } finally {
     await sink.close();
     await rm(dir, { recursive: true, force: true });
   }
+  const largest = rows.at(-1);
+  const summary = {
+    import: {
+      peakRssMb: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.peakRssMb])),
+      wallSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.wallSeconds])),
+      parseFloorSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.floorSeconds])),
+      parseFloorPeakRssMb: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.floorPeakRssMb])),
+      firstRequestSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.firstRequestSeconds])),
+      timeOverFloor: Object.fromEntries(rows.map((r) => [String(r.sizeMb), round(r.wallSeconds / r.floorSeconds, 2)])),
+      cpuSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.cpuSeconds])),
+      parseFloorCpuSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.floorCpuSeconds])),
+      ...(unsorted ? { unsorted } : {}),
+    },
+  };
+  const figures = rows.flatMap((r) => [
+    figure(`${r.sizeMb} MB (${r.records.toLocaleString('en-US')} records, ${r.spans?.toLocaleString('en-US')} spans): wall time / parse floor`, `${r.wallSeconds} / ${r.floorSeconds}`, 's', {
+      ...(r === largest && r.sizeMb >= 200 ? { target: `≤ ${FLOOR_TARGET}× the parse floor`, met: r.wallSeconds <= FLOOR_TARGET * r.floorSeconds } : {}),
+      note: `${round(r.wallSeconds / r.floorSeconds, 1)}× the floor; first OTLP request after ${r.firstRequestSeconds} s; CPU ${r.cpuSeconds} s`,
+    }),
+    figure(`${r.sizeMb} MB: peak RSS of the CLI / of the parse floor`, `${r.peakRssMb} / ${r.floorPeakRssMb}`, 'MB', {
+      ...(r === largest && r.sizeMb >= 200 ? { target: `≤ ${RSS_TARGET_MB} MB`, met: r.peakRssMb <= RSS_TARGET_MB } : {}),
+    }),
+  ]);
+  if (unsorted) {
+    figures.push(
+      figure(`unsorted ${unsorted.sizeMb} MB (steps file, then runs file): wall time / peak RSS`, `${unsorted.wallSeconds} / ${unsorted.peakRssMb}`, 's / MB', {
+        note: `every run held until its run record; ${unsorted.spilledMb ?? 0} MB spilled to disk past --max-held-mb 16; first OTLP request after ${unsorted.firstRequestSeconds} s`,
+      }),
+    );
+  }
+  return { params: { sizesMb: p.sizesMb, stepsPerRun: p.stepsPerRun, order: 'each run followed by its steps', unsortedMb: p.unsortedMb, rssFrom: rows[0]?.rssFrom }, figures, summary, details: { rows, unsorted } };
+}
+
+/** The unsorted case: steps.jsonl then runs.jsonl, everything held, spilled past the default bound. */
+async function runUnsorted(dir, sink, p) {
+  const steps = join(dir, 'steps.jsonl');
+  const runs = join(dir, 'runs.jsonl');
+  await writeStepsThenRuns(steps, runs, p.unsortedMb * 1e6, p.stepsPerRun);
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: dir };
+  const before = sink.stats.requests;
+  sink.stats.firstRequestAt = undefined;
+  const cli = await runMeasured([bin, 'import', steps, runs, '--otlp-endpoint', sink.url], env);
+  if (cli.code !== 0) throw new Error(`import (unsorted) exited ${cli.code}: ${cli.stderr.slice(-2000)}`);
+  const spilled = / (\d+) records of runs not complete when read were held on disk \(([\d.]+) MB/.exec(cli.stdout);
+  await rm(steps, { force: true });
+  await rm(runs, { force: true });
+  return {
+    sizeMb: p.unsortedMb,
+    wallSeconds: round(cli.wallMs / 1000, 2),
+    peakRssMb: cli.usage.maxRssKb === undefined ? null : round((cli.usage.maxRssKb * 1024) / 1e6, 1),
+    cpuSeconds: round((cli.usage.userSeconds ?? 0) + (cli.usage.systemSeconds ?? 0), 2),
+    firstRequestSeconds: sink.stats.firstRequestAt === undefined ? null : round((sink.stats.firstRequestAt - cli.started) / 1000, 2),
+    recordsSpilled: spilled ? Number(spilled[1]) : 0,
+    spilledMb: spilled ? Number(spilled[2]) : 0,
+    requests: sink.stats.requests - before,
+    summary: cli.stdout.trim().split('\n')[0],
+  };
 }
