@@ -16,6 +16,7 @@ import { readRecordSource } from '../sources/files.js';
 import { RunGrouper, type GrouperStats } from '../sources/run-grouper.js';
 import { redactUrl } from '../util/redact.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
+import { FailureSummary } from './export-failures.js';
 import { EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, writeLine, type CliIo } from './io.js';
 import { painter, terminalOf } from './terminal.js';
@@ -118,21 +119,27 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   const resource = createResource(resourceOptionsFromEnv(io.env));
 
   const tally: DeliveryTally = { delivered: 0, failures: [], collectorRejected: { spans: 0, messages: [] }, inFlight: 0 };
+  const failures = new FailureSummary();
   // Ctrl-C also cuts the request in flight: the user asked to stop now.
   const exporter = otlp ? createOtlpTraceExporter({ ...otlp, signal: io.signal }) : undefined;
   const dryRun = waterfallPrinter(io);
   const deliver = exporter
     ? async (groups: SpanData[][]) => {
-        await deliverGroups(groups, tally, {
-          exporter,
-          resource,
-          retry,
-          signal: io.signal,
-          onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
-        });
+        try {
+          await deliverGroups(groups, tally, {
+            exporter,
+            resource,
+            retry,
+            signal: io.signal,
+            onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
+          });
+        } finally {
+          failures.absorb(tally.failures);
+        }
       }
     : (groups: SpanData[][]) => Promise.resolve(dryRun.print(groups.flat()));
-  const exported = new StreamExport<RecordLocation>({ mapping, maxSpansPerBatch, deliver, signal: io.signal });
+  // A dry run draws each batch whole (a run is never drawn in two pieces); an export packs requests.
+  const exported = new StreamExport<RecordLocation>({ mapping, maxSpansPerBatch: otlp ? maxSpansPerBatch : Infinity, deliver, signal: io.signal });
   const grouper = new RunGrouper({
     maxSpansPerBatch,
     mapping,
@@ -186,22 +193,14 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     writeLine(io.stdout, `dry run: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${mapped.spans} spans (not exported); ${collector.rejectedCount} records rejected`);
   } else {
     writeLine(io.stdout, `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${tally.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`);
-    for (const failure of tally.failures) {
-      const status = failure.kind === 'rejected' && failure.status ? ` HTTP ${failure.status}` : '';
-      const what = failure.kind === 'rejected'
-        ? 'refused by the collector'
-        : failure.kind === 'unexportable'
-          ? 'could not be exported (set aside; the other runs were exported)'
-          : `not delivered after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
-      writeLine(io.stderr, `export failed: ${failure.spans.length} spans ${what}${status}: ${failure.reason}`);
-    }
+    for (const line of failures.lines()) writeLine(io.stderr, line);
   }
   return writeSummary(io, {
     unfinished: exported.unfinished,
     ignored: collector.ignoredKinds(),
     rejected: collector.rejectedCount,
     unmapped: exported.unmapped,
-    failed: tally.failures.length > 0,
+    failed: failures.failed,
     collectorRejected: tally.collectorRejected,
     spilled: grouper.stats,
   });
