@@ -8,6 +8,9 @@
 // Then one input that is not sorted (`unsortedMb`): the same records as a steps file read before
 // the runs file, so every run is held until its run record comes; past `--max-held-mb` (16) the
 // held records go to a spill file. Its peak RSS is the bound stated for unsorted input.
+// `bin` (a path to another build's dist/cli/bin.js) measures another version the same way.
+// Last, where the time goes (`stagesMb`): the import's pipeline in one process, stopped after each
+// stage (bench/scenarios/import-stages-child.mjs), CPU seconds per stage on the same sorted input.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -19,8 +22,9 @@ import { startOtlpSink } from '../lib/otlp-sink.mjs';
 import { prng, syntheticRun } from '../lib/records.mjs';
 import { figure, round } from '../lib/util.mjs';
 
-export const defaults = { sizesMb: [10, 50, 100, 200], stepsPerRun: 20, unsortedMb: 100 };
-export const quickDefaults = { sizesMb: [10], unsortedMb: 10 };
+export const defaults = { sizesMb: [10, 50, 100, 200], stepsPerRun: 20, unsortedMb: 100, stagesMb: 50 };
+export const quickDefaults = { sizesMb: [10], unsortedMb: 10, stagesMb: 10 };
+const STAGES = ['parse', 'validate', 'group', 'map', 'encode'];
 const RSS_TARGET_MB = 300;
 const FLOOR_TARGET = 5;
 
@@ -29,6 +33,7 @@ const root = resolve(here, '..', '..');
 const bin = join(root, 'dist', 'cli', 'bin.js');
 const rssWrapper = join(here, 'import-rss-wrapper.mjs');
 const floorChild = join(here, 'parse-floor-child.mjs');
+const stagesChild = join(here, 'import-stages-child.mjs');
 
 /** Writes runs (each then its steps) until the file holds `targetBytes`; returns the record count. */
 async function writeJsonl(path, targetBytes, stepsPerRun) {
@@ -106,6 +111,7 @@ export async function run(params = {}) {
   const sink = await startOtlpSink();
   const rows = [];
   let unsorted;
+  let stages;
   try {
     for (const sizeMb of p.sizesMb) {
       const file = join(dir, `records-${sizeMb}mb.jsonl`);
@@ -116,7 +122,7 @@ export async function run(params = {}) {
       if (floor.code !== 0) throw new Error(`parse floor exited ${floor.code}: ${floor.stderr.slice(-500)}`);
       const firstBefore = sink.stats.requests;
       sink.stats.firstRequestAt = undefined;
-      const cli = await runMeasured([bin, 'import', file, '--otlp-endpoint', sink.url], env);
+      const cli = await runMeasured([p.bin ?? bin, 'import', file, '--otlp-endpoint', sink.url], env);
       if (cli.code !== 0) throw new Error(`import exited ${cli.code}: ${cli.stderr.slice(-2000)}`);
       const summary = /import: (\d+) runs, (\d+) steps, (\d+) tool calls → (\d+) of (\d+) spans exported/.exec(cli.stdout);
       rows.push({
@@ -138,6 +144,7 @@ export async function run(params = {}) {
       await rm(file, { force: true });
     }
     if (p.unsortedMb) unsorted = await runUnsorted(dir, sink, p);
+    if (p.stagesMb) stages = await runStages(dir, p);
   } finally {
     await sink.close();
     await rm(dir, { recursive: true, force: true });
@@ -154,6 +161,7 @@ export async function run(params = {}) {
       cpuSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.cpuSeconds])),
       parseFloorCpuSeconds: Object.fromEntries(rows.map((r) => [String(r.sizeMb), r.floorCpuSeconds])),
       ...(unsorted ? { unsorted } : {}),
+      ...(stages ? { stagesCpuSeconds: stages.cpuSeconds } : {}),
     },
   };
   const figures = rows.flatMap((r) => [
@@ -172,7 +180,39 @@ export async function run(params = {}) {
       }),
     );
   }
-  return { params: { sizesMb: p.sizesMb, stepsPerRun: p.stepsPerRun, order: 'each run followed by its steps', unsortedMb: p.unsortedMb, rssFrom: rows[0]?.rssFrom }, figures, summary, details: { rows, unsorted } };
+  if (stages) {
+    const c = stages.cpuSeconds;
+    const step = (stage, before) => round(c[stage] - c[before], 2);
+    figures.push(
+      figure(`where the time goes, ${stages.sizeMb} MB in one process: parse / validate / group / map / encode`, `${c.parse} / ${step('validate', 'parse')} / ${step('group', 'validate')} / ${step('map', 'group')} / ${step('encode', 'map')}`, 'CPU s', {
+        note: `cumulative ${c.encode} s; the CLI adds HTTP, startup and the GC of a process that also sends`,
+      }),
+    );
+  }
+  return {
+    params: { sizesMb: p.sizesMb, stepsPerRun: p.stepsPerRun, order: 'each run followed by its steps', unsortedMb: p.unsortedMb, stagesMb: p.stagesMb, rssFrom: rows[0]?.rssFrom },
+    figures,
+    summary,
+    details: { rows, unsorted, stages },
+  };
+}
+
+/** CPU seconds of the import's pipeline stopped after each stage, on one sorted input. */
+async function runStages(dir, p) {
+  const file = join(dir, `stages-${p.stagesMb}mb.jsonl`);
+  await writeJsonl(file, p.stagesMb * 1e6, p.stepsPerRun);
+  const cpuSeconds = {};
+  const wallSeconds = {};
+  for (const stage of STAGES) {
+    const child = await runMeasured([stagesChild, file, stage], { PATH: process.env.PATH, HOME: process.env.HOME });
+    if (child.code !== 0) throw new Error(`stages child (${stage}) exited ${child.code}: ${child.stderr.slice(-500)}`);
+    const line = child.stdout.trim().split('\n').at(-1);
+    const result = JSON.parse(line);
+    cpuSeconds[stage] = round(result.cpuSeconds, 2);
+    wallSeconds[stage] = round(result.wallSeconds, 2);
+  }
+  await rm(file, { force: true });
+  return { sizeMb: p.stagesMb, cpuSeconds, wallSeconds };
 }
 
 /** The unsorted case: steps.jsonl then runs.jsonl, everything held, spilled past the default bound. */
@@ -183,7 +223,7 @@ async function runUnsorted(dir, sink, p) {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: dir };
   const before = sink.stats.requests;
   sink.stats.firstRequestAt = undefined;
-  const cli = await runMeasured([bin, 'import', steps, runs, '--otlp-endpoint', sink.url], env);
+  const cli = await runMeasured([p.bin ?? bin, 'import', steps, runs, '--otlp-endpoint', sink.url], env);
   if (cli.code !== 0) throw new Error(`import (unsorted) exited ${cli.code}: ${cli.stderr.slice(-2000)}`);
   const spilled = / (\d+) records of runs not complete when read were held on disk \(([\d.]+) MB/.exec(cli.stdout);
   await rm(steps, { force: true });
