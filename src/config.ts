@@ -7,6 +7,7 @@
  * `..._TRACES_...` variable over the general one, a command-line flag over both). Every error names
  * the variable or flag that was wrong; no error repeats a header value, since those are secrets.
  */
+import { tmpdir } from 'node:os';
 import { bearerToken, commandTokenSource, noCredentials, staticKey } from './api/credentials.js';
 import { createProvider, DEFAULT_OPENAI_BASE_URL, PROVIDER_KINDS, providerNameOf, type ProviderKind, type ProviderProfile } from './api/providers.js';
 import type { ResourceOptions } from './delivery/resource.js';
@@ -283,6 +284,14 @@ export interface StateFlags {
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
 const ANY_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Where `import` spills the records it must hold but cannot keep in memory: `--spill-dir`, else
+ * `TMPDIR` (`TMP`, `TEMP` on Windows), else the system's temporary directory.
+ */
+export function spillDirFromEnv(env: Env, flag?: string): string {
+  return nonEmpty(flag) ?? nonEmpty(env['TMPDIR']) ?? nonEmpty(env['TMP']) ?? nonEmpty(env['TEMP']) ?? tmpdir();
+}
 
 /**
  * Where the sidecar keeps its state: `--memory-state`; else `--state`, a PostgreSQL URL

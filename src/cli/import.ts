@@ -1,21 +1,29 @@
 /**
- * `assistants-otel import FILE... | -`: saved records → spans → OTLP.
+ * `assistants-otel import FILE... | -`: saved records → spans → OTLP, as a stream: records are read,
+ * validated and grouped by run (`sources/run-grouper.ts`), and each run is mapped and sent once the
+ * input is done with it (`delivery/stream-export.ts`), so memory does not grow with the input.
  */
-import { colorEnabled, mappingOptionsFromEnv, otlpOptionsFromEnv, recordSourceFromEnv, resourceOptionsFromEnv, retryDelayCapFromEnv } from '../config.js';
-import { countSpans, exportRuns, mapRuns, oneShotMapping, unfinishedRuns, type ExportRunsResult, type UnmappedRun } from '../delivery/export-runs.js';
-import type { RunRecord } from '../mapping/types.js';
+import { colorEnabled, mappingOptionsFromEnv, otlpOptionsFromEnv, recordSourceFromEnv, resourceOptionsFromEnv, retryDelayCapFromEnv, spillDirFromEnv } from '../config.js';
+import { DEFAULT_MAX_SPANS_PER_BATCH, deliverGroups, oneShotMapping, type DeliveryTally } from '../delivery/export-runs.js';
 import { createOtlpTraceExporter } from '../delivery/exporter.js';
 import { createResource } from '../delivery/resource.js';
 import { ONE_SHOT_RETRY } from '../delivery/send.js';
+import { StreamExport, type LocatedUnmappedRun, type UnfinishedRun } from '../delivery/stream-export.js';
 import { sourceMappingOptions } from '../mapping/source.js';
-import { formatLocation, RecordCollector, type Collected } from '../sources/collect.js';
+import type { SpanData } from '../mapping/types.js';
+import { formatLocation, RecordCollector, type RecordLocation, type RecordWarning, type Rejection } from '../sources/collect.js';
 import { readRecordSource } from '../sources/files.js';
+import { RunGrouper, type GrouperStats } from '../sources/run-grouper.js';
 import { redactUrl } from '../util/redact.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
+import { FailureSummary } from './export-failures.js';
 import { EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, writeLine, type CliIo } from './io.js';
 import { painter, terminalOf } from './terminal.js';
 import { renderWaterfall } from './waterfall.js';
+
+/** Input text held in memory for runs not complete yet, before they go to the spill file. */
+export const DEFAULT_MAX_HELD_MB = 16;
 
 export const IMPORT_HELP = `Usage: assistants-otel import [options] FILE... | -
 
@@ -23,6 +31,11 @@ Reads saved run and run-step records (JSON or JSONL; single records, arrays, API
 envelopes, saved stream events, or raw text/event-stream captures; in any order and mix across
 files; "-" reads standard input), groups steps under their runs and exports them as OTLP traces.
 A run still in progress gets an unfinished run span over its finished steps.
+
+Each run is sent as soon as the input is done with it: once its terminal run record has been read
+and the input has moved on to another run. Runs that cannot be complete yet (steps before their
+run record, runs still going, runs known only by their steps) are held until they are, or until
+the end of the input: in memory up to --max-held-mb, then in a temporary file.
 
 Options:
   --dry-run                  print the traces as waterfalls instead of exporting
@@ -40,6 +53,10 @@ Options:
   --max-retry-delay DUR      the longest wait between two attempts (default 5m); a collector
                              asking for longer (Retry-After) makes the export fail at once
   --max-spans-per-batch N    spans per OTLP request (default 512)
+  --max-held-mb N            records held in memory for runs not complete yet, in MB of JSON,
+                             before the rest is written to a temporary file (default 16)
+  --spill-dir DIR            where that file goes (default: TMPDIR, else the system's temporary
+                             directory); it is removed when the import ends, however it ends
   -h, --help                 show this help
 
 Exit status: 0 when every record was exported; 1 when a record was rejected, a run could not
@@ -48,18 +65,17 @@ exported); 2 on a usage error; 130 when interrupted (Ctrl-C: what was delivered 
 printed).
 `;
 
-function reportProblems(io: CliIo, collected: Collected): void {
-  for (const rejection of collected.rejected) {
-    const id = rejection.id ? ` (${rejection.id})` : '';
-    for (const issue of rejection.issues) {
-      const path = issue.path ? `${issue.path}: ` : '';
-      writeLine(io.stderr, `rejected: ${formatLocation(rejection.location)}${id}: ${path}${issue.message}`);
-    }
+function reportRejection(io: CliIo, rejection: Rejection): void {
+  const id = rejection.id ? ` (${rejection.id})` : '';
+  for (const issue of rejection.issues) {
+    const path = issue.path ? `${issue.path}: ` : '';
+    writeLine(io.stderr, `rejected: ${formatLocation(rejection.location)}${id}: ${path}${issue.message}`);
   }
-  for (const warning of collected.warnings) {
-    for (const issue of warning.issues) {
-      writeLine(io.stderr, `warning: ${formatLocation(warning.location)} (${warning.id}): ${issue.path}: ${issue.message}`);
-    }
+}
+
+function reportWarning(io: CliIo, warning: RecordWarning): void {
+  for (const issue of warning.issues) {
+    writeLine(io.stderr, `warning: ${formatLocation(warning.location)} (${warning.id}): ${issue.path}: ${issue.message}`);
   }
 }
 
@@ -71,6 +87,8 @@ export const IMPORT_FLAGS = {
   'provider-name': { type: 'string' },
   'max-retry-delay': { type: 'string' },
   'max-spans-per-batch': { type: 'string' },
+  'max-held-mb': { type: 'string' },
+  'spill-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,106 +110,159 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
 
   // The same attributes as `watch` gives the same records: one decision, in mapping/source.ts.
   const source = recordSourceFromEnv(io.env, { provider: values.provider, baseUrl: values['base-url'], providerName: values['provider-name'] });
-  const mapping = { ...sourceMappingOptions(source), ...mappingOptionsFromEnv(io.env, mappingFlags(values)) };
+  const mapping = oneShotMapping({ ...sourceMappingOptions(source), ...mappingOptionsFromEnv(io.env, mappingFlags(values)) });
   const retry = { ...ONE_SHOT_RETRY, delayCapMillis: retryDelayCapFromEnv(io.env, values['max-retry-delay']) };
-  const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch');
+  const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch') ?? DEFAULT_MAX_SPANS_PER_BATCH;
+  const maxHeldMb = parsePositiveInt(values['max-held-mb'], '--max-held-mb') ?? DEFAULT_MAX_HELD_MB;
+  const spillDir = spillDirFromEnv(io.env, values['spill-dir']);
   const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, otlpFlags(values));
   const resource = createResource(resourceOptionsFromEnv(io.env));
 
-  const collector = new RecordCollector();
-  const interrupted = aborted(io.signal);
-  for (const path of positionals) {
-    const before = collector.valuesSeen;
-    if ((await Promise.race([readRecordSource(path, collector, io.stdin), interrupted])) === 'aborted') {
-      writeLine(io.stdout, `import: interrupted while reading ${path === '-' ? 'standard input' : path}: nothing exported`);
-      io.stdin.destroy();
+  const tally: DeliveryTally = { delivered: 0, failures: [], collectorRejected: { spans: 0, messages: [] }, inFlight: 0 };
+  const failures = new FailureSummary();
+  // Ctrl-C also cuts the request in flight: the user asked to stop now.
+  const exporter = otlp ? createOtlpTraceExporter({ ...otlp, signal: io.signal }) : undefined;
+  const dryRun = waterfallPrinter(io);
+  const deliver = exporter
+    ? async (groups: SpanData[][]) => {
+        try {
+          await deliverGroups(groups, tally, {
+            exporter,
+            resource,
+            retry,
+            signal: io.signal,
+            onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
+          });
+        } finally {
+          failures.absorb(tally.failures);
+        }
+      }
+    : (groups: SpanData[][]) => Promise.resolve(dryRun.print(groups.flat()));
+  // A dry run draws each batch whole (a run is never drawn in two pieces); an export packs requests.
+  const exported = new StreamExport<RecordLocation>({ mapping, maxSpansPerBatch: otlp ? maxSpansPerBatch : Infinity, deliver, signal: io.signal });
+  const grouper = new RunGrouper({
+    maxSpansPerBatch,
+    mapping,
+    holdLimitChars: maxHeldMb * 1_000_000,
+    spillParentDir: spillDir,
+    onBatch: (parts) => exported.push(parts),
+    onSpillError: (message) => writeLine(io.stderr, `warning: ${message}: the records of runs not complete yet are held in memory instead`),
+  });
+  const collector = new RecordCollector({ sink: grouper, onRejected: (r) => reportRejection(io, r), onWarning: (w) => reportWarning(io, w) });
+
+  let interruptedWhile: string | undefined;
+  try {
+    const interrupted = aborted(io.signal);
+    for (const path of positionals) {
+      const name = path === '-' ? 'standard input' : path;
+      const before = collector.valuesSeen;
+      const read = readRecordSource(path, collector, io.stdin, { settle: () => exported.settle(), signal: io.signal });
+      if ((await Promise.race([read, interrupted])) === 'aborted' || io.signal.aborted) {
+        interruptedWhile = name;
+        io.stdin.destroy();
+        break;
+      }
+      if (collector.valuesSeen === before) writeLine(io.stderr, `warning: ${name} holds no records (it is empty)`);
+    }
+    if (interruptedWhile === undefined) grouper.end();
+    await exported.finish();
+  } finally {
+    grouper.close();
+    await exporter?.shutdown();
+  }
+  if (collector.valuesSeen === 0 && interruptedWhile === undefined) writeLine(io.stderr, 'warning: the input holds no records: nothing to export');
+  const { mapped } = exported;
+
+  if (interruptedWhile !== undefined || exported.aborted) {
+    if (mapped.spans === 0) {
+      writeLine(io.stdout, `import: interrupted${interruptedWhile !== undefined ? ` while reading ${interruptedWhile}` : ''}: nothing exported`);
       return EXIT_INTERRUPTED;
     }
-    if (collector.valuesSeen === before) writeLine(io.stderr, `warning: ${path === '-' ? 'standard input' : path} holds no records (it is empty)`);
-  }
-  const collected = collector.result();
-  reportProblems(io, collected);
-  if (collector.valuesSeen === 0) writeLine(io.stderr, 'warning: the input holds no records: nothing to export');
-
-  if (!otlp) {
-    const mapped = mapRuns(collected.runs, oneShotMapping(mapping));
-    const spans = mapped.flatMap((m) => m.spans);
-    const terminal = terminalOf(io.stdout);
-    const lines = renderWaterfall(spans, { width: terminal.width, paint: painter(colorEnabled(io.env, terminal.isTTY)) });
-    if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n\n`);
-    const counts = countSpans(spans);
-    const unmapped = mapped.flatMap((m) => (m.error !== undefined ? [{ runId: m.record.runId, reason: m.error }] : []));
-    writeLine(io.stdout, `dry run: ${counts.runs} runs, ${counts.steps} steps, ${counts.toolCalls} tool calls → ${counts.spans} spans (not exported); ${collected.rejected.length} records rejected`);
-    return writeSummary(io, collected, { unfinished: unfinishedRuns(collected.runs), unmapped, failed: false, collectorRejected: { spans: 0, messages: [] } });
-  }
-
-  // Ctrl-C also cuts the request in flight: the user asked to stop now.
-  const exporter = createOtlpTraceExporter({ ...otlp, signal: io.signal });
-  const result = await exportRuns(collected.runs, {
-    exporter,
-    resource,
-    mapping: oneShotMapping(mapping),
-    signal: io.signal,
-    retry,
-    ...(maxSpansPerBatch ? { maxSpansPerBatch } : {}),
-    onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
-  });
-  await exporter.shutdown();
-
-  const { mapped } = result;
-  if (result.aborted) {
-    const onTheirWay = result.inFlight > 0 ? `; ${result.inFlight} more were on their way and may have arrived` : '';
+    const onTheirWay = tally.inFlight > 0 ? `; ${tally.inFlight} more were on their way and may have arrived` : '';
+    const target = otlp ? `delivered to ${redactUrl(otlp.url)}` : 'drawn (dry run)';
     writeLine(
       io.stdout,
-      `import: interrupted: ${result.delivered} spans delivered to ${redactUrl(otlp.url)} (${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls sent, of ${collected.runs.length} runs read)${onTheirWay}`,
+      `import: interrupted: ${tally.delivered} spans ${target} (${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls sent, of ${grouper.runsSeen} runs read)${onTheirWay}`,
     );
     writeLine(io.stdout, '  importing the same records again is safe: the spans are identical, so backends keep one copy');
     return EXIT_INTERRUPTED;
   }
-  writeLine(
-    io.stdout,
-    `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${result.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`,
-  );
-  for (const failure of result.failures) {
-    const status = failure.kind === 'rejected' && failure.status ? ` HTTP ${failure.status}` : '';
-    const what = failure.kind === 'rejected'
-      ? 'refused by the collector'
-      : failure.kind === 'unexportable'
-        ? 'could not be exported (set aside; the other runs were exported)'
-        : `not delivered after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}`;
-    writeLine(io.stderr, `export failed: ${failure.spans.length} spans ${what}${status}: ${failure.reason}`);
+
+  if (!otlp) {
+    dryRun.end();
+    writeLine(io.stdout, `dry run: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${mapped.spans} spans (not exported); ${collector.rejectedCount} records rejected`);
+  } else {
+    writeLine(io.stdout, `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${tally.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`);
+    for (const line of failures.lines()) writeLine(io.stderr, line);
   }
-  return writeSummary(io, collected, { unfinished: result.unfinished, unmapped: result.unmapped, failed: result.failures.length > 0, collectorRejected: result.collectorRejected });
+  return writeSummary(io, {
+    unfinished: exported.unfinished,
+    ignored: collector.ignoredKinds(),
+    rejected: collector.rejectedCount,
+    unmapped: exported.unmapped,
+    failed: failures.failed,
+    collectorRejected: tally.collectorRejected,
+    spilled: grouper.stats,
+  });
+}
+
+/** `--dry-run`: each request's spans drawn as waterfalls as they come, a blank line between traces. */
+function waterfallPrinter(io: CliIo): { print: (spans: SpanData[]) => void; end: () => void } {
+  const terminal = terminalOf(io.stdout);
+  const paint = painter(colorEnabled(io.env, terminal.isTTY));
+  let printed = false;
+  return {
+    print: (spans) => {
+      const lines = renderWaterfall(spans, { width: terminal.width, paint });
+      if (lines.length === 0) return;
+      io.stdout.write(`${printed ? '\n\n' : ''}${lines.join('\n')}`);
+      printed = true;
+    },
+    end: () => {
+      if (printed) io.stdout.write('\n\n');
+    },
+  };
+}
+
+interface Outcome {
+  unfinished: readonly UnfinishedRun[];
+  ignored: Record<string, number>;
+  rejected: number;
+  unmapped: ReadonlyArray<LocatedUnmappedRun<RecordLocation>>;
+  failed: boolean;
+  collectorRejected: DeliveryTally['collectorRejected'];
+  spilled: GrouperStats;
 }
 
 /**
  * The lines after the counts, the same for `--dry-run` and a real import: runs still in progress,
  * records skipped by kind, rejections, runs that could not be mapped. Returns the exit status.
  */
-function writeSummary(
-  io: CliIo,
-  collected: Collected,
-  outcome: { unfinished: readonly RunRecord[]; unmapped: readonly UnmappedRun[]; failed: boolean; collectorRejected: ExportRunsResult['collectorRejected'] },
-): number {
+function writeSummary(io: CliIo, outcome: Outcome): number {
   for (const run of outcome.unfinished) {
-    writeLine(io.stdout, `  ${run.runId} is still ${run.run?.status ?? 'running'}: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity`);
+    writeLine(io.stdout, `  ${run.runId} is still ${run.status}: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity`);
   }
-  const ignored = Object.entries(collected.ignored);
+  const ignored = Object.entries(outcome.ignored);
   if (ignored.length > 0) {
     const kinds = ignored.map(([kind, n]) => `${kind} ×${n}`).join(', ');
     writeLine(io.stdout, `  skipped records that are not runs or steps: ${kinds}`);
   }
-  const rejectedCount = collected.rejected.length;
-  writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
-  for (const run of outcome.unmapped) {
-    const location = collected.runLocations.get(run.runId);
-    writeLine(io.stderr, `error: run ${run.runId}${location ? ` (${formatLocation(location)})` : ''} could not be mapped, nothing of it was exported: ${run.reason}`);
+  const { recordsSpilled, spillBytes } = outcome.spilled;
+  if (recordsSpilled > 0) {
+    writeLine(io.stdout, `  ${recordsSpilled} records of runs not complete when read were held on disk (${(spillBytes / 1e6).toFixed(1)} MB in a temporary file, now removed)`);
   }
-  if (outcome.unmapped.length > 0) writeLine(io.stdout, `  ${outcome.unmapped.length} runs could not be mapped (see above); every other run was`);
+  const rejectedCount = outcome.rejected;
+  writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
+  const unmappedRuns = new Set<string>();
+  for (const run of outcome.unmapped) {
+    unmappedRuns.add(run.runId);
+    writeLine(io.stderr, `error: run ${run.runId}${run.location ? ` (${formatLocation(run.location)})` : ''} could not be mapped, nothing of it was exported: ${run.reason}`);
+  }
+  if (unmappedRuns.size > 0) writeLine(io.stdout, `  ${unmappedRuns.size} runs could not be mapped (see above); every other run was`);
   const { collectorRejected } = outcome;
   if (collectorRejected.spans > 0) {
     const said = collectorRejected.messages.filter((m) => m !== '').join('; ');
     writeLine(io.stdout, `  ${collectorRejected.spans} spans rejected by the collector (partial success)${said ? `: ${said}` : ''}`);
   }
-  return rejectedCount > 0 || outcome.unmapped.length > 0 || outcome.failed || collectorRejected.spans > 0 ? EXIT_FAILURE : EXIT_OK;
+  return rejectedCount > 0 || unmappedRuns.size > 0 || outcome.failed || collectorRejected.spans > 0 ? EXIT_FAILURE : EXIT_OK;
 }

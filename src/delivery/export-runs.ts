@@ -172,11 +172,49 @@ export interface ExportRunsResult {
 
 const MAX_COLLECTOR_MESSAGES = 10;
 
-function addCounts(total: SpanCounts, counts: SpanCounts): void {
+export function addCounts(total: SpanCounts, counts: SpanCounts): void {
   total.runs += counts.runs;
   total.steps += counts.steps;
   total.toolCalls += counts.toolCalls;
   total.spans += counts.spans;
+}
+
+/** What became of the spans sent so far. */
+export type DeliveryTally = Pick<ExportRunsResult, 'delivered' | 'failures' | 'collectorRejected' | 'inFlight'>;
+
+export type DeliverOptions = Pick<ExportRunsOptions, 'exporter' | 'resource' | 'retry' | 'signal' | 'onRetry'>;
+
+/**
+ * Sends one request's groups (one run, or part of one, each) and books what became of them in
+ * `tally`. Rejects with `AbortedError` when the signal aborts, the request then counted `inFlight`.
+ */
+export async function deliverGroups(groups: SpanData[][], tally: DeliveryTally, options: DeliverOptions): Promise<BatchOutcome[]> {
+  if (options.signal?.aborted) throw new AbortedError();
+  const readable: ReadableSpan[][] = groups.map((group) => group.map((span) => toReadableSpan(span, options.resource)));
+  let outcomes: BatchOutcome[];
+  try {
+    outcomes = await sendGroups(options.exporter, readable, {
+      policy: options.retry ?? ONE_SHOT_RETRY,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    });
+  } catch (error) {
+    if (error instanceof AbortedError) tally.inFlight = readable.reduce((n, g) => n + g.length, 0);
+    throw error;
+  }
+  for (const outcome of outcomes) {
+    if (outcome.kind === 'delivered') {
+      tally.delivered += outcome.spans.length;
+    } else if (outcome.kind === 'partially_rejected') {
+      tally.delivered += outcome.spans.length - outcome.rejectedSpans;
+      tally.collectorRejected.spans += outcome.rejectedSpans;
+      const messages = tally.collectorRejected.messages;
+      if (messages.length < MAX_COLLECTOR_MESSAGES && !messages.includes(outcome.message)) messages.push(outcome.message);
+    } else {
+      tally.failures.push(outcome);
+    }
+  }
+  return outcomes;
 }
 
 /**
@@ -200,31 +238,7 @@ export async function exportRuns(runs: Iterable<RunRecord> | AsyncIterable<RunRe
   const send = async (groups: SpanData[][]): Promise<void> => {
     const counts = countSpans(groups.flat());
     addCounts(result.mapped, counts);
-    const readable: ReadableSpan[][] = groups.map((group) => group.map((span) => toReadableSpan(span, options.resource)));
-    let outcomes: BatchOutcome[];
-    if (options.signal?.aborted) throw new AbortedError();
-    try {
-      outcomes = await sendGroups(options.exporter, readable, {
-        policy: options.retry ?? ONE_SHOT_RETRY,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
-      });
-    } catch (error) {
-      if (error instanceof AbortedError) result.inFlight = counts.spans;
-      throw error;
-    }
-    for (const outcome of outcomes) {
-      if (outcome.kind === 'delivered') {
-        result.delivered += outcome.spans.length;
-      } else if (outcome.kind === 'partially_rejected') {
-        result.delivered += outcome.spans.length - outcome.rejectedSpans;
-        result.collectorRejected.spans += outcome.rejectedSpans;
-        const messages = result.collectorRejected.messages;
-        if (messages.length < MAX_COLLECTOR_MESSAGES && !messages.includes(outcome.message)) messages.push(outcome.message);
-      } else {
-        result.failures.push(outcome);
-      }
-    }
+    const outcomes = await deliverGroups(groups, result, options);
     options.onBatch?.(outcomes, counts);
   };
 

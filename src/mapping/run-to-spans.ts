@@ -223,6 +223,23 @@ function requireIds(runId: unknown, steps: readonly RunStep[]): void {
   }
 }
 
+function traceContext(runId: string, parent: TraceParent | undefined, options: MappingOptions): TraceContext {
+  return {
+    traceId: parent?.traceId ?? traceIdForRun(runId),
+    runSpanId: spanIdForRun(runId),
+    attributes: resolveAttributeContext(options),
+    attributeValueLengthLimit: options.attributeValueLengthLimit ?? Infinity,
+  };
+}
+
+/** Terminal steps with their bounds, in creation order (then id); a step without a time goes to `untimed`. */
+function terminalSteps(steps: readonly RunStep[], untimed: Placement): Array<{ step: RunStep; bounds: Bounds }> {
+  return steps
+    .filter(isStepTerminal)
+    .map((step) => ({ step, bounds: boundsOf(step.created_at, step, { untimed }) }))
+    .sort((a, b) => a.bounds.start - b.bounds.start || (a.step.id < b.step.id ? -1 : a.step.id > b.step.id ? 1 : 0));
+}
+
 /**
  * Maps one run and its steps to spans: the run span first (when the run is terminal, or synthesized
  * when only steps are known, or unfinished when asked for), then each terminal step in creation
@@ -236,18 +253,10 @@ export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): 
   const ownSteps = record.steps.filter((s) => s.run_id === record.runId);
   requireIds(record.runId, ownSteps);
   const parent = runTraceparent(record.run);
-  const ctx: TraceContext = {
-    traceId: parent?.traceId ?? traceIdForRun(record.runId),
-    runSpanId: spanIdForRun(record.runId),
-    attributes: resolveAttributeContext(options),
-    attributeValueLengthLimit: options.attributeValueLengthLimit ?? Infinity,
-  };
+  const ctx = traceContext(record.runId, parent, options);
   const stepsStart = stepsEarliestStart(ownSteps);
   const untimed = untimedPlacement((record.run ? runOwnStart(record.run) : undefined) ?? stepsStart);
-  const terminal = ownSteps
-    .filter(isStepTerminal)
-    .map((step) => ({ step, bounds: boundsOf(step.created_at, step, { untimed }) }))
-    .sort((a, b) => a.bounds.start - b.bounds.start || (a.step.id < b.step.id ? -1 : a.step.id > b.step.id ? 1 : 0));
+  const terminal = terminalSteps(ownSteps, untimed);
   const children = terminal.flatMap(({ step, bounds }) => stepSpans(step, bounds, ctx));
   const latestStepEnd = terminal.length > 0 ? Math.max(...terminal.map((t) => t.bounds.end)) : undefined;
   // An untimed run spans its steps: from their earliest start (`untimed`) to their latest end.
@@ -262,4 +271,29 @@ export function mapRunToSpans(record: RunRecord, options: MappingOptions = {}): 
   }
   if (terminal.length === 0) return [];
   return [synthesizedRunSpan(record.runId, terminal.map((t) => t.step), terminal.map((t) => t.bounds), untimed, ctx), ...children];
+}
+
+/** What a run's steps take from it: its trace (a `traceparent`'s, when it has one) and its own start. */
+export interface StepContext {
+  parent: TraceParent | undefined;
+  /** `runOwnStart(run)`: where a step without any usable time is placed. */
+  runStart: number | undefined;
+}
+
+export function stepContextOf(run: Run): StepContext {
+  return { parent: runTraceparent(run), runStart: runOwnStart(run) };
+}
+
+/**
+ * The step and tool call spans of some of a run's steps, without the run span: exactly the spans
+ * `mapRunToSpans` gives those steps when the run record has its own start (`context.runStart`),
+ * for a run whose run span is accounted for elsewhere (a streaming import that meets a step of a
+ * run it has already sent). A step's spans then depend only on the step and the run's context.
+ */
+export function mapStepsToSpans(runId: string, steps: readonly RunStep[], context: StepContext, options: MappingOptions = {}): SpanData[] {
+  const ownSteps = steps.filter((s) => s.run_id === runId);
+  requireIds(runId, ownSteps);
+  const ctx = traceContext(runId, context.parent, options);
+  const untimed = untimedPlacement(context.runStart ?? stepsEarliestStart(ownSteps));
+  return terminalSteps(ownSteps, untimed).flatMap(({ step, bounds }) => stepSpans(step, bounds, ctx));
 }

@@ -1,11 +1,13 @@
 /**
- * From raw JSON values (with where each came from) to validated runs grouped with their steps.
+ * From raw JSON values (with where each came from) to validated runs and steps.
  *
  * Input may hold runs, steps, list envelopes of either, and saved stream events, in any order and
- * mix. One bad record is reported with its location and reason and never stops the others. When a
- * record appears twice (saved at different times), the terminal version wins, then the later one.
+ * mix. One bad record is reported with its location and reason and never stops the others. By
+ * default the records are kept in memory and `result()` groups steps under their runs; when a record
+ * appears twice (saved at different times), the terminal version wins, then the later one
+ * (`run-parts.ts`). A streaming import passes a `sink` instead (`run-grouper.ts`), which groups and
+ * sends runs as the input completes them.
  */
-import { isRunTerminal, isStepTerminal } from '../api/lifecycle.js';
 import type { Run, RunStep } from '../api/schemas.js';
 import {
   describeValue,
@@ -16,9 +18,9 @@ import {
   validateRunStep,
   type Issue,
 } from '../api/validate.js';
-import { runStartOf, UNKNOWN_TIME_SECONDS } from '../mapping/placement.js';
 import type { RunRecord } from '../mapping/types.js';
 import { shortJsonMessage } from './json-text.js';
+import { byStartThenId, RunParts } from './run-parts.js';
 
 /** Where a record came from: a file (or `-`), a line for JSONL, a JSON path inside the value. */
 export interface RecordLocation {
@@ -61,16 +63,43 @@ export interface Collected {
   runLocations: Map<string, RecordLocation>;
 }
 
-interface Kept<T> {
-  record: T;
-  terminal: boolean;
-  location: RecordLocation;
+/** Where validated records go, in input order. */
+export interface RecordSink {
+  run(record: Run, location: RecordLocation): void;
+  step(record: RunStep, location: RecordLocation): void;
 }
 
-function keep<T>(map: Map<string, Kept<T>>, id: string, record: T, terminal: boolean, location: RecordLocation): void {
-  const existing = map.get(id);
-  if (existing?.terminal && !terminal) return;
-  map.set(id, { record, terminal, location });
+export interface RecordCollectorOptions {
+  /** Where validated records go. @default kept in memory, grouped by `result()` */
+  sink?: RecordSink;
+  /**
+   * Called with each rejection and warning as it is found, instead of keeping them for `result()`:
+   * a long import reports as it reads, and keeps no list that grows with the input.
+   */
+  onRejected?: (rejection: Rejection) => void;
+  onWarning?: (warning: RecordWarning) => void;
+}
+
+/** The default sink: every run's records, in memory. */
+class MemoryGroups implements RecordSink {
+  readonly runs = new Map<string, RunParts>();
+
+  run(record: Run, location: RecordLocation): void {
+    this.parts(record.id).addRun(record, location);
+  }
+
+  step(record: RunStep, location: RecordLocation): void {
+    this.parts(record.run_id).addStep(record, location);
+  }
+
+  private parts(runId: string): RunParts {
+    let parts = this.runs.get(runId);
+    if (!parts) {
+      parts = new RunParts(runId);
+      this.runs.set(runId, parts);
+    }
+    return parts;
+  }
 }
 
 /**
@@ -85,17 +114,33 @@ function child(location: RecordLocation, suffix: string): RecordLocation {
 }
 
 export class RecordCollector {
-  private readonly runs = new Map<string, Kept<Run>>();
-  private readonly steps = new Map<string, Kept<RunStep>>();
+  private readonly memory: MemoryGroups | undefined;
+  private readonly sink: RecordSink;
   private readonly rejected: Rejection[] = [];
   private readonly warnings: RecordWarning[] = [];
   /** A Map, so that a kind named `constructor` or `__proto__` is counted like any other. */
   private readonly ignored = new Map<string, number>();
   private seen = 0;
+  private rejections = 0;
+
+  constructor(private readonly options: RecordCollectorOptions = {}) {
+    this.memory = options.sink ? undefined : new MemoryGroups();
+    this.sink = options.sink ?? (this.memory as MemoryGroups);
+  }
 
   /** Values added so far (records, envelopes, unreadable input), to tell an empty input from a quiet one. */
   get valuesSeen(): number {
     return this.seen;
+  }
+
+  /** Records rejected so far (reported or kept). */
+  get rejectedCount(): number {
+    return this.rejections;
+  }
+
+  /** Records of other kinds skipped so far, by kind. */
+  ignoredKinds(): Record<string, number> {
+    return Object.fromEntries(this.ignored);
   }
 
   add(value: unknown, location: RecordLocation): void {
@@ -113,14 +158,14 @@ export class RecordCollector {
         const result = validateRun(value);
         if (!result.ok) return this.reject(value, location, result.issues);
         this.warn(result.value.id, location, result.warnings);
-        keep(this.runs, result.value.id, result.value, isRunTerminal(result.value), location);
+        this.sink.run(result.value, location);
         return;
       }
       case 'step': {
         const result = validateRunStep(value);
         if (!result.ok) return this.reject(value, location, result.issues);
         this.warn(result.value.id, location, result.warnings);
-        keep(this.steps, result.value.id, result.value, isStepTerminal(result.value), location);
+        this.sink.step(result.value, location);
         return;
       }
       case 'list': {
@@ -179,39 +224,40 @@ export class RecordCollector {
   /** Input that could not even be parsed (a bad JSONL line, an unreadable file). */
   addUnreadable(location: RecordLocation, message: string): void {
     this.seen++;
-    this.rejected.push({ location, issues: [{ path: '', message }] });
+    this.rejectWith({ location, issues: [{ path: '', message }] });
   }
 
   private reject(value: unknown, location: RecordLocation, issues: Issue[]): void {
     const id = isPlainObject(value) && typeof value['id'] === 'string' && value['id'] ? value['id'] : undefined;
-    this.rejected.push({ location, issues, ...(id ? { id } : {}) });
+    this.rejectWith({ location, issues, ...(id ? { id } : {}) });
+  }
+
+  private rejectWith(rejection: Rejection): void {
+    this.rejections++;
+    if (this.options.onRejected) this.options.onRejected(rejection);
+    else this.rejected.push(rejection);
   }
 
   private warn(id: string, location: RecordLocation, issues: Issue[]): void {
-    if (issues.length > 0) this.warnings.push({ id, location, issues });
+    if (issues.length === 0) return;
+    const warning = { id, location, issues };
+    if (this.options.onWarning) this.options.onWarning(warning);
+    else this.warnings.push(warning);
   }
 
-  /** Runs in a stable order (by creation time, then id), each with its steps. */
+  /**
+   * Runs in a stable order (by creation time, then id), each with its steps. With a `sink`, `runs`
+   * is empty (the sink has them); rejections and warnings passed to callbacks are not listed.
+   */
   result(): Collected {
-    const byRun = new Map<string, RunRecord>();
+    const groups = [...(this.memory?.runs.values() ?? [])].map((parts) => ({ parts, runId: parts.runId, start: parts.start }));
+    groups.sort(byStartThenId);
     const runLocations = new Map<string, RecordLocation>();
-    for (const { record, location } of this.runs.values()) {
-      byRun.set(record.id, { runId: record.id, run: record, steps: [] });
-      runLocations.set(record.id, location);
+    for (const { parts } of groups) {
+      const location = parts.location;
+      if (location) runLocations.set(parts.runId, location);
     }
-    for (const { record, location } of this.steps.values()) {
-      let entry = byRun.get(record.run_id);
-      if (!entry) {
-        entry = { runId: record.run_id, steps: [] };
-        byRun.set(record.run_id, entry);
-      }
-      if (!runLocations.has(record.run_id)) runLocations.set(record.run_id, location);
-      entry.steps.push(record);
-    }
-    // Where each run span is placed; a run with no usable time at all sits at the placeholder instant.
-    const starts = new Map([...byRun.values()].map((r) => [r.runId, runStartOf(r) ?? UNKNOWN_TIME_SECONDS]));
-    const startOf = (r: RunRecord) => starts.get(r.runId) ?? UNKNOWN_TIME_SECONDS;
-    const runs = [...byRun.values()].sort((a, b) => startOf(a) - startOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    const runs = groups.map(({ parts }) => parts.toRecord());
     return { runs, rejected: this.rejected, warnings: this.warnings, ignored: Object.fromEntries(this.ignored), runLocations };
   }
 }

@@ -196,6 +196,7 @@ describe('timestamps as servers send them', () => {
         expect(span.endTimeUnixNano).toBeLessThan(4_102_444_800n * 1_000_000_000n);
       }
       expect(bySpanId(spans, runSpanId('run_neg')).events.map((e) => e.timeUnixNano)).toEqual([BigInt(T + 1) * 1_000_000_000n]);
+      // Reported as they are read, in the order of the input.
       expect(result.stderr.trimEnd().split('\n')).toEqual([
         expect.stringMatching(/timestamps\.jsonl:4 \(run_neg\): created_at: -28450271 is negative: the record is placed at its started_at instead$/),
         expect.stringMatching(/timestamps\.jsonl:5 \(run_absurd\): completed_at: 1e\+300 is too large for any time unit \(field dropped\)$/),

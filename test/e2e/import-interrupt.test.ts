@@ -58,11 +58,33 @@ describe('assistants-otel import: interrupted, empty, refused', () => {
     expect(cli.stdout()).toContain('importing the same records again is safe');
   });
 
-  it('Ctrl-C while reading a pipe that never ends: nothing exported, exit 130', async () => {
+  it('Ctrl-C while reading a pipe that never ends: the runs it completed were delivered, exit 130', async () => {
     const cli = startCli(['import', '-'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, keepStdinOpen: true });
     // More than a pipe holds (64 KiB): the write completes only once the CLI is reading, so its
     // signal handlers are in place (a SIGINT before would kill it like any process, proving nothing).
     await new Promise<void>((resolve, reject) => cli.child.stdin.write(runsJsonl(2000), (error) => (error ? reject(error) : resolve())));
+    // Runs are sent as the input completes them, whether or not it ever ends.
+    await receiver.waitFor((spans) => spans.length >= 512, 20_000, 'a first batch of the runs read');
+    expect(await cli.kill('SIGINT')).toEqual({ code: 130, signal: null });
+    const said = /^import: interrupted: (\d+) spans delivered to \S+ \((\d+) runs, \d+ steps, 0 tool calls sent, of (\d+) runs read\)(?:; (\d+) more were on their way[^\n]*)?\n/.exec(cli.stdout());
+    expect(said, cli.stdout() + cli.stderr()).not.toBeNull();
+    const delivered = Number(said?.[1]);
+    expect(delivered).toBeGreaterThanOrEqual(512);
+    // The last run read is never complete (the input had not moved on from it), and reading waits
+    // for the sending: it may not have reached the end of what was written.
+    expect(Number(said?.[2])).toBeLessThan(Number(said?.[3]));
+    expect(Number(said?.[3])).toBeLessThanOrEqual(2000);
+    expect(receiver.spans().length).toBeGreaterThanOrEqual(delivered);
+    expect(receiver.spans().length).toBeLessThanOrEqual(delivered + Number(said?.[4] ?? 0));
+  });
+
+  it('Ctrl-C while reading a pipe that never ends, before any run is complete: nothing exported, exit 130', async () => {
+    const cli = startCli(['import', '-'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, keepStdinOpen: true });
+    // One run and many steps (more than a pipe or socket buffer holds): the input never moves on from it.
+    const lines = runsJsonl(1).trimEnd().split('\n');
+    const step = JSON.parse(lines[1] as string) as Record<string, unknown>;
+    const steps = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ ...step, id: `step_more_${i}` }));
+    await new Promise<void>((resolve, reject) => cli.child.stdin.write(`${[...lines, ...steps].join('\n')}\n`, (error) => (error ? reject(error) : resolve())));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await cli.kill('SIGINT')).toEqual({ code: 130, signal: null });
     expect(cli.stdout()).toBe('import: interrupted while reading standard input: nothing exported\n');
