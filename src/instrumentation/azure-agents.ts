@@ -5,7 +5,7 @@
  */
 import { OWN_READ_HEADER, type RunReader } from './followed-run.js';
 import { createCapturePolicy, CAPTURE_POLICY_NAME, type PipelinePolicyLike } from './azure-policy.js';
-import { inertHandle, type InstrumentationHandle } from './openai.js';
+import { attachHandle, existingHandle, inertHandle, type InstrumentationHandle } from './handle.js';
 import { inScope } from './scope.js';
 import { TracingSession, type InstrumentOptions } from './session.js';
 
@@ -78,15 +78,12 @@ export function addCapturePolicy(client: { pipeline: AgentsClientLike['pipeline'
   };
 }
 
-const INSTRUMENTED = Symbol.for('assistants-otel.instrumented');
-
 /**
  * Traces the runs of an `AgentsClient` in the application's trace (see the README, "Library").
  * `server.address` / `server.port` name the API the requests went to (`endpoint` overrides it).
  */
 export function instrumentAzureAgents(client: AgentsClientLike, options: InstrumentOptions & { endpoint?: string } = {}): InstrumentationHandle {
-  const marked = client as unknown as Record<symbol, InstrumentationHandle | undefined>;
-  const existing = marked[INSTRUMENTED];
+  const existing = existingHandle(client);
   if (existing) return existing;
   const session = new TracingSession(options);
   const pipeline = (client as Partial<AgentsClientLike> | null)?.pipeline;
@@ -99,22 +96,5 @@ export function instrumentAzureAgents(client: AgentsClientLike, options: Instrum
     client,
     createCapturePolicy(() => session, { reader: agentsReader(client), providerName: session.providerName('azure.ai.agents'), endpoint: options.endpoint }),
   );
-  let done = false;
-  const handle: InstrumentationHandle = {
-    uninstrument() {
-      if (done) return;
-      done = true;
-      remove();
-      delete marked[INSTRUMENTED];
-      session.stop();
-    },
-    flush: () => session.flush(),
-    async shutdown() {
-      await session.flush();
-      handle.uninstrument();
-      await session.shutdown();
-    },
-  };
-  Object.defineProperty(marked, INSTRUMENTED, { value: handle, configurable: true, enumerable: false });
-  return handle;
+  return attachHandle(client, session, remove);
 }

@@ -6,9 +6,12 @@
  */
 import { OWN_READ_HEADER, type RunReader, type RunSource } from './followed-run.js';
 import { wrapperFor, type AnyFunction, type OpenAITarget, type WrappedMethod } from './openai-wrappers.js';
+import { attachHandle, existingHandle, inertHandle, type InstrumentationHandle } from './handle.js';
 import { asHandledBy } from './scope.js';
 import { sourceMappingOptions } from '../mapping/source.js';
 import { TracingSession, type InstrumentOptions } from './session.js';
+
+export type { InstrumentationHandle } from './handle.js';
 
 type Method = (...args: never[]) => unknown;
 
@@ -21,15 +24,6 @@ export interface OpenAIClientLike {
       runs: { create: Method; submitToolOutputs: Method; retrieve: Method; cancel: Method; steps: { list: Method } };
     };
   };
-}
-
-export interface InstrumentationHandle {
-  /** Restores the client exactly (its methods are the SDK's own again) and stops following runs. */
-  uninstrument(): void;
-  /** Resolves once the spans of every run already finished were handed on (and, with the bridge's exporter, delivered). */
-  flush(): Promise<void>;
-  /** `flush`, `uninstrument`, and close the bridge's exporter if one was configured. */
-  shutdown(): Promise<void>;
 }
 
 interface PageLike {
@@ -74,13 +68,6 @@ export function openAISource(session: TracingSession, client: unknown, runs: Run
   };
 }
 
-const INSTRUMENTED = Symbol.for('assistants-otel.instrumented');
-
-/** A handle for a client that could not be instrumented: every call does nothing. */
-export function inertHandle(): InstrumentationHandle {
-  return { uninstrument() {}, flush: async () => {}, shutdown: async () => {} };
-}
-
 interface Patch {
   object: Record<string, unknown>;
   name: string;
@@ -100,8 +87,7 @@ function patch(object: object, name: WrappedMethod, wrapper: (original: AnyFunct
  * handle whose `uninstrument()` restores the client exactly.
  */
 export function instrumentOpenAI(client: OpenAIClientLike, options: InstrumentOptions = {}): InstrumentationHandle {
-  const marked = client as unknown as Record<symbol, InstrumentationHandle | undefined>;
-  const existing = marked[INSTRUMENTED];
+  const existing = existingHandle(client);
   if (existing) return existing;
   const session = new TracingSession(options);
   const threads = (client as Partial<OpenAIClientLike> | null)?.beta?.threads;
@@ -122,25 +108,10 @@ export function instrumentOpenAI(client: OpenAIClientLike, options: InstrumentOp
   patch(runs, 'cancel', (original) => wrapperFor('cancel', original, resolve), patches);
   patch(threads, 'createAndRun', (original) => wrapperFor('createAndRun', original, resolve), patches);
 
-  let done = false;
-  const handle: InstrumentationHandle = {
-    uninstrument() {
-      if (done) return;
-      done = true;
-      for (const { object, name, before } of patches.reverse()) {
-        if (before) Object.defineProperty(object, name, before);
-        else delete object[name];
-      }
-      delete marked[INSTRUMENTED];
-      session.stop();
-    },
-    flush: () => session.flush(),
-    async shutdown() {
-      await session.flush();
-      handle.uninstrument();
-      await session.shutdown();
-    },
-  };
-  Object.defineProperty(marked, INSTRUMENTED, { value: handle, configurable: true, enumerable: false });
-  return handle;
+  return attachHandle(client, session, () => {
+    for (const { object, name, before } of patches.reverse()) {
+      if (before) Object.defineProperty(object, name, before);
+      else delete object[name];
+    }
+  });
 }
