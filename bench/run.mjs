@@ -25,8 +25,12 @@ import { writeReport } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
-const RESULTS = join(here, 'results.json');
-const REPORT = join(root, 'docs', 'BENCHMARKS.md');
+// A --quick run is a smoke test: it writes files of its own (git-ignored), so it never replaces
+// the figures of a real run in the committed results.json and BENCHMARKS.md.
+const outputs = (quick) =>
+  quick
+    ? { RESULTS: join(here, 'results.quick.json'), REPORT: join(here, 'BENCHMARKS.quick.md') }
+    : { RESULTS: join(here, 'results.json'), REPORT: join(root, 'docs', 'BENCHMARKS.md') };
 
 /** name → what it measures, and how it runs (module: bench/scenarios/<name>.mjs). Order = the report's. */
 const SCENARIOS = {
@@ -131,6 +135,7 @@ async function parent(argv) {
     return 0;
   }
   const quick = argv.includes('--quick');
+  const { RESULTS, REPORT } = outputs(quick);
   const names = argv.filter((a) => a !== '--quick');
   const unknown = names.filter((a) => !(a in SCENARIOS));
   if (unknown.length > 0) {
