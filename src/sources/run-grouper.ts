@@ -21,7 +21,6 @@
  * the next one starts: memory is one run, one batch, and about 100 bytes per run sent (its id and
  * trace, so that a record met later finds its trace).
  */
-import { isRunTerminal } from '../api/lifecycle.js';
 import type { Run, RunStep } from '../api/schemas.js';
 import { stepContextOf } from '../mapping/run-to-spans.js';
 import { runOwnStart, stepOwnStart, UNKNOWN_TIME_SECONDS } from '../mapping/placement.js';
@@ -66,8 +65,8 @@ class HeldRun {
   lines: string[] = [];
   chars = 0;
   readonly extents: Extent[] = [];
-  /** Whether the last terminal version of its run record settles it (undefined: no terminal version yet). */
-  private lastTerminalSettles: boolean | undefined;
+  /** Whether the kept version of its run record settles it (undefined: no terminal version yet). */
+  private keptSettles: boolean | undefined;
   /** The kept run record's start (by the import's rule), else the earliest step's: for the order of export. */
   private runStart: number | undefined;
   private stepStart = Infinity;
@@ -76,7 +75,7 @@ class HeldRun {
   constructor(readonly runId: string) {}
 
   get settled(): boolean {
-    return this.lastTerminalSettles === true;
+    return this.keptSettles === true;
   }
 
   get start(): number {
@@ -88,8 +87,11 @@ class HeldRun {
     const run = parts.run;
     const before = this.chars;
     if (run) {
-      if (!(this.lastTerminalSettles !== undefined && !run.terminal)) this.runStart = runOwnStart(run.record) ?? this.runStart;
-      if (run.terminal) this.lastTerminalSettles = settlesRun(run.record);
+      // Tracks the version `RunParts` keeps (`runReplaces`), without reading the held ones back.
+      const settles = settlesRun(run.record);
+      const kept = !(this.keptSettles !== undefined && !run.terminal) && !(this.keptSettles === true && !settles);
+      if (kept) this.runStart = runOwnStart(run.record) ?? this.runStart;
+      if (kept && run.terminal) this.keptSettles = settles;
       this.hold(encodeRecord({ kind: 'run', ...run }));
       if (parts.location) this.location = parts.location;
     }
@@ -140,8 +142,9 @@ export class RunGrouper implements RecordSink {
 
   run(record: Run, location: RecordLocation): void {
     const segment = this.segmentOf(record.id);
-    // A run sent was settled by a terminal version; a version that is not terminal loses to it.
-    if (this.sent.has(record.id) && !isRunTerminal(record)) return;
+    // A run sent was settled by a terminal version with its end time; a version that is not terminal,
+    // or has no end time, loses to it (`runReplaces`).
+    if (this.sent.has(record.id) && !settlesRun(record)) return;
     segment.parts.addRun(record, location);
   }
 

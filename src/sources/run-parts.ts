@@ -1,6 +1,7 @@
 /**
  * The records of one run seen so far, deduplicated by the import's rule: when a record appears twice
- * (saved at different times), the terminal version wins, then the later one. Shared by the in-memory
+ * (saved at different times), the terminal version wins (for a run, one with its end time over one
+ * without), then the later one. Shared by the in-memory
  * collector and the streaming grouper, so that both keep the same version of every record.
  */
 import { endTimestamps, isRunTerminal, isStepTerminal } from '../api/lifecycle.js';
@@ -17,6 +18,18 @@ export interface Kept<T> {
 /** Whether `incoming` replaces `existing`: not when it would replace a terminal version with one that is not. */
 export function replaces(existing: Kept<unknown> | undefined, incomingTerminal: boolean): boolean {
   return !(existing?.terminal && !incomingTerminal);
+}
+
+/**
+ * For run records, one more rule before the later one wins: a terminal version with its end time
+ * (`settlesRun`) is not replaced by a terminal version without one (an `incomplete` save of a run
+ * saved `completed` elsewhere). The one without says less; and a streaming import, which sends a run
+ * as soon as a version with its end time is read, could not map the other one any more: its span
+ * ends at the run's last step, and the steps read before are gone.
+ */
+export function runReplaces(existing: Kept<Run> | undefined, incoming: Run, incomingTerminal: boolean): boolean {
+  if (!replaces(existing, incomingTerminal)) return false;
+  return !(existing?.terminal && settlesRun(existing.record) && !settlesRun(incoming));
 }
 
 export class RunParts {
@@ -36,9 +49,9 @@ export class RunParts {
     return this.run === undefined && this.steps.size === 0;
   }
 
-  /** Returns whether the record was kept. */
+  /** Returns whether the record was kept (`runReplaces`). */
   addRun(record: Run, location?: RecordLocation, terminal = isRunTerminal(record)): boolean {
-    if (!replaces(this.run, terminal)) return false;
+    if (!runReplaces(this.run, record, terminal)) return false;
     this.run = { record, terminal };
     if (location) this.runLocation = location;
     return true;

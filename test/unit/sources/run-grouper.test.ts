@@ -167,6 +167,26 @@ describe('a record seen twice: the terminal version wins, then the later one', (
     expectSameSpansAsOneShot(streamed, values);
   });
 
+  it('a terminal copy without an end time met after a copy with one (an incomplete save of a completed run): the one with the end time wins, sent or not', async () => {
+    // The copy without an end time cannot be mapped once the run is sent: its span would end at the
+    // last step read since (the earlier steps are gone), a span that neither copy describes.
+    const a = runRecords(0);
+    const noEnd = run({ ...(a.run as Json), status: 'incomplete', completed_at: null, incomplete_details: { reason: 'max_prompt_tokens' } });
+    const b = runRecords(1);
+    for (const values of [
+      [a.run, ...a.steps, b.run, ...b.steps, noEnd],
+      [a.run, ...a.steps, noEnd, b.run, ...b.steps],
+      [noEnd, ...a.steps, b.run, ...b.steps, a.run],
+    ]) {
+      for (const maxSpansPerBatch of [1, 6, 512]) {
+        const streamed = await streamImport(values, { maxSpansPerBatch });
+        const runSpans = streamed.requests.flat().filter((s) => s.spanId === spanIdForRun('run_000'));
+        expect(runSpans.map((s) => [s.endTime, s.attributes['assistants.run.status']])).toEqual([[[T0 + 30, 0], 'completed']]);
+        expectSameSpansAsOneShot(streamed, values);
+      }
+    }
+  });
+
   it('the same record read twice, after its run was sent: sent again, identical (backends keep one copy)', async () => {
     const values = [...sortedByRun(3), ...sortedByRun(1)];
     const streamed = await streamImport(values, { maxSpansPerBatch: 6 });
