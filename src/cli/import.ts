@@ -156,7 +156,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     for (const path of positionals) {
       const name = path === '-' ? 'standard input' : path;
       const before = collector.valuesSeen;
-      const read = readRecordSource(path, collector, io.stdin, { settle: () => exported.settle(), signal: io.signal });
+      const read = readRecordSource(path, collector, io.stdin, { settle: () => exported.settle(), signal: io.signal, onIdle: () => grouper.flush() });
       if ((await Promise.race([read, interrupted])) === 'aborted' || io.signal.aborted) {
         interruptedWhile = name;
         io.stdin.destroy();

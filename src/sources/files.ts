@@ -37,6 +37,32 @@ export interface ReadOptions {
   settle?: () => Promise<void> | undefined;
   /** Stops reading at the next chunk: the rest of the input is left unread. */
   signal?: AbortSignal;
+  /**
+   * Called once each time a stream (a pipe, standard input) has given nothing for `idleMillis`
+   * while it stays open: a streaming import sends what it holds ready rather than wait for more.
+   */
+  onIdle?: () => void;
+  /** @default 1000 */
+  idleMillis?: number;
+}
+
+/** The next chunk of a stream; `onIdle` is called if it takes longer than `idleMillis` to come. */
+async function nextChunk<T>(iterator: AsyncIterator<T>, options: ReadOptions): Promise<IteratorResult<T>> {
+  const next = iterator.next();
+  const { onIdle } = options;
+  if (!onIdle) return next;
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<'idle'>((resolve) => {
+    timer = setTimeout(() => resolve('idle'), options.idleMillis ?? 1000);
+  });
+  try {
+    const first = await Promise.race([next, idle]);
+    if (first !== 'idle') return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  onIdle();
+  return next;
 }
 
 /** Records of a JSON document handed on between two calls of `settle`. */
@@ -258,10 +284,17 @@ async function readLines(input: Readable | string, sink: LineSink, options: Read
   } else {
     // Bytes split inside a character are joined by the decoder (a file stream decodes by itself).
     const decoder = new StringDecoder('utf8');
-    for await (const chunk of input) {
-      splitter.push(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-      if (options.signal?.aborted) return;
-      await options.settle?.();
+    const chunks = input[Symbol.asyncIterator]() as AsyncIterator<string | Buffer>;
+    try {
+      for (let next = await nextChunk(chunks, options); !next.done; next = await nextChunk(chunks, options)) {
+        const chunk = next.value;
+        splitter.push(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+        if (options.signal?.aborted) return;
+        await options.settle?.();
+      }
+    } finally {
+      // As `for await` does on a `return` or a throw: the stream is released.
+      await chunks.return?.();
     }
     splitter.push(decoder.end());
   }

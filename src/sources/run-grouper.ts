@@ -167,6 +167,16 @@ export class RunGrouper implements RecordSink {
     }
   }
 
+  /**
+   * The input has gone quiet (a pipe left open): the run being read is judged now rather than when
+   * the next record comes, and the batch being filled goes as it is. Only the requests change: a
+   * record of that run met later is one met after its run was sent (or held), the same spans.
+   */
+  flush(): void {
+    this.closeSegment();
+    this.window.flush();
+  }
+
   /** Removes the spill file (idempotent; `end` does it too). For a stop before the end. */
   close(): void {
     if (this.spill) this.counters.spillBytes = this.spill.size;

@@ -72,6 +72,27 @@ describe('assistants-otel import, streaming', () => {
     expect(new Set(receiver.spans().map((s) => s.spanId)).size).toBe(2400);
   });
 
+  it('a pipe that stays open and goes quiet: what it completed is sent without waiting for a full batch or the end', async () => {
+    // A producer that writes three runs (12 spans, far less than a batch) and then waits: the runs
+    // must not sit in the batch being filled (or, for the last, in the run being read) until more comes.
+    const cli = startCli(['import', '-'], { env: env(), keepStdinOpen: true });
+    cli.child.stdin.write(`${lines(0, 3).join('\n')}\n`);
+    await receiver.waitFor((spans) => spans.length >= 12, 20_000, 'the three runs while standard input is open and quiet');
+    // More of the last run after it was sent (a copy of a step), then more runs: the same spans, once each.
+    cli.child.stdin.write(`${runOf(2).steps[1]}\n`);
+    cli.child.stdin.end(`${lines(3, 5).join('\n')}\n`);
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    // The copy is sent again on its own (identical): 20 distinct spans, 21 sent.
+    expect(cli.stdout()).toMatch(/import: 5 runs, 11 steps, 5 tool calls → 21 of 21 spans exported/);
+    expect(new Set(receiver.spans().map((s) => s.spanId)).size).toBe(20);
+    const byId = new Map<string, string>();
+    for (const span of receiver.spans()) {
+      const [one] = stored([span]);
+      expect(byId.get(span.spanId) ?? one).toBe(one);
+      byId.set(span.spanId, one as string);
+    }
+  });
+
   it('steps in one file before their runs in another, past --max-held-mb: spilled, then the same spans as sorted input, and no file left', async () => {
     const runs = Array.from({ length: 1500 }, (_, i) => runOf(i, 3));
     const sorted = join(dir, 'sorted.jsonl');

@@ -249,3 +249,37 @@ describe('raw text/event-stream captures, recognised by content', () => {
     expect(collector.result().rejected[0]?.issues[0]?.message).toMatch(/nested more than 4 levels/);
   });
 });
+
+describe('a stream that stays open and goes quiet', () => {
+  it('says so once per quiet spell (onIdle), after the lines it gave were handed on, and reads on when more comes', async () => {
+    const { PassThrough } = await import('node:stream');
+    const stdin = new PassThrough();
+    const seen: string[] = [];
+    const collector = new RecordCollector();
+    const target = {
+      add: (value: unknown, location: Parameters<RecordCollector['add']>[1]) => {
+        seen.push(`record ${(value as { id: string }).id}`);
+        collector.add(value, location);
+      },
+      addEvent: collector.addEvent.bind(collector),
+      addUnreadable: collector.addUnreadable.bind(collector),
+    };
+    let idle!: () => void;
+    let idled = new Promise<void>((resolve) => (idle = resolve));
+    const reading = readRecordSource('-', target, stdin, {
+      idleMillis: 20,
+      onIdle: () => {
+        seen.push('idle');
+        idle();
+      },
+    });
+    stdin.write(`${JSON.stringify(run({ id: 'run_1' }))}\n${JSON.stringify(run({ id: 'run_2' }))}\n`);
+    await idled;
+    idled = new Promise<void>((resolve) => (idle = resolve));
+    stdin.write(`${JSON.stringify(run({ id: 'run_3' }))}\n`);
+    await idled;
+    stdin.end();
+    await reading;
+    expect(seen).toEqual(['record run_1', 'record run_2', 'idle', 'record run_3', 'idle']);
+  });
+});
