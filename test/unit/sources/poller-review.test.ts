@@ -1,0 +1,87 @@
+/**
+ * Suspected poller bugs found in review (fidelity review, #11 items 1–2), written as tests that
+ * fail today (`it.fails`): each names the bug; turn it into `it` once fixed. The poller files were
+ * left alone while fleet leases are wired into them.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../../../src/api/errors.js';
+import { classifyFailure } from '../../../src/sources/failures.js';
+import { acked, advance, FakeApi, POLL, rig, settleNow, START, stopRigs, THREAD } from './poller-rig.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: START });
+});
+
+afterEach(async () => {
+  await stopRigs();
+  vi.useRealTimers();
+});
+
+/** The fake lists newest first by position: put `id` just below `below` (a tie the API orders so). */
+function listBelow(api: FakeApi, id: string, below: string): void {
+  const runs = (api as unknown as { runsByThread: Map<string, Array<Record<string, unknown>>> }).runsByThread.get(THREAD) ?? [];
+  const moved = runs.find((r) => r['id'] === id);
+  const rest = runs.filter((r) => r['id'] !== id);
+  rest.splice(rest.findIndex((r) => r['id'] === below), 0, moved as Record<string, unknown>);
+  (api as unknown as { runsByThread: Map<string, unknown[]> }).runsByThread.set(THREAD, rest);
+}
+
+describe('poller review: suspected bugs', () => {
+  // BUG (high): src/sources/thread-round.ts:37 with discovery.ts:78-79. Runs newer than the cursor
+  // are told by position (index < newerThanCursor), but the API orders by created_at (seconds) and
+  // leaves ties in an order of its own (ids are random). A run that fails at once (a rate-limited
+  // run, say) and the client's retry created in the same second: if a listing saw the first as
+  // newest, the retry may be listed *below* it and is taken for one seen at the last look. It is
+  // never followed, never exported; every later listing skips it again.
+  it.fails('a run created in the same second as the cursor run, listed below it, is still followed and exported', async () => {
+    const { api, poller, delivery } = await rig();
+    await poller.watchThread(THREAD);
+    await settleNow();
+    await advance(200);
+    const first = api.addRun(THREAD, 'run_a');
+    await advance(POLL - 200); // the listing at 1 s: run_a is the cursor, followed
+    expect(poller.stats().runs).toBe(1);
+    api.finishRun('run_a', { status: 'failed', failed_at: first['created_at'], completed_at: null });
+    api.addRun(THREAD, 'run_b', { created_at: first['created_at'] }); // the retry, same second
+    listBelow(api, 'run_b', 'run_a');
+    await advance(POLL);
+    await acked();
+    api.finishRun('run_b');
+    await advance(3 * POLL);
+    await acked();
+    expect(delivery.runIds().sort()).toEqual(['run_a', 'run_b']);
+  });
+
+  // BUG (medium-low): src/sources/failures.ts:161 with src/api/client.ts:277. Only 404 drops a thread
+  // or run; 410 Gone (and any other 4xx: 400 for a malformed id, 422) is `invalid_request`, retried
+  // with backoff forever (every max idle interval, a warning each time), the thread or run never
+  // dropped and counted active. A request that is wrong stays wrong.
+  it.fails('410 Gone drops the thread as 404 does', () => {
+    const action = classifyFailure('thread', new ApiError('invalid_request', 'list runs of thread_1: HTTP 410', { status: 410 }));
+    expect(action.kind).toBe('drop');
+  });
+
+  // BUG (medium-low): src/sources/watch-set.ts:92 (cursorCreatedAt in memory only) with
+  // discovery.ts:62 and :85. After a restart the cursor's creation time is unknown until a new run
+  // moves the cursor; if the cursor run is deleted meanwhile, the listing pages back to `since`
+  // minus an hour (the registration, possibly weeks ago) and, with no cursor position, takes every
+  // finished run created since `since` and not in `done` (kept 24 h) for new: exported again
+  // (identical spans, but a steps listing per old run: a burst of requests).
+  it.fails('after a restart, a deleted cursor run does not make the runs older than it new again', async () => {
+    const api = new FakeApi();
+    const t = Math.floor(START / 1000);
+    api.addRun(THREAD, 'run_old1', { created_at: t - 3 * 86_400, status: 'completed', completed_at: t - 3 * 86_400 + 5 });
+    api.addRun(THREAD, 'run_old2', { created_at: t - 2 * 86_400, status: 'completed', completed_at: t - 2 * 86_400 + 5 });
+    api.addRun(THREAD, 'run_cursor', { created_at: t - 86_400 - 600, status: 'completed', completed_at: t - 86_400 - 590 });
+    api.deleteRun('run_cursor');
+    api.addRun(THREAD, 'run_new', { created_at: t - 10, status: 'completed', completed_at: t - 5 });
+    const { delivery } = await rig({
+      api,
+      snapshot: { threads: [{ threadId: THREAD, since: t - 7 * 86_400, lastActivityAt: START - 86_400_000 + 600_000, cursor: 'run_cursor' }], runs: [], done: {}, setAsideSpans: 0 },
+    });
+    await settleNow();
+    await advance(POLL);
+    await acked();
+    expect(delivery.runIds()).toEqual(['run_new']);
+  });
+});
