@@ -274,7 +274,7 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         return { kind: 'retry', reason: codeText, ...(retryAfter !== undefined ? { retryAfter } : {}) };
       }
       report('error');
-      throw new ApiError(status === 404 ? 'not_found' : 'invalid_request', `${operation}: ${codeText}${message ? `: ${message}` : ''}`, {
+      throw new ApiError(status === 404 || status === 410 ? 'not_found' : 'invalid_request', `${operation}: ${codeText}${message ? `: ${message}` : ''}`, {
         status,
         ...(code ? { code } : {}),
         ...ids,

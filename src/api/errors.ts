@@ -8,7 +8,7 @@ import type { Issue } from './validate.js';
 export type ApiErrorKind =
   /** 401/403: fatal; the message says what to check. */
   | 'auth'
-  /** 404: the thread, run or step is gone (or never existed). */
+  /** 404 or 410: the thread, run or step is gone (or never existed). */
   | 'not_found'
   /** Another 4xx: the request itself is wrong (a bad parameter, a missing beta header). */
   | 'invalid_request'

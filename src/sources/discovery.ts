@@ -6,7 +6,8 @@
  * thread's run and discovering its next one then cost one request per poll, not two.
  *
  * Pages go on (`after` = the last item) only while the listing has not reached the cursor: more
- * runs started since the last look than the page holds. A thread seen for the first time has no
+ * runs started since the last look than the page holds (or while the page ends in the cursor's own
+ * second, whose runs the API orders as it likes). A thread seen for the first time has no
  * cursor; its newest runs are read until they are older than `since` minus an hour: nothing older
  * can still be active, since the API expires a run after ten minutes without progress.
  */
@@ -50,9 +51,12 @@ export interface ThreadListing {
   issues: Array<{ index: number; id?: string } & Issue>;
 }
 
-/** A first page sized for what a thread needs: its followed runs, a new one, and the cursor. */
+/**
+ * A first page sized for what a thread needs: its followed runs, a new one, the cursor, and one
+ * below it (which shows whether the cursor's second goes on below it: see the paging rule).
+ */
 export function firstPageSize(followedRuns: number): number {
-  return Math.min(MAX_PAGE_SIZE, Math.max(2, followedRuns + 2));
+  return Math.min(MAX_PAGE_SIZE, Math.max(3, followedRuns + 3));
 }
 
 export async function listThreadRuns(client: AssistantsClient, query: ThreadListingQuery, signal?: AbortSignal): Promise<ThreadListing> {
@@ -78,7 +82,10 @@ export async function listThreadRuns(client: AssistantsClient, query: ThreadList
     const at = cursor === undefined ? -1 : cursorPosition(page.items.length, page.items.findIndex((r) => r.id === cursor), page.rejected, cursor);
     if (at >= 0) listing.newerThanCursor = before + at;
     const oldest = page.items.at(-1)?.created_at;
-    if (at >= 0 || !page.hasMore || page.lastId === undefined || page.lastId === after || (oldest !== undefined && oldest < floor)) break;
+    // Found the cursor: done, unless the page ends in the cursor's second (runs of one second are
+    // ordered as the API likes, so a run of that second not seen yet may be on the next page).
+    const tiesGoOn = at >= 0 && query.cursorCreatedAt !== undefined && oldest !== undefined && oldest >= query.cursorCreatedAt;
+    if ((at >= 0 && !tiesGoOn) || !page.hasMore || page.lastId === undefined || page.lastId === after || (oldest !== undefined && oldest < floor)) break;
     after = page.lastId;
   }
   // The cursor run is gone (deleted): runs created since it (its second included) are the new ones.

@@ -34,11 +34,30 @@ export function planListing(listing: ThreadListing, thread: ThreadState, o: { is
     // cursor and older ones were seen then. Where the cursor cannot place a run (a first look, a
     // cursor run deleted), one that already finished before `since` is history (and one of unknown
     // creation time is not known to be history).
-    if (newer !== undefined && i >= newer) continue;
+    if (newer !== undefined && i >= newer && !isUnseenCursorPeer(run, thread)) continue;
     if (newer === undefined && !thread.seenEmpty && isRunTerminal(run) && run.created_at !== undefined && run.created_at < thread.watched.since) continue;
     plan.runs.push({ run, action: !o.includeLibraryRuns && isTracedByLibrary(run) ? 'library' : 'follow' });
   }
   return plan;
+}
+
+/**
+ * A run listed at or below the cursor but created in the cursor's second (or later: clocks), and
+ * not listed in that second before: the API put it below a run of the same second, it is new.
+ */
+function isUnseenCursorPeer(run: Run, thread: ThreadState): boolean {
+  const second = thread.cursorCreatedAt;
+  if (second === undefined || run.created_at === undefined || run.created_at < second) return false;
+  return run.id !== thread.watched.cursor && !(thread.cursorPeers?.has(run.id) ?? false);
+}
+
+/** The runs listed in the newest run's second: seen, whatever their order among themselves. */
+function peersOfNewest(listing: ThreadListing, before: Set<string> | undefined): Set<string> | undefined {
+  const second = listing.newestCreatedAt;
+  if (second === undefined) return before;
+  const peers = new Set(before);
+  for (const run of listing.runs) if (run.created_at !== undefined && run.created_at >= second) peers.add(run.id);
+  return peers;
 }
 
 /**
@@ -54,10 +73,15 @@ export function settleThread(thread: ThreadState, o: { listing: ThreadListing; n
     thread.intervalMillis = idleInterval(thread.intervalMillis, o.maxIdleMillis);
   }
   const cursorMoved = o.listing.newest !== undefined && o.listing.newest !== thread.watched.cursor;
+  const sameSecond = !cursorMoved || o.listing.newestCreatedAt === thread.cursorCreatedAt;
   if (cursorMoved) {
     thread.watched = { ...thread.watched, cursor: o.listing.newest as string };
     if (o.listing.newestCreatedAt !== undefined) thread.cursorCreatedAt = o.listing.newestCreatedAt;
   }
+  // Every run of the newest run's second listed now was decided on at this look.
+  const peers = peersOfNewest(o.listing, sameSecond ? thread.cursorPeers : undefined);
+  if (peers) thread.cursorPeers = peers;
+  else delete thread.cursorPeers;
   thread.failures = 0;
   return cursorMoved || o.newRuns > 0;
 }

@@ -18,6 +18,12 @@ export interface ThreadState {
   /** `created_at` of the cursor run, once seen: a listing stops below it even if that run is deleted. */
   cursorCreatedAt?: number;
   /**
+   * Ids of the runs listed in the cursor's second at the last looks. The API orders runs by
+   * `created_at` in whole seconds and ties its own way, so a run created in the cursor's second
+   * may be listed below it: one not among these was not seen yet, and is new.
+   */
+  cursorPeers?: Set<string>;
+  /**
    * The thread had no runs at a first look this process made and the server's clock was not known:
    * every run that appears on it is new, whatever its timestamps say.
    */

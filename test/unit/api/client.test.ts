@@ -145,6 +145,13 @@ describe('statuses', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('410 Gone is not_found, as 404 is (the thread or run is gone), not retried', async () => {
+    const { client, calls } = fakeClient([{ status: 410, body: { error: { message: 'gone', type: 'invalid_request_error', code: null, param: null } } }]);
+    const { error } = await settle(client.listRuns('thread_1'));
+    expect(error).toMatchObject({ kind: 'not_found', details: { status: 410 } });
+    expect(calls).toHaveLength(1);
+  });
+
   it.each([400, 405, 413, 422])('%i is invalid_request, not retried, with the API’s code, message and request id', async (status) => {
     const { client, calls } = fakeClient([{ status, body: { error: { message: 'bad thing', type: 'invalid_request_error', code: 'bad_code', param: null } }, headers: { 'x-request-id': 'req_123' } }]);
     const { error } = await settle(client.listRuns('thread_1'));

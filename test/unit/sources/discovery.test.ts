@@ -88,7 +88,7 @@ describe('listThreadRuns', () => {
   });
 
   it('sizes the first page for the followed runs, a new one and the cursor', () => {
-    expect([firstPageSize(0), firstPageSize(1), firstPageSize(5), firstPageSize(500)]).toEqual([2, 3, 7, 100]);
+    expect([firstPageSize(0), firstPageSize(1), firstPageSize(5), firstPageSize(500)]).toEqual([3, 4, 8, 100]);
   });
 });
 

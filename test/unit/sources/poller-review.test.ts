@@ -27,13 +27,13 @@ function listBelow(api: FakeApi, id: string, below: string): void {
 }
 
 describe('poller review: suspected bugs', () => {
-  // BUG (high): src/sources/thread-round.ts:37 with discovery.ts:78-79. Runs newer than the cursor
-  // are told by position (index < newerThanCursor), but the API orders by created_at (seconds) and
-  // leaves ties in an order of its own (ids are random). A run that fails at once (a rate-limited
+  // Was a bug (high): runs newer than the cursor were told by position only, but the API orders by
+  // created_at (seconds) and leaves ties in an order of its own (ids are random); now a run of the
+  // cursor's second not listed in it before is new (thread-round.ts isUnseenCursorPeer). A run that fails at once (a rate-limited
   // run, say) and the client's retry created in the same second: if a listing saw the first as
   // newest, the retry may be listed *below* it and is taken for one seen at the last look. It is
   // never followed, never exported; every later listing skips it again.
-  it.fails('a run created in the same second as the cursor run, listed below it, is still followed and exported', async () => {
+  it('a run created in the same second as the cursor run, listed below it, is still followed and exported', async () => {
     const { api, poller, delivery } = await rig();
     await poller.watchThread(THREAD);
     await settleNow();
@@ -52,13 +52,13 @@ describe('poller review: suspected bugs', () => {
     expect(delivery.runIds().sort()).toEqual(['run_a', 'run_b']);
   });
 
-  // BUG (medium-low): src/sources/failures.ts:161 with src/api/client.ts:277. Only 404 drops a thread
-  // or run; 410 Gone (and any other 4xx: 400 for a malformed id, 422) is `invalid_request`, retried
-  // with backoff forever (every max idle interval, a warning each time), the thread or run never
-  // dropped and counted active. A request that is wrong stays wrong.
-  it.fails('410 Gone drops the thread as 404 does', () => {
-    const action = classifyFailure('thread', new ApiError('invalid_request', 'list runs of thread_1: HTTP 410', { status: 410 }));
-    expect(action.kind).toBe('drop');
+  // Was a bug: only 404 dropped a thread or run; 410 Gone was `invalid_request`, retried forever.
+  // Other 4xx (400, 422) are still retried with backoff: a misconfigured api-version answers 400 for
+  // every thread, and dropping them all would lose the watch set over a fixable setting.
+  it('410 Gone drops the thread as 404 does', () => {
+    // The client makes a 410 `not_found` (test/unit/api/client.test.ts); dropped, saying which status.
+    const action = classifyFailure('thread', new ApiError('not_found', 'list runs of thread_1: HTTP 410', { status: 410 }));
+    expect(action).toMatchObject({ kind: 'drop', reason: 'not_found', message: expect.stringContaining('HTTP 410') });
   });
 
   // BUG (medium-low): src/sources/watch-set.ts:92 (cursorCreatedAt in memory only) with

@@ -103,9 +103,9 @@ describe('Poller: a watched thread\'s runs', () => {
     await advance(POLL); // nothing followed now
     expect(api.queries('listRuns')).toEqual([
       { order: 'desc', limit: 100 },
+      { order: 'desc', limit: 4 },
+      { order: 'desc', limit: 4 },
       { order: 'desc', limit: 3 },
-      { order: 'desc', limit: 3 },
-      { order: 'desc', limit: 2 },
     ]);
   });
 
@@ -123,8 +123,8 @@ describe('Poller: a watched thread\'s runs', () => {
     await advance(POLL);
     await acked();
     expect(api.queries('listRuns').slice(1)).toEqual([
-      { order: 'desc', limit: 2 },
-      { order: 'desc', limit: 100, after: 'run_4' },
+      { order: 'desc', limit: 3 },
+      { order: 'desc', limit: 100, after: 'run_3' },
     ]);
     expect(delivery.runIds()).toEqual(['run_0', 'run_1', 'run_2', 'run_3', 'run_4', 'run_5']);
   });
@@ -181,9 +181,11 @@ describe('Poller: a watched thread\'s runs', () => {
 
   it('a followed run the first page does not reach (older than the newest runs) is read alone', async () => {
     const { api, poller, delivery } = await rig();
-    api.addRun(THREAD, 'run_old');
+    const t = api.nowSeconds();
+    // Each a second apart: runs of one second are paged through to the end (see discovery.ts).
+    api.addRun(THREAD, 'run_old', { created_at: t - 10 });
     for (let i = 1; i <= 4; i++) {
-      api.addRun(THREAD, `run_${i}`);
+      api.addRun(THREAD, `run_${i}`, { created_at: t - 10 + i });
       api.finishRun(`run_${i}`);
     }
     await poller.watchThread(THREAD);

@@ -40,6 +40,16 @@ describe('planListing', () => {
     expect([...plan.seen].sort()).toEqual(['run_cursor', 'run_new1', 'run_new2', 'run_old']);
   });
 
+  it('a run of the cursor\'s second listed below it is new unless it was listed in that second before; older ones are not', () => {
+    const l = listing([run('run_cursor', 100), run('run_tie', 100), run('run_tie_seen', 100), run('run_older', 99)], 0);
+    const t = thread({ cursor: 'run_cursor' }, { cursorCreatedAt: E + 100, cursorPeers: new Set(['run_cursor', 'run_tie_seen']) });
+    expect(actions(planListing(l, t, none))).toEqual(['run_tie:follow']);
+    // After the look, every run of that second is known: the next listing follows none again.
+    settleThread(t, { listing: l, newRuns: 1, followed: 0, now: 1, pollMillis: 1_000, graceMillis: 60_000, maxIdleMillis: 60_000 });
+    expect([...(t.cursorPeers ?? [])].sort()).toEqual(['run_cursor', 'run_tie', 'run_tie_seen']);
+    expect(actions(planListing(l, t, none))).toEqual([]);
+  });
+
   it('a run after the cursor is new even when its creation is long before since (a clock off)', () => {
     const plan = planListing(listing([run('run_a', -10_000), run('run_cursor', 0)], 1), thread({ cursor: 'run_cursor' }), none);
     expect(actions(plan)).toEqual(['run_a:follow']);
