@@ -22,6 +22,7 @@ export { ConfigError, parseByteSize, parseDuration, parseKeyValueList, parseTime
 export { MAX_TIMER_MILLIS } from './util/backoff.js';
 export { DEFAULT_OTLP_ENDPOINT, DEFAULT_OTLP_GRPC_ENDPOINT, otlpOptionsFromEnv, type OtlpFlags } from './config/otlp.js';
 export { deliveryOptionsFromEnv, retryDelayCapFromEnv, type DeliveryFlags, type DeliveryLimits } from './config/delivery.js';
+export { DEFAULT_LEASE_MILLIS, fleetConfigFromEnv, type FleetConfig, type FleetFlags } from './config/fleet.js';
 
 /** `service.name` and the other resource attributes from `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`. */
 export function resourceOptionsFromEnv(env: Env): ResourceOptions {

@@ -8,6 +8,7 @@ import {
   apiConfigFromEnv,
   ConfigError,
   deliveryOptionsFromEnv,
+  fleetConfigFromEnv,
   listenTokenFromEnv,
   mappingOptionsFromEnv,
   MAX_TIMER_MILLIS,
@@ -63,7 +64,12 @@ State and endpoint:
                              error, a write failure while running makes /healthz answer 503 and
                              the sidecar drain and exit 1
   --state postgres://…       state in PostgreSQL instead (or ASSISTANTS_OTEL_STATE_URL), shared by
-                             a fleet; refused spans go to rejected/ in the default state directory
+                             a fleet: each sidecar follows the threads it holds a lease on; refused
+                             spans go to rejected/ in the default state directory
+  --lease DUR                a fleet member's lease (default 30s; ASSISTANTS_OTEL_LEASE): a dead
+                             member's threads are taken over within it; renewed every third
+  --member-id ID             this member's id, unique in the fleet (default hostname-pid-hex;
+                             ASSISTANTS_OTEL_MEMBER_ID); shown as the owner in GET /v1/watch
   --memory-state             keep state in memory only (nothing survives a restart; not
                              with --state)
   --listen [HOST:]PORT       serve /v1/watch (GET, POST, DELETE), /healthz and /metrics
@@ -97,6 +103,8 @@ export const WATCH_FLAGS = {
   'max-queued-bytes': { type: 'string' },
   state: { type: 'string' },
   'memory-state': { type: 'boolean' },
+  lease: { type: 'string' },
+  'member-id': { type: 'string' },
   listen: { type: 'string' },
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
@@ -150,6 +158,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const mapping = mappingOptionsFromEnv(io.env, mappingFlags(values));
   const listenToken = listenTokenFromEnv(io.env);
   const state = stateConfigFromEnv(io.env, { state: values.state, memoryState: values['memory-state'] }, defaultStatePath(io.env));
+  const fleet = fleetConfigFromEnv(io.env, { lease: values.lease, memberId: values['member-id'] }, state.kind === 'postgres');
   const stateSecrets = state.kind === 'postgres' ? connectionUrlSecrets(state.url) : [];
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
@@ -162,7 +171,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     state.kind === 'memory'
       ? createMemoryStateStore()
       : state.kind === 'postgres'
-        ? (hooks) => createPostgresStateStore({ url: state.url, source: state.source, onWarning: hooks.onWarning })
+        ? (hooks) => createPostgresStateStore({ url: state.url, source: state.source, leaseMillis: fleet.leaseMillis, ...(fleet.memberId ? { memberId: fleet.memberId } : {}), onWarning: hooks.onWarning })
         : (hooks) => createFileStateStore(state.path, hooks);
   // Refused spans are files: next to the state file, or in the default state directory.
   const rejectedDirectory = state.kind === 'memory' ? undefined : join(dirname(state.kind === 'file' ? state.path : defaultStatePath(io.env)), 'rejected');
@@ -181,6 +190,8 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
       resource: resourceOptionsFromEnv(io.env),
       mapping,
       store,
+      // On PostgreSQL the sidecar is a fleet member (alone, it is a fleet of one and holds every lease).
+      fleet: state.kind === 'postgres',
       delivery,
       ...(rejectedDirectory ? { rejectedDirectory } : {}),
       live: values.live ?? false,
@@ -201,7 +212,10 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     throw error;
   }
   const watched = handle.poller.stats();
-  if (!listen && watched.threads === 0 && watched.runs === 0) {
+  // A fleet member follows what its leases hold, loaded just after joining: ask the shared set.
+  const shared = state.kind === 'postgres' && !listen ? await handle.poller.listing().catch(() => undefined) : undefined;
+  const nothing = shared ? shared.threads.length === 0 && shared.runs.length === 0 : watched.threads === 0 && watched.runs === 0;
+  if (!listen && nothing) {
     // Nothing given, nothing persisted, and no way to be told: it would poll nothing forever.
     await handle.stop();
     throw new UsageError(
@@ -214,6 +228,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   logger.info('sidecar started', {
     threads: watched.threads,
     runs: watched.runs,
+    ...(state.kind === 'postgres' ? { member_id: handle.poller.memberId, lease_ms: fleet.leaseMillis } : {}),
     mode: values.live ? 'live' : 'batch',
     api: redactUrl(api.provider.baseUrl),
     export_to: redactUrl(otlp.url),

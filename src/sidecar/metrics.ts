@@ -18,6 +18,8 @@ export interface GaugeSources {
   storeFailed?: () => boolean;
   /** A fleet member's leases (a PostgreSQL store): adds the lease metrics. */
   leases?: () => LeaseStats;
+  /** A fleet member's id: `assistants_otel_fleet_member_info{member_id}` (with `leases`). */
+  memberId?: string;
   /** How polling keeps up: the oldest due key's wait, keys due and not started, the effective interval. */
   polling?: () => { overdueMillis: number; dueNow: number; effectiveIntervalMillis: number };
   /** API requests in flight past the stuck threshold (no longer holding a concurrency slot). */
@@ -25,7 +27,11 @@ export interface GaugeSources {
 }
 
 /** The lease metrics of a fleet member, read from the store's totals when scraped. */
-function registerLeaseMetrics(registry: Registry, prefix: string, stats: () => LeaseStats): void {
+function registerLeaseMetrics(registry: Registry, prefix: string, stats: () => LeaseStats, memberId: string | undefined): void {
+  if (memberId !== undefined) {
+    const info = new Gauge({ name: `${prefix}fleet_member_info`, help: 'This fleet member\'s id (always 1): join on it to tell members\' metrics apart.', labelNames: ['member_id'] as const, registers: [registry] });
+    info.set({ member_id: memberId }, 1);
+  }
   const gauge = (name: string, help: string, read: (s: LeaseStats) => number) =>
     new Gauge({
       name: `${prefix}${name}`,
@@ -48,6 +54,7 @@ function registerLeaseMetrics(registry: Registry, prefix: string, stats: () => L
     });
   gauge('leases_held', 'Leases (threads, with their runs) this member holds.', (s) => s.held);
   gauge('fleet_members', 'Live members of the fleet at the last lease round.', (s) => s.members);
+  gauge('lease_share', 'The fair share at the last lease round: ceil(thread ids / live members), the most this member claims.', (s) => s.share);
   counter('lease_takeovers_total', 'Leases claimed from another member whose lease had expired.', (s) => s.takeovers);
   counter('lease_renewals_failed_total', 'Lease rounds (renewals) that failed: the database unreachable, slow or refusing.', (s) => s.renewalsFailed);
   counter('leases_lost_total', 'Leases lost other than by leaving: expired, taken, rebalanced away, or nothing left under them.', (s) => s.lost);
@@ -197,7 +204,7 @@ export function createWatchMetrics(sources: GaugeSources) {
     },
   });
 
-  if (sources.leases) registerLeaseMetrics(registry, prefix, sources.leases);
+  if (sources.leases) registerLeaseMetrics(registry, prefix, sources.leases, sources.memberId);
 
   return {
     registry,

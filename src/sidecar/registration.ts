@@ -18,9 +18,12 @@ import { parseTraceparent } from '../mapping/ids.js';
 import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 
+/** A watched item; in a fleet, with the member following it (`owner`, null when nobody holds its lease now). */
+type Listed<T> = T & { owner?: string | null };
+
 export interface WatchControl {
-  /** What is watched now. */
-  watched(): { threads: readonly WatchedThread[]; runs: readonly WatchedRun[] };
+  /** What is watched now (in a fleet: the whole shared set, with owners). */
+  listing(): Promise<{ threads: ReadonlyArray<Listed<WatchedThread>>; runs: ReadonlyArray<Listed<WatchedRun>> }>;
   watchThread(threadId: string): Promise<'added' | 'already'>;
   unwatchThread(threadId: string): Promise<boolean>;
   watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'>;
@@ -118,21 +121,26 @@ function iso(millis: number): string | null {
   return Number.isFinite(millis) && Math.abs(millis) <= 8.64e15 ? new Date(millis).toISOString() : null;
 }
 
+/** In a fleet, `owner`: the member id following the item, or null. */
+const ownerOf = (item: { owner?: string | null }) => (item.owner !== undefined ? { owner: item.owner } : {});
+
 /** `GET /v1/watch`: threads and runs in the API's snake_case, times as ISO 8601. */
-function watchedList(control: WatchControl): unknown {
-  const { threads, runs } = control.watched();
+async function watchedList(control: WatchControl): Promise<unknown> {
+  const { threads, runs } = await control.listing();
   return {
     threads: threads.map((t) => ({
       thread_id: t.threadId,
       // 0 means "its whole history" (--backfill).
       runs_since: t.since > 0 ? iso(t.since * 1000) : null,
       last_activity_at: iso(t.lastActivityAt),
+      ...ownerOf(t),
     })),
     runs: runs.map((r) => ({
       thread_id: r.threadId,
       run_id: r.runId,
       ...(r.traceparent ? { traceparent: r.traceparent } : {}),
       ...(r.exportedStepIds.length > 0 ? { exported_steps: r.exportedStepIds.length } : {}),
+      ...ownerOf(r),
     })),
   };
 }
@@ -152,7 +160,7 @@ export async function startRegistrationServer(options: RegistrationServerOptions
   async function watch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!authorized(req, options.token)) throw new HttpError(401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
     if (req.method === 'GET') {
-      send(res, 200, watchedList(options.control));
+      send(res, 200, await watchedList(options.control));
       return;
     }
     if (req.method === 'POST') {
@@ -174,7 +182,11 @@ export async function startRegistrationServer(options: RegistrationServerOptions
       const body = text.trim() === ''
         ? parseWatchBody(JSON.stringify(Object.fromEntries(url.searchParams)))
         : parseWatchBody(text);
-      const removed = body.run_id !== undefined ? await options.control.unwatchRun(body.run_id) : await options.control.unwatchThread(body.thread_id);
+      const removed = await (body.run_id !== undefined ? options.control.unwatchRun(body.run_id) : options.control.unwatchThread(body.thread_id)).catch((error: unknown) => {
+        // A fleet member asked to stop what another member follows.
+        if (error instanceof Error && error.name === 'NotOwnerError') throw new HttpError(409, error.message);
+        throw error;
+      });
       if (!removed) throw new HttpError(404, `${body.run_id !== undefined ? `run ${body.run_id}` : `thread ${body.thread_id}`} is not watched`);
       logger.info('watch removed', { thread_id: body.thread_id, ...(body.run_id ? { run_id: body.run_id } : {}) });
       send(res, 200, { removed: true });

@@ -17,6 +17,7 @@ import { SIDECAR_RETRY } from '../delivery/send.js';
 import { sourceMappingOptions } from '../mapping/source.js';
 import type { MappingOptions } from '../mapping/types.js';
 import { Poller } from '../sources/poller.js';
+import type { LeasingStateStore } from '../state/leasing.js';
 import type { StateStore, StoreHooks } from '../state/store.js';
 import { sleep } from '../util/backoff.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -48,6 +49,11 @@ export interface WatchOptions {
    * and counted (`assistants_otel_state_warnings_total`) and its failure stops the sidecar.
    */
   store: StateStore | ((hooks: Required<StoreHooks>) => StateStore);
+  /**
+   * Run as a member of a fleet sharing this store (a PostgreSQL one): follow only the threads whose
+   * leases this member holds, register into the shared set, lease metrics on /metrics. @default false
+   */
+  fleet?: boolean;
   /** Where refused spans are written. Without it they are only counted and logged. */
   rejectedDirectory?: string;
   /** The delivery queue's bounds and the retry delay cap (README "Delivery"). */
@@ -87,6 +93,13 @@ export interface WatchHandle {
   stop(force?: AbortSignal): Promise<void>;
 }
 
+/** The store as a fleet's (it must be one: `fleet` is only for a PostgreSQL store). */
+function leasingStore(store: StateStore): LeasingStateStore {
+  const candidate = store as Partial<LeasingStateStore>;
+  if (typeof candidate.join !== 'function' || typeof candidate.leaseStats !== 'function') throw new TypeError('fleet: the state store has no leases (a fleet needs a PostgreSQL state store)');
+  return store as LeasingStateStore;
+}
+
 /** Resolves when `signal` aborts (never, without one). */
 function aborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -122,6 +135,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     },
   };
   const store = typeof options.store === 'function' ? options.store(hooks) : options.store;
+  const leases = options.fleet ? leasingStore(store) : undefined;
   const budget = new RequestBudget({ ...options.budget, stuckAfterMillis: options.stuckRequestMillis ?? stuckRequestMillis(options.pollIntervalMillis) });
   const client = createAssistantsClient({
     provider: options.provider,
@@ -158,6 +172,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
   const poller = new Poller({
     client,
     store,
+    ...(leases ? { leases } : {}),
     delivery: pipeline,
     mapping: { ...sourceMappingOptions(options.provider), ...options.mapping },
     live: options.live ?? false,
@@ -189,6 +204,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
     polling: () => poller.stats(),
     stuckRequests: () => budget.stats().stuck,
     storeFailed: () => storeFailure !== undefined,
+    ...(leases ? { leases: () => leases.leaseStats(), memberId: leases.memberId } : {}),
   });
 
   await poller.start();

@@ -5,6 +5,7 @@ import type { RequestBudget } from '../api/budget.js';
 import type { AssistantsClient } from '../api/client.js';
 import type { ApiError } from '../api/errors.js';
 import type { MappingOptions } from '../mapping/types.js';
+import type { LeasingStateStore } from '../state/leasing.js';
 import type { StateStore } from '../state/store.js';
 import type { Logger } from '../util/log.js';
 import type { DeliverySink, ExportHooks } from './run-exports.js';
@@ -20,6 +21,11 @@ export interface PollerHooks extends ExportHooks {
 export interface PollerOptions {
   client: AssistantsClient;
   store: StateStore;
+  /**
+   * A fleet member: the same store, as a leasing one (PostgreSQL). The poller then follows only the
+   * thread ids it holds leases on, and registrations go to the shared set (docs/fleet.md).
+   */
+  leases?: LeasingStateStore;
   delivery: DeliverySink;
   mapping: MappingOptions;
   /** Export each finished step as soon as it is seen, instead of the whole run at its end. */

@@ -14,11 +14,17 @@
  * budget has a free slot (`scheduler.ts`): when the budget cannot serve everything in its interval,
  * every key is late by about the same time, the lag is measured, and a warning names the effective
  * interval. When delivery is behind, polling pauses: nothing is dropped, the API keeps the records.
+ *
+ * In a fleet (`leases`: a PostgreSQL store), the poller follows only the thread ids it holds a lease
+ * on (`fleet-membership.ts`): registrations go to the shared set, and the lease rounds decide who
+ * follows what; a run another member exported is skipped (`doneAmong`).
  */
 import { setMaxListeners } from 'node:events';
 import type { Run } from '../api/schemas.js';
+import type { LeasingStateStore, WatchListing } from '../state/leasing.js';
 import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { FleetMembership } from './fleet-membership.js';
 import { firstPageSize, listThreadRuns, sinceOnServerClock } from './discovery.js';
 import { failureBackoff, PollLag } from './pace.js';
 import { classifyFailure } from './failures.js';
@@ -31,6 +37,11 @@ import { WatchSet, type RunState, type ThreadState } from './watch-set.js';
 
 export type { DeliverySink } from './run-exports.js';
 export type { PollerHooks, PollerOptions, PollerStats } from './poller-options.js';
+
+/** `DELETE /v1/watch` on a fleet member that does not follow the item: only its owner may stop it. */
+export class NotOwnerError extends Error {
+  override readonly name = 'NotOwnerError';
+}
 
 /** Runs newer than registration minus this many seconds (server clock) are traced even if already finished. */
 export const REGISTRATION_GRACE_SECONDS = 60;
@@ -52,6 +63,9 @@ export class Poller {
   private readonly maxIdleMillis: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private warnedNoDate = false;
+  /** Set in a fleet: the store, as a leasing one. */
+  private readonly leases: LeasingStateStore | undefined;
+  private readonly fleet: FleetMembership | undefined;
 
   constructor(private readonly options: PollerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -86,6 +100,16 @@ export class Poller {
       now: this.now,
       signal: this.stopController.signal,
     });
+    this.leases = options.leases;
+    if (this.leases) {
+      this.fleet = new FleetMembership({
+        store: this.leases,
+        adopt: (loaded) => this.adopt(loaded),
+        release: (keys) => this.release(keys),
+        logger: this.logger,
+        signal: this.stopController.signal,
+      });
+    }
   }
 
   stats(): PollerStats {
@@ -106,18 +130,45 @@ export class Poller {
     return { threads: [...this.watch.threads.values()].map((t) => t.watched), runs: [...this.watch.runs.values()].map((r) => r.watched) };
   }
 
-  /** Loads the persisted watch set and starts polling it. */
+  /** In a fleet, this member's id. */
+  get memberId(): string | undefined {
+    return this.leases?.memberId;
+  }
+
+  /** In a fleet: the whole shared set, each item with its owner (null: nobody holds it now). Else what is watched here. */
+  async listing(): Promise<{ threads: Array<WatchedThread & { owner?: string | null }>; runs: Array<WatchedRun & { owner?: string | null }> }> {
+    if (!this.leases) return this.watched();
+    const listing: WatchListing = await this.leases.listWatched();
+    return {
+      threads: listing.threads.map((t) => ({ ...t, owner: t.owner ?? null })),
+      runs: listing.runs.map((r) => ({ ...r, owner: r.owner ?? null })),
+    };
+  }
+
+  /**
+   * Loads the persisted watch set and starts polling it. In a fleet: keeps the shared done marks,
+   * joins, and follows what the leases it claims hold (loaded as they are gained).
+   */
   async start(): Promise<void> {
     const snapshot = await this.options.store.load();
-    for (const thread of snapshot.threads) this.addThread(thread);
-    for (const run of snapshot.runs) this.addRun(run, 0);
     for (const [runId, at] of Object.entries(snapshot.done)) this.done.set(runId, at);
+    if (this.fleet) {
+      await this.fleet.join();
+    } else {
+      for (const thread of snapshot.threads) this.addThread(thread);
+      for (const run of snapshot.runs) this.addRun(run, 0);
+    }
     this.every(PRUNE_EVERY_MILLIS, () => this.prune());
     const lagWarning = new LagWarning({ logger: this.logger, lag: this.lag, pollIntervalMillis: this.options.pollIntervalMillis, budget: this.options.budget ?? this.options.client.budget, now: this.now });
     this.every(lagCheckMillis(this.options.pollIntervalMillis), () => {
       if (!this.stopController.signal.aborted) lagWarning.check(this.stats());
     });
-    this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size, from: 'state' });
+    if (this.leases) {
+      const stats = this.leases.leaseStats();
+      this.logger.info('watching', { shared_threads: snapshot.threads.length, shared_runs: snapshot.runs.length, from: 'leases', member_id: this.leases.memberId, leases: stats.held, members: stats.members });
+    } else {
+      this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size, from: 'state' });
+    }
   }
 
   /** Starts watching a thread (idempotent). Resolves once the registration is durable. */
@@ -126,6 +177,12 @@ export class Poller {
     // On this host's clock for now; the first listing moves it to the server's (`sinceOnServerClock`).
     const since = this.options.backfill ? 0 : Math.floor(this.now() / 1000) - REGISTRATION_GRACE_SECONDS;
     const watched: WatchedThread = { threadId, since, lastActivityAt: this.now() };
+    if (this.leases) {
+      // The shared set; whichever member claims its lease follows it (a round is asked for now).
+      const status = await this.leases.registerThread(watched);
+      this.leases.requestRound();
+      return status;
+    }
     await this.options.store.putThread(watched);
     if (this.watch.threads.has(threadId)) return 'already'; // registered twice at once
     this.addThread(watched);
@@ -133,7 +190,7 @@ export class Poller {
   }
 
   async unwatchThread(threadId: string): Promise<boolean> {
-    if (!this.watch.threads.has(threadId)) return false;
+    if (!this.watch.threads.has(threadId)) return this.notOwned((l) => l.threads.find((t) => t.threadId === threadId), `thread ${threadId}`);
     this.forgetThread(threadId);
     await this.options.store.removeThread(threadId);
     return true;
@@ -142,6 +199,7 @@ export class Poller {
   /** Starts following one run (idempotent; a new traceparent replaces the old). */
   async watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'> {
     if (this.done.has(runId)) return 'exported';
+    if (this.leases) return this.registerRun(threadId, runId, traceparent);
     const existing = this.watch.runs.get(runId);
     if (existing && (traceparent === undefined || existing.watched.traceparent === traceparent)) return 'already';
     const kept = traceparent ?? existing?.watched.traceparent;
@@ -158,7 +216,7 @@ export class Poller {
   }
 
   async unwatchRun(runId: string): Promise<boolean> {
-    if (!this.watch.runs.has(runId)) return false;
+    if (!this.watch.runs.has(runId)) return this.notOwned((l) => l.runs.find((r) => r.runId === runId), `run ${runId}`);
     this.watch.deleteRun(runId);
     this.scheduler.cancel(`run:${runId}`);
     await this.options.store.removeRun(runId);
@@ -170,6 +228,55 @@ export class Poller {
     this.stopController.abort();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     await this.scheduler.stop();
+  }
+
+  // ---- a fleet member's share ---------------------------------------------------------------------
+
+  /** A run registered on any member: into the shared set; its thread id's owner follows it. */
+  private async registerRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'> {
+    const leases = this.leases as LeasingStateStore;
+    const status = await leases.registerRun({ threadId, runId, exportedStepIds: [], ...(traceparent ? { traceparent } : {}) });
+    if (status === 'exported') this.done.set(runId, this.now());
+    // Followed here: the new traceparent applies at once (another owner reads it at its next gain).
+    const current = this.watch.runs.get(runId);
+    if (status === 'updated' && current && traceparent) current.watched = { ...current.watched, traceparent };
+    leases.requestRound();
+    return status;
+  }
+
+  /**
+   * Not followed here: without a fleet, not watched (false). In a fleet, if the shared set holds
+   * it, only its owner may stop following it (a NotOwnerError naming the owner); else false.
+   */
+  private async notOwned(find: (listing: WatchListing) => { owner?: string } | undefined, what: string): Promise<boolean> {
+    if (!this.leases) return false;
+    const item = find(await this.leases.listWatched());
+    if (!item) return false;
+    throw new NotOwnerError(
+      item.owner
+        ? `${what} is followed by fleet member ${item.owner}: send the DELETE to that member (GET /v1/watch shows each item's owner)`
+        : `${what} is not followed by any fleet member right now (its lease is free): try again once a member holds it`,
+    );
+  }
+
+  /** Threads and runs under keys just gained, as stored: followed from now on (what is already followed stays). */
+  private adopt(loaded: { threads: WatchedThread[]; runs: WatchedRun[] }): void {
+    if (this.stopController.signal.aborted) return;
+    for (const thread of loaded.threads) if (!this.watch.threads.has(thread.threadId)) this.addThread(thread);
+    for (const run of loaded.runs) if (!this.watch.runs.has(run.runId) && !this.done.has(run.runId)) this.addRun(run, 0);
+    this.logger.debug('following leased threads', { threads: loaded.threads.length, runs: loaded.runs.length });
+  }
+
+  /** Keys whose leases were lost: nothing under them is polled from now on (work in flight sees it gone). */
+  private release(keys: readonly string[]): void {
+    for (const threadId of keys) {
+      this.scheduler.cancel(`thread:${threadId}`);
+      this.watch.removeThread(threadId);
+      for (const run of this.watch.runsOf(threadId)) {
+        this.watch.deleteRun(run.watched.runId);
+        this.scheduler.cancel(`run:${run.watched.runId}`);
+      }
+    }
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------------
@@ -283,6 +390,8 @@ export class Poller {
       isDone: (runId) => this.done.has(runId),
       includeLibraryRuns: this.options.includeLibraryRuns ?? false,
     });
+    if (this.leases) await this.skipDoneElsewhere(plan.runs);
+    if (this.watch.threads.get(threadId) !== thread) return;
     for (const { run, action } of plan.runs) {
       if (action === 'library') {
         this.logger.debug('run traced by the library instrumentation: left to it', { thread_id: threadId, run_id: run.id });
@@ -297,6 +406,7 @@ export class Poller {
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.
       await this.options.store.putRun(watched);
+      if (this.watch.threads.get(threadId) !== thread) return; // unwatched, or its lease lost, meanwhile
       if (this.watch.runs.has(run.id)) continue; // registered meanwhile
       await this.readThrough(this.addRun(watched), run);
     }
@@ -323,6 +433,21 @@ export class Poller {
     if (this.watch.threads.get(threadId) !== thread) return;
     const next = nextListingIn(thread, this.watch.runCountOf(threadId), this.options.pollIntervalMillis, this.random);
     this.scheduler.schedule(`thread:${threadId}`, this.now() + next);
+  }
+
+  /**
+   * In a fleet, the local done marks miss what other members exported (a thread taken over, or
+   * moved by rebalancing): new runs of a listing are checked against the shared marks first. A
+   * read that fails (the database away) fails the listing, which is tried again with backoff.
+   */
+  private async skipDoneElsewhere(runs: Array<{ run: Run; action: string }>): Promise<void> {
+    const candidates = runs.filter((r) => r.action === 'follow').map((r) => r.run.id);
+    if (candidates.length === 0) return;
+    const done = await (this.leases as LeasingStateStore).doneAmong(candidates);
+    if (done.size === 0) return;
+    const at = this.now();
+    for (const runId of done) this.done.set(runId, at);
+    for (let i = runs.length - 1; i >= 0; i--) if (done.has((runs[i] as { run: Run }).run.id)) runs.splice(i, 1);
   }
 
   /** At a look without a cursor: `since` on the server's clock (persisted when it moved). */

@@ -160,14 +160,17 @@ class PostgresStateStore implements LeasingStateStore {
     this.closing ??= (async () => {
       this.closed = true; // before the first await: a mutation called after close() rejects
       await this.opening?.catch(() => {});
-      await this.keeper?.leave(Math.min(this.timeoutMillis, this.leaseMillis));
-      await this.leasePool?.end();
       const closeTimeout = this.options.closeTimeoutMillis ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), closeTimeout);
       });
-      if (await Promise.race([this.writes.idle().then(() => false), gaveUp])) {
+      // Pending writes first, while the leases are still held: a cursor written just before leaving
+      // is not refused as stale (the next owner would only list a little more). Then leave at once.
+      const abandoned = await Promise.race([this.writes.idle().then(() => false), gaveUp]);
+      await this.keeper?.leave(Math.min(this.timeoutMillis, this.leaseMillis));
+      await this.leasePool?.end();
+      if (abandoned) {
         this.warn(`${this.name}: closing with writes the database has not taken within ${closeTimeout} ms; they are not durable`);
         this.writes.abandon(new StateStoreError(`${this.name}: closed before this write was durable (the database did not answer within ${closeTimeout} ms)`));
         await this.writes.idle();

@@ -27,11 +27,13 @@ class FakeControl implements WatchControl {
   threadAnswer: ThreadAnswer | (() => Promise<ThreadAnswer>) = 'added';
   runAnswer: RunAnswer = 'added';
   removed = true;
-  watching: { threads: WatchedThread[]; runs: WatchedRun[] } = { threads: [], runs: [] };
+  watching: { threads: Array<WatchedThread & { owner?: string | null }>; runs: Array<WatchedRun & { owner?: string | null }> } = { threads: [], runs: [] };
+  /** Set: unwatch calls reject with it (a fleet member asked about another member's item). */
+  unwatchError: Error | undefined;
 
-  watched() {
-    this.calls.push(['watched']);
-    return this.watching;
+  listing() {
+    this.calls.push(['listing']);
+    return Promise.resolve(this.watching);
   }
 
   watchThread(threadId: string): Promise<ThreadAnswer> {
@@ -40,7 +42,7 @@ class FakeControl implements WatchControl {
   }
   unwatchThread(threadId: string): Promise<boolean> {
     this.calls.push(['unwatchThread', threadId]);
-    return Promise.resolve(this.removed);
+    return this.unwatchError ? Promise.reject(this.unwatchError) : Promise.resolve(this.removed);
   }
   watchRun(threadId: string, runId: string, traceparent?: string): Promise<RunAnswer> {
     this.calls.push(['watchRun', threadId, runId, traceparent]);
@@ -357,6 +359,34 @@ describe('routes and methods', () => {
         { thread_id: 'thread_c', run_id: 'run_2' },
       ],
     });
+  });
+
+  it('GET /v1/watch in a fleet: each item with its owner (null when nobody holds its lease)', async () => {
+    const s = await server();
+    s.control.watching = {
+      threads: [
+        { threadId: 'thread_a', since: 0, lastActivityAt: 1_714_560_000_000, owner: 'host-1-abc' },
+        { threadId: 'thread_b', since: 0, lastActivityAt: 1_714_560_000_000, owner: null },
+      ],
+      runs: [{ threadId: 'thread_c', runId: 'run_2', exportedStepIds: [], owner: 'host-2-def' }],
+    };
+    expect((await s.call('GET', '/v1/watch')).json).toEqual({
+      threads: [
+        { thread_id: 'thread_a', runs_since: null, last_activity_at: '2024-05-01T10:40:00.000Z', owner: 'host-1-abc' },
+        { thread_id: 'thread_b', runs_since: null, last_activity_at: '2024-05-01T10:40:00.000Z', owner: null },
+      ],
+      runs: [{ thread_id: 'thread_c', run_id: 'run_2', owner: 'host-2-def' }],
+    });
+  });
+
+  it('DELETE /v1/watch of what another fleet member follows: 409 with the reason', async () => {
+    const s = await server();
+    const error = new Error('thread thread_abc is followed by fleet member host-2-def: send the DELETE to that member');
+    error.name = 'NotOwnerError';
+    s.control.unwatchError = error;
+    const r = await s.call('DELETE', '/v1/watch', '{"thread_id":"thread_abc"}');
+    expect(r.status).toBe(409);
+    expect(r.json).toEqual({ error: error.message });
   });
 
   it('GET /v1/watch with nothing watched: empty lists', async () => {

@@ -1,0 +1,88 @@
+/**
+ * A poller as a member of a fleet (a PostgreSQL state store, docs/fleet.md): it follows only the
+ * thread ids it holds a lease on. This joins the fleet and turns lease events into the poller's
+ * watch set: a key gained is loaded from the shared set and followed; a key lost is dropped from
+ * the watch set and the scheduler at once (synchronously, inside the lease event), so no new request
+ * starts for it; work already in flight may finish, and its writes are fenced by the store.
+ *
+ * Loading a gained key is a read, which fails fast while the database is away: it is tried again
+ * with backoff as long as the key is still held. Each gain has a generation, so a slow load of an
+ * earlier gain never adds what a later one (or the member's own progress since) already replaced.
+ */
+import type { LeaseLossReason, LeasingStateStore } from '../state/leasing.js';
+import type { WatchedRun, WatchedThread } from '../state/store.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
+import type { Logger } from '../util/log.js';
+
+export interface FleetMembershipOptions {
+  store: LeasingStateStore;
+  /** Start following these (threads and runs under keys just gained, as stored). */
+  adopt(loaded: { threads: WatchedThread[]; runs: WatchedRun[] }): void;
+  /** Stop following everything under these keys, now. */
+  release(keys: readonly string[]): void;
+  logger: Logger;
+  /** Aborted when the poller stops: nothing more is adopted. */
+  signal: AbortSignal;
+}
+
+const LOAD_RETRY: BackoffPolicy = { initialDelayMillis: 200, maxDelayMillis: 5_000, multiplier: 2, jitterRatio: 0.2 };
+
+export class FleetMembership {
+  /** Key → generation of its latest gain; a load adopts only keys still at its generation. */
+  private readonly generation = new Map<string, number>();
+  private nextGeneration = 0;
+
+  constructor(private readonly o: FleetMembershipOptions) {}
+
+  /** Joins the fleet; resolves once the first share is claimed (its loads are under way). */
+  async join(): Promise<void> {
+    await this.o.store.join({
+      onGained: (keys) => this.gain(keys),
+      onLost: (keys, reason) => this.lose(keys, reason),
+      onWarning: (message) => this.o.logger.warn(message),
+    });
+  }
+
+  private gain(keys: readonly string[]): void {
+    if (this.o.signal.aborted) return;
+    const generation = ++this.nextGeneration;
+    for (const key of keys) this.generation.set(key, generation);
+    this.o.logger.debug('leases gained', { count: keys.length });
+    void this.load([...keys], generation, 1);
+  }
+
+  private lose(keys: readonly string[], reason: LeaseLossReason): void {
+    for (const key of keys) this.generation.delete(key);
+    this.o.release(keys);
+    // Rebalancing and leaving are routine; a lease expired or taken is worth a look.
+    const level = reason === 'expired' || reason === 'taken' ? 'warn' : 'debug';
+    this.o.logger[level]('leases lost: no longer followed here', { count: keys.length, reason });
+  }
+
+  /** The keys of `keys` still at `generation` and held. */
+  private current(keys: readonly string[], generation: number): string[] {
+    return keys.filter((key) => this.generation.get(key) === generation && this.o.store.holds(key));
+  }
+
+  private async load(keys: string[], generation: number, attempt: number): Promise<void> {
+    const wanted = this.current(keys, generation);
+    if (wanted.length === 0 || this.o.signal.aborted) return;
+    let loaded: { threads: WatchedThread[]; runs: WatchedRun[] };
+    try {
+      loaded = await this.o.store.loadKeys(wanted);
+    } catch (error) {
+      if (this.o.signal.aborted) return;
+      const delay = backoffDelay(LOAD_RETRY, attempt);
+      this.o.logger.warn('could not load the threads of leases just gained; will try again', { count: wanted.length, retry_in_ms: delay, error: (error as Error).message });
+      await sleep(delay, this.o.signal).catch(() => {});
+      return this.load(wanted, generation, attempt + 1);
+    }
+    if (this.o.signal.aborted) return;
+    // Lost (or lost and gained again) while loading: only what is still this load's to adopt.
+    const still = new Set(this.current(wanted, generation));
+    this.o.adopt({
+      threads: loaded.threads.filter((t) => still.has(t.threadId)),
+      runs: loaded.runs.filter((r) => still.has(r.threadId)),
+    });
+  }
+}
