@@ -9,7 +9,8 @@
  * with backoff as long as the key is still held. Each gain has a generation, so a slow load of an
  * earlier gain never adds what a later one (or the member's own progress since) already replaced.
  */
-import type { LeaseLossReason, LeasingStateStore } from '../state/leasing.js';
+import type { Run } from '../api/schemas.js';
+import type { LeaseLossReason, LeasingStateStore, WatchListing } from '../state/leasing.js';
 import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
@@ -23,6 +24,14 @@ export interface FleetMembershipOptions {
   logger: Logger;
   /** Aborted when the poller stops: nothing more is adopted. */
   signal: AbortSignal;
+  /** The poller's done marks (run id → epoch ms), filled from the shared ones as they are read. */
+  done: Map<string, number>;
+  now: () => number;
+}
+
+/** `DELETE /v1/watch` on a fleet member that does not follow the item: only its owner may stop it. */
+export class NotOwnerError extends Error {
+  override readonly name = 'NotOwnerError';
 }
 
 const LOAD_RETRY: BackoffPolicy = { initialDelayMillis: 200, maxDelayMillis: 5_000, multiplier: 2, jitterRatio: 0.2 };
@@ -42,6 +51,65 @@ export class FleetMembership {
       onWarning: (message) => this.o.logger.warn(message),
     });
   }
+
+  // ---- the shared set ------------------------------------------------------------------------------
+
+  /** `GET /v1/watch`: the whole shared set, each item with its owner (null: nobody holds it now). */
+  async listing(): Promise<{ threads: Array<WatchedThread & { owner: string | null }>; runs: Array<WatchedRun & { owner: string | null }> }> {
+    const listing = await this.o.store.listWatched();
+    return {
+      threads: listing.threads.map((t) => ({ ...t, owner: t.owner ?? null })),
+      runs: listing.runs.map((r) => ({ ...r, owner: r.owner ?? null })),
+    };
+  }
+
+  /** A thread registered on this member: into the shared set; a round now, so a member with room claims it. */
+  async registerThread(thread: WatchedThread): Promise<'added' | 'already'> {
+    const status = await this.o.store.registerThread(thread);
+    this.o.store.requestRound();
+    return status;
+  }
+
+  /** A run registered on this member: into the shared set; its thread id's owner follows it. */
+  async registerRun(run: WatchedRun): Promise<'added' | 'updated' | 'already' | 'exported'> {
+    const status = await this.o.store.registerRun(run);
+    if (status === 'exported') this.o.done.set(run.runId, this.o.now());
+    this.o.store.requestRound();
+    return status;
+  }
+
+  /**
+   * `DELETE /v1/watch` of something not followed here: false when the shared set does not hold it
+   * either; else a NotOwnerError naming its owner (only the owner may stop following it: another
+   * member's removal would be undone by the owner's next write of it).
+   */
+  async notOwned(find: (listing: WatchListing) => { owner?: string } | undefined, what: string): Promise<boolean> {
+    const item = find(await this.o.store.listWatched());
+    if (!item) return false;
+    throw new NotOwnerError(
+      item.owner
+        ? `${what} is followed by fleet member ${item.owner}: send the DELETE to that member (GET /v1/watch shows each item's owner)`
+        : `${what} is not followed by any fleet member right now (its lease is free): try again once a member holds it`,
+    );
+  }
+
+  /**
+   * Discovery on a held thread: the local done marks miss what other members exported (a thread
+   * taken over, or moved by rebalancing), so the runs a listing would start following are checked
+   * against the shared marks first, and those done are dropped from `runs`. A read that fails (the
+   * database away) fails the listing, which is tried again with backoff.
+   */
+  async skipDoneElsewhere(runs: Array<{ run: Run; action: string }>): Promise<void> {
+    const candidates = runs.filter((r) => r.action === 'follow').map((r) => r.run.id);
+    if (candidates.length === 0) return;
+    const done = await this.o.store.doneAmong(candidates);
+    if (done.size === 0) return;
+    const at = this.o.now();
+    for (const runId of done) this.o.done.set(runId, at);
+    for (let i = runs.length - 1; i >= 0; i--) if (done.has((runs[i] as { run: Run }).run.id)) runs.splice(i, 1);
+  }
+
+  // ---- leases gained and lost ---------------------------------------------------------------------
 
   private gain(keys: readonly string[]): void {
     if (this.o.signal.aborted) return;

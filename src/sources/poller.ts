@@ -21,7 +21,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Run } from '../api/schemas.js';
-import type { LeasingStateStore, WatchListing } from '../state/leasing.js';
+import type { LeasingStateStore } from '../state/leasing.js';
 import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { FleetMembership } from './fleet-membership.js';
@@ -38,10 +38,7 @@ import { WatchSet, type RunState, type ThreadState } from './watch-set.js';
 export type { DeliverySink } from './run-exports.js';
 export type { PollerHooks, PollerOptions, PollerStats } from './poller-options.js';
 
-/** `DELETE /v1/watch` on a fleet member that does not follow the item: only its owner may stop it. */
-export class NotOwnerError extends Error {
-  override readonly name = 'NotOwnerError';
-}
+export { NotOwnerError } from './fleet-membership.js';
 
 /** Runs newer than registration minus this many seconds (server clock) are traced even if already finished. */
 export const REGISTRATION_GRACE_SECONDS = 60;
@@ -108,6 +105,8 @@ export class Poller {
         release: (keys) => this.release(keys),
         logger: this.logger,
         signal: this.stopController.signal,
+        done: this.done,
+        now: this.now,
       });
     }
   }
@@ -137,12 +136,7 @@ export class Poller {
 
   /** In a fleet: the whole shared set, each item with its owner (null: nobody holds it now). Else what is watched here. */
   async listing(): Promise<{ threads: Array<WatchedThread & { owner?: string | null }>; runs: Array<WatchedRun & { owner?: string | null }> }> {
-    if (!this.leases) return this.watched();
-    const listing: WatchListing = await this.leases.listWatched();
-    return {
-      threads: listing.threads.map((t) => ({ ...t, owner: t.owner ?? null })),
-      runs: listing.runs.map((r) => ({ ...r, owner: r.owner ?? null })),
-    };
+    return this.fleet ? this.fleet.listing() : this.watched();
   }
 
   /**
@@ -177,12 +171,8 @@ export class Poller {
     // On this host's clock for now; the first listing moves it to the server's (`sinceOnServerClock`).
     const since = this.options.backfill ? 0 : Math.floor(this.now() / 1000) - REGISTRATION_GRACE_SECONDS;
     const watched: WatchedThread = { threadId, since, lastActivityAt: this.now() };
-    if (this.leases) {
-      // The shared set; whichever member claims its lease follows it (a round is asked for now).
-      const status = await this.leases.registerThread(watched);
-      this.leases.requestRound();
-      return status;
-    }
+    // The shared set; whichever member claims its lease follows it.
+    if (this.fleet) return this.fleet.registerThread(watched);
     await this.options.store.putThread(watched);
     if (this.watch.threads.has(threadId)) return 'already'; // registered twice at once
     this.addThread(watched);
@@ -190,7 +180,7 @@ export class Poller {
   }
 
   async unwatchThread(threadId: string): Promise<boolean> {
-    if (!this.watch.threads.has(threadId)) return this.notOwned((l) => l.threads.find((t) => t.threadId === threadId), `thread ${threadId}`);
+    if (!this.watch.threads.has(threadId)) return this.fleet ? this.fleet.notOwned((l) => l.threads.find((t) => t.threadId === threadId), `thread ${threadId}`) : false;
     this.forgetThread(threadId);
     await this.options.store.removeThread(threadId);
     return true;
@@ -199,7 +189,13 @@ export class Poller {
   /** Starts following one run (idempotent; a new traceparent replaces the old). */
   async watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'> {
     if (this.done.has(runId)) return 'exported';
-    if (this.leases) return this.registerRun(threadId, runId, traceparent);
+    if (this.fleet) {
+      const status = await this.fleet.registerRun({ threadId, runId, exportedStepIds: [], ...(traceparent ? { traceparent } : {}) });
+      // Followed here: the new traceparent applies at once (another owner reads it at its next gain).
+      const current = this.watch.runs.get(runId);
+      if (status === 'updated' && current && traceparent) current.watched = { ...current.watched, traceparent };
+      return status;
+    }
     const existing = this.watch.runs.get(runId);
     if (existing && (traceparent === undefined || existing.watched.traceparent === traceparent)) return 'already';
     const kept = traceparent ?? existing?.watched.traceparent;
@@ -216,7 +212,7 @@ export class Poller {
   }
 
   async unwatchRun(runId: string): Promise<boolean> {
-    if (!this.watch.runs.has(runId)) return this.notOwned((l) => l.runs.find((r) => r.runId === runId), `run ${runId}`);
+    if (!this.watch.runs.has(runId)) return this.fleet ? this.fleet.notOwned((l) => l.runs.find((r) => r.runId === runId), `run ${runId}`) : false;
     this.watch.deleteRun(runId);
     this.scheduler.cancel(`run:${runId}`);
     await this.options.store.removeRun(runId);
@@ -231,33 +227,6 @@ export class Poller {
   }
 
   // ---- a fleet member's share ---------------------------------------------------------------------
-
-  /** A run registered on any member: into the shared set; its thread id's owner follows it. */
-  private async registerRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'> {
-    const leases = this.leases as LeasingStateStore;
-    const status = await leases.registerRun({ threadId, runId, exportedStepIds: [], ...(traceparent ? { traceparent } : {}) });
-    if (status === 'exported') this.done.set(runId, this.now());
-    // Followed here: the new traceparent applies at once (another owner reads it at its next gain).
-    const current = this.watch.runs.get(runId);
-    if (status === 'updated' && current && traceparent) current.watched = { ...current.watched, traceparent };
-    leases.requestRound();
-    return status;
-  }
-
-  /**
-   * Not followed here: without a fleet, not watched (false). In a fleet, if the shared set holds
-   * it, only its owner may stop following it (a NotOwnerError naming the owner); else false.
-   */
-  private async notOwned(find: (listing: WatchListing) => { owner?: string } | undefined, what: string): Promise<boolean> {
-    if (!this.leases) return false;
-    const item = find(await this.leases.listWatched());
-    if (!item) return false;
-    throw new NotOwnerError(
-      item.owner
-        ? `${what} is followed by fleet member ${item.owner}: send the DELETE to that member (GET /v1/watch shows each item's owner)`
-        : `${what} is not followed by any fleet member right now (its lease is free): try again once a member holds it`,
-    );
-  }
 
   /** Threads and runs under keys just gained, as stored: followed from now on (what is already followed stays). */
   private adopt(loaded: { threads: WatchedThread[]; runs: WatchedRun[] }): void {
@@ -390,7 +359,7 @@ export class Poller {
       isDone: (runId) => this.done.has(runId),
       includeLibraryRuns: this.options.includeLibraryRuns ?? false,
     });
-    if (this.leases) await this.skipDoneElsewhere(plan.runs);
+    if (this.fleet) await this.fleet.skipDoneElsewhere(plan.runs);
     if (this.watch.threads.get(threadId) !== thread) return;
     for (const { run, action } of plan.runs) {
       if (action === 'library') {
@@ -433,21 +402,6 @@ export class Poller {
     if (this.watch.threads.get(threadId) !== thread) return;
     const next = nextListingIn(thread, this.watch.runCountOf(threadId), this.options.pollIntervalMillis, this.random);
     this.scheduler.schedule(`thread:${threadId}`, this.now() + next);
-  }
-
-  /**
-   * In a fleet, the local done marks miss what other members exported (a thread taken over, or
-   * moved by rebalancing): new runs of a listing are checked against the shared marks first. A
-   * read that fails (the database away) fails the listing, which is tried again with backoff.
-   */
-  private async skipDoneElsewhere(runs: Array<{ run: Run; action: string }>): Promise<void> {
-    const candidates = runs.filter((r) => r.action === 'follow').map((r) => r.run.id);
-    if (candidates.length === 0) return;
-    const done = await (this.leases as LeasingStateStore).doneAmong(candidates);
-    if (done.size === 0) return;
-    const at = this.now();
-    for (const runId of done) this.done.set(runId, at);
-    for (let i = runs.length - 1; i >= 0; i--) if (done.has((runs[i] as { run: Run }).run.id)) runs.splice(i, 1);
   }
 
   /** At a look without a cursor: `since` on the server's clock (persisted when it moved). */

@@ -155,12 +155,21 @@ describe('createWatchMetrics', () => {
 
   it('a fleet member adds the lease metrics, read from the store when scraped; a lone sidecar has none', async () => {
     const stats = { held: 3, members: 2, share: 3, takeovers: 1, renewalsFailed: 0, lost: 0, staleWrites: 0, listening: true };
-    const m = createWatchMetrics({ ...sources().gaugeSources, leases: () => stats });
+    const m = createWatchMetrics({ ...sources().gaugeSources, leases: () => stats, memberId: 'host-7-a1b2c3' });
     let text = await m.render();
     expect(text).toContain(`# TYPE ${P}leases_held gauge\n`);
     expect(text).toContain(`# TYPE ${P}lease_takeovers_total counter\n`);
     expect(samples(text).filter((l) => /lease|fleet/.test(l)).sort()).toEqual(
-      [`${P}leases_held 3`, `${P}fleet_members 2`, `${P}lease_takeovers_total 1`, `${P}lease_renewals_failed_total 0`, `${P}leases_lost_total 0`, `${P}lease_stale_writes_total 0`].sort(),
+      [
+        `${P}fleet_member_info{member_id="host-7-a1b2c3"} 1`,
+        `${P}leases_held 3`,
+        `${P}fleet_members 2`,
+        `${P}lease_share 3`,
+        `${P}lease_takeovers_total 1`,
+        `${P}lease_renewals_failed_total 0`,
+        `${P}leases_lost_total 0`,
+        `${P}lease_stale_writes_total 0`,
+      ].sort(),
     );
     Object.assign(stats, { held: 0, takeovers: 4, renewalsFailed: 7, lost: 3, staleWrites: 2 });
     text = await m.render();
