@@ -159,7 +159,8 @@ export class Poller {
     });
     if (this.leases) {
       const stats = this.leases.leaseStats();
-      this.logger.info('watching', { shared_threads: snapshot.threads.length, shared_runs: snapshot.runs.length, from: 'leases', member_id: this.leases.memberId, leases: stats.held, members: stats.members });
+      // The fleet's whole set; this member follows the part under its leases (`leases`).
+      this.logger.info('watching', { threads: snapshot.threads.length, runs: snapshot.runs.length, from: 'shared state', member_id: this.leases.memberId, leases: stats.held, members: stats.members });
     } else {
       this.logger.info('watching', { threads: this.watch.threads.size, runs: this.watch.runs.size, from: 'state' });
     }

@@ -1,8 +1,7 @@
 /**
  * What this poller watches, in memory: threads, the runs it follows, and which runs belong to which
  * thread. The poller asks only this for "what is mine"; it is filled from the state store at start
- * and by registrations. (A fleet of pollers sharing a store would fill it from the leases it holds
- * instead: that is the seam.)
+ * and by registrations; in a fleet, from the leases it holds instead (fleet-membership.ts).
  *
  * A followed run is read one of two ways: through its thread's listing, when the thread is watched
  * (one request for both), or alone with `getRun`, when only the run was registered.

@@ -4,7 +4,7 @@
  * and a sidecar keeping its state in a real PostgreSQL across a restart, exporting every run once.
  * The database's password never appears in the output (debug level, JSON logs) or in /metrics.
  *
- * This is one sidecar on the store; the fleet's own end-to-end test comes with the poller's leases.
+ * This is one sidecar on the store (a fleet of one); three members on one database: fleet.test.ts.
  */
 import { createServer } from 'node:net';
 import pg from 'pg';
