@@ -43,13 +43,33 @@ export class FleetMembership {
 
   constructor(private readonly o: FleetMembershipOptions) {}
 
-  /** Joins the fleet; resolves once the first share is claimed (its loads are under way). */
+  /**
+   * Joins the fleet; resolves once the first share is claimed (its loads are under way). A member
+   * id still live in the database is most often this member's previous life (killed, restarted
+   * with the same `--member-id`): its membership expires within one lease, so joining is tried
+   * again until then; past that, another running member has the id, and joining fails.
+   */
   async join(): Promise<void> {
-    await this.o.store.join({
-      onGained: (keys) => this.gain(keys),
-      onLost: (keys, reason) => this.lose(keys, reason),
-      onWarning: (message) => this.o.logger.warn(message),
-    });
+    const events = {
+      onGained: (keys: readonly string[]) => this.gain(keys),
+      onLost: (keys: readonly string[], reason: LeaseLossReason) => this.lose(keys, reason),
+      onWarning: (message: string) => this.o.logger.warn(message),
+    };
+    const lease = this.o.store.leaseMillis;
+    const deadline = this.o.now() + lease + 2_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.o.store.join(events);
+        return;
+      } catch (error) {
+        const inUse = error instanceof Error && error.message.includes('is in use by another running member');
+        if (!inUse || this.o.now() >= deadline || this.o.signal.aborted) throw error;
+        if (attempt === 1) {
+          this.o.logger.warn('member id in use: waiting for the previous member with this id to expire (within one lease)', { member_id: this.o.store.memberId, lease_ms: lease });
+        }
+        await sleep(Math.min(1_000, lease / 4), this.o.signal);
+      }
+    }
   }
 
   // ---- the shared set ------------------------------------------------------------------------------

@@ -72,6 +72,8 @@ export interface WatchListing {
 export interface LeasingStateStore extends StateStore {
   /** This member's id, unique among running members; shown as the owner in listings. */
   readonly memberId: string;
+  /** The lease length, ms. */
+  readonly leaseMillis: number;
 
   /**
    * Joins the fleet: registers this member, claims a first fair share (resolved when that round is

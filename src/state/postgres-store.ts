@@ -86,7 +86,7 @@ class PostgresStateStore implements LeasingStateStore {
   private readonly schemaName: string;
   private readonly ctx: SqlContext;
   private readonly name: string;
-  private readonly leaseMillis: number;
+  readonly leaseMillis: number;
   private readonly timeoutMillis: number;
   private readonly warn: (message: string) => void;
   private readonly pool: pg.Pool;

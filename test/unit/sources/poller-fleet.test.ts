@@ -28,6 +28,9 @@ class FakeFleetStore {
   readonly sharedDone = new Set<string>();
   readonly registered: string[] = [];
   rounds = 0;
+  /** Join attempts refused as "in use" before one succeeds. */
+  refuseJoins = 0;
+  joins = 0;
   constructor(readonly shared: StateSnapshot) {}
 
   gain(...keys: string[]): void {
@@ -43,7 +46,10 @@ class FakeFleetStore {
   readonly store: LeasingStateStore = {
     ...createMemoryStateStore(),
     memberId: 'member-1',
+    leaseMillis: 4_000,
     join: (events) => {
+      this.joins++;
+      if (this.joins <= this.refuseJoins) return Promise.reject(new Error('member id "member-1" is in use by another running member: give each sidecar its own member id'));
       this.events = events;
       return Promise.resolve();
     },
@@ -74,9 +80,10 @@ class FakeFleetStore {
 
 const thread = (threadId: string): WatchedThread => ({ threadId, since: 0, lastActivityAt: START });
 
-async function fleetRig(threads: string[]) {
+async function fleetRig(threads: string[], refuseJoins = 0) {
   const shared: StateSnapshot = { threads: threads.map(thread), runs: [], done: {}, setAsideSpans: 0 };
   const fleet = new FakeFleetStore(shared);
+  fleet.refuseJoins = refuseJoins;
   const r = await rig({ snapshot: shared, leases: fleet.store });
   return { ...r, fleet };
 }
@@ -140,6 +147,19 @@ describe('Poller in a fleet', () => {
     fleet.gain('thread_new');
     await advance(POLL);
     expect(api.count('listRuns', 'thread_new')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a member id still in use (its previous life, not yet expired) is waited for, up to one lease; then joining fails', async () => {
+    const started = fleetRig(['thread_a'], 3);
+    await advance(3_000);
+    const { fleet, lines } = await started;
+    expect(fleet.joins).toBe(4);
+    expect(lines.filter((l) => l.message.startsWith('member id in use'))).toHaveLength(1);
+
+    // Another member really has the id: past one lease (4 s) and a margin, the start fails.
+    const failing = fleetRig([], 100).catch((error: Error) => error);
+    await advance(8_000);
+    expect(String(await failing)).toContain('is in use by another running member');
   });
 
   it('DELETE of a thread another member follows: a NotOwnerError naming the owner', async () => {
