@@ -376,7 +376,7 @@ export class Poller {
       const watched: WatchedRun = { threadId, runId: run.id, exportedStepIds: [] };
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.
       await this.options.store.putRun(watched);
-      if (this.watch.threads.get(threadId) !== thread) return; // unwatched, or its lease lost, meanwhile
+      if (this.fleet && !this.watch.threads.has(threadId)) return; // its lease lost meanwhile: the new owner follows it
       if (this.watch.runs.has(run.id)) continue; // registered meanwhile
       await this.readThrough(this.addRun(watched), run);
     }

@@ -44,6 +44,22 @@ describe('watch with a PostgreSQL state URL, at start', () => {
     expect(stderr).not.toContain(PASSWORD);
   });
 
+  it('--lease and --member-id: checked, named, and only for a PostgreSQL state (exit 2)', async () => {
+    const env = { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' };
+    const url = `postgres://otel:${PASSWORD}@127.0.0.1:9/otel`;
+    const cases: Array<[string[], string]> = [
+      [['--memory-state', '--lease', '5s'], 'assistants-otel --lease: only for a fleet: needs --state postgres://… (or ASSISTANTS_OTEL_STATE_URL)'],
+      [['--state', url, '--lease', '100ms'], 'assistants-otel --lease: between 500ms and 1h'],
+      [['--state', url, '--member-id', 'a b'], 'assistants-otel --member-id: 1–200 characters, letters, digits and _ . : @ - (starting with a letter or digit), unique among running members, got "a b"'],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await runCli(['watch', ...args], { env });
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toContain(message);
+      expect(stderr).not.toContain(PASSWORD);
+    }
+  });
+
   it('ASSISTANTS_OTEL_STATE_URL that is not PostgreSQL: exit 2, a configuration error', async () => {
     const { code, stderr } = await runCli(['watch'], { env: { ASSISTANTS_OTEL_STATE_URL: `redis://u:${PASSWORD}@h/0` } });
     expect(code).toBe(2);
