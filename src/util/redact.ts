@@ -100,13 +100,17 @@ function safeDecode(text: string): string {
 
 /** `scheme://user:password@` or `scheme://token@`: the user name is kept when a password follows it. */
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@"'<>:]*)(:[^\s/?#@"'<>]*)?@/gi;
-/** A URL with a query string, in running text. */
-const URL_WITH_QUERY = /\b([a-z][a-z0-9+.-]*):\/\/[^\s"'<>?#]*\?[^\s"'<>#]*/gi;
+/**
+ * A URL with a query string, in running text. A `<redacted>` marker already in it (the PostgreSQL
+ * store's own redaction) is part of the URL, so its value is not redacted a second time.
+ */
+const URL_WITH_QUERY = /\b([a-z][a-z0-9+.-]*):\/\/(?:[^\s"'<>?#]|<redacted>)*\?(?:[^\s"'<>#]|<redacted>)*/gi;
 const QUERY_VALUE = /([?&])([^=&]+)=([^&]*)/g;
 
 /**
  * Every URL in `text` without its credentials, whatever the scheme: a password becomes
- * `user:<redacted>@`, a bare user-info (a token) `<redacted>@`; query values of http(s) URLs become
+ * `user:<redacted>@`; a bare user-info is a token in an http(s) URL (`https://ghp_…@host`) and
+ * becomes `<redacted>@`, and a user name in any other (`postgres://otel@db`), kept; query values of http(s) URLs become
  * `<redacted>` (except `api-version`: API keys travel as `?api-key=`, `?code=`), and for other
  * schemes (a database URL) the secret-looking ones (`password`, `sslkey`…). Text without URLs is
  * returned as is.
@@ -119,7 +123,10 @@ export function redactUrlsInText(text: string): string {
       const web = /^https?$/i.test(scheme);
       return url.replace(QUERY_VALUE, (whole, sep: string, key: string) => ((web ? key === 'api-version' : !SECRET_PARAMETER.test(key)) ? whole : `${sep}${key}=<redacted>`));
     })
-    .replace(USERINFO, (_whole, scheme: string, user: string, password: string | undefined) => (password !== undefined ? `${scheme}${user}:<redacted>@` : `${scheme}<redacted>@`));
+    .replace(USERINFO, (whole, scheme: string, user: string, password: string | undefined) => {
+      if (password !== undefined) return `${scheme}${user}:<redacted>@`;
+      return /^https?:\/\/$/i.test(scheme) ? `${scheme}<redacted>@` : whole;
+    });
 }
 
 /** Replaces every occurrence of each secret (of 4+ characters) in `text`, and every URL's credentials. */
