@@ -147,8 +147,9 @@ async function watchedList(control: WatchControl): Promise<unknown> {
 
 function authorized(req: IncomingMessage, token: string | undefined): boolean {
   if (!token) return true;
-  const header = req.headers.authorization ?? '';
-  const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  // The scheme is case-insensitive, followed by one or more spaces (RFC 7235 §2.1, RFC 6750 §2.1).
+  const credentials = /^bearer +(\S.*)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  const presented = Buffer.from(credentials);
   const expected = Buffer.from(token);
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }

@@ -273,6 +273,8 @@ describe('the bearer token', () => {
     ['a token of another length', { Authorization: `Bearer ${TOKEN}x` }],
     ['another scheme', { Authorization: `Basic ${TOKEN}` }],
     ['the token without the scheme', { Authorization: TOKEN }],
+    ['the scheme glued to the token', { Authorization: `Bearer${TOKEN}` }],
+    ['the scheme alone', { Authorization: 'Bearer ' }],
   ])('401 with %s', async (_name, headers: Record<string, string>) => {
     const s = await server({ token: TOKEN });
     for (const method of ['POST', 'DELETE']) {
@@ -291,6 +293,13 @@ describe('the bearer token', () => {
     expect(r.status).toBe(201);
     const d = await s.call('DELETE', '/v1/watch?thread_id=thread_abc', undefined, { Authorization: `Bearer ${TOKEN}` });
     expect(d.status).toBe(200);
+  });
+
+  it.each(['bearer', 'BEARER', 'bEaReR'])('the scheme in any case (RFC 7235): %s', async (scheme) => {
+    const s = await server({ token: TOKEN });
+    const r = await s.call('POST', '/v1/watch', '{"thread_id":"thread_abc"}', { Authorization: `${scheme} ${TOKEN}` });
+    expect(r.status).toBe(201);
+    expect((await s.call('GET', '/v1/watch', undefined, { Authorization: `${scheme}  ${TOKEN}` })).status).toBe(200);
   });
 
   it('is checked before anything else on /v1/watch (a wrong method too)', async () => {
