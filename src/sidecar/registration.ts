@@ -44,6 +44,13 @@ export interface RegistrationServerOptions {
   /** The status `/healthz` shows (`ok`, `stopping`, `state store failed`). @default ok or stopping */
   health?: () => string;
   logger?: Logger;
+  /**
+   * Asked before a thread is registered (the caller skips the look-up for one it already follows):
+   * `not_found` (the API answered 404) makes the registration a 404, so the caller learns at once
+   * that the id is wrong; `unknown` (the API could not say in time) registers it anyway, and the
+   * poller finds out. Without it, every thread is added.
+   */
+  checkThread?: (threadId: string) => Promise<'found' | 'not_found' | 'unknown'>;
 }
 
 const ID = z
@@ -168,6 +175,10 @@ export async function startRegistrationServer(options: RegistrationServerOptions
       const body = parseWatchBody(await readBody(req, limit));
       if (body.run_id === undefined) {
         if (body.traceparent !== undefined) throw new HttpError(400, 'traceparent: needs run_id (a traceparent parents one run\'s trace)');
+        if (options.checkThread && (await options.checkThread(body.thread_id)) === 'not_found') {
+          logger.warn('watch refused: thread not found at the API', { thread_id: body.thread_id });
+          throw new HttpError(404, `thread ${body.thread_id}: not found at the API (it answered 404); not watched`);
+        }
         const status = await options.control.watchThread(body.thread_id);
         logger.info('watch registered', { thread_id: body.thread_id, status });
         send(res, status === 'added' ? 201 : 200, { watching: 'thread', thread_id: body.thread_id, status });

@@ -7,7 +7,8 @@
  * it, which drains what it can.
  */
 import { RequestBudget } from '../api/budget.js';
-import { createAssistantsClient, DEFAULT_API_RETRY } from '../api/client.js';
+import { createAssistantsClient, DEFAULT_API_RETRY, type AssistantsClient } from '../api/client.js';
+import { isApiError } from '../api/errors.js';
 import type { ProviderProfile } from '../api/providers.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createOtlpTraceExporter, observeDeliveries, type OtlpExporterOptions } from '../delivery/exporter.js';
@@ -98,6 +99,22 @@ function leasingStore(store: StateStore): LeasingStateStore {
   const candidate = store as Partial<LeasingStateStore>;
   if (typeof candidate.join !== 'function' || typeof candidate.leaseStats !== 'function') throw new TypeError('fleet: the state store has no leases (a fleet needs a PostgreSQL state store)');
   return store as LeasingStateStore;
+}
+
+/** How long a registration waits for the API to say whether its thread exists. */
+const THREAD_CHECK_MILLIS = 10_000;
+
+/** One listing (one run) of a thread about to be watched: does the API know it? */
+async function threadExists(client: AssistantsClient, threadId: string, logger: Logger): Promise<'found' | 'not_found' | 'unknown'> {
+  try {
+    await client.listRuns(threadId, { limit: 1, order: 'desc' }, AbortSignal.timeout(THREAD_CHECK_MILLIS));
+    return 'found';
+  } catch (error) {
+    if (isApiError(error, 'not_found')) return 'not_found';
+    // A thread whose runs are malformed exists; anything else (a slow or failing API): watch it, the poller retries.
+    if (!isApiError(error, 'invalid_payload')) logger.warn('could not check that the registered thread exists; watching it anyway', { thread_id: threadId, error: (error as Error).message });
+    return isApiError(error, 'invalid_payload') ? 'found' : 'unknown';
+  }
 }
 
 /** Resolves when `signal` aborts (never, without one). */
@@ -217,6 +234,8 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
         port: options.listen.port,
         ...(options.listen.token ? { token: options.listen.token } : {}),
         control: poller,
+        // A thread followed here already needs no look-up (a re-registration costs no request).
+        checkThread: (threadId) => (poller.watched().threads.some((t) => t.threadId === threadId) ? Promise.resolve('found' as const) : threadExists(client, threadId, logger)),
         metrics: { render: () => metrics.render(), contentType: metrics.contentType },
         healthy: () => !stopping && storeFailure === undefined,
         health: () => (storeFailure ? 'state store failed' : stopping ? 'stopping' : 'ok'),

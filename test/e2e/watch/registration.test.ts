@@ -119,6 +119,24 @@ describe('the registration endpoint', () => {
     expect(cli.stderr()).toMatch(new RegExp(`watch removed .*thread_id=${thread.id}`));
   });
 
+  it('POST a thread the API does not know: 404 with the reason, not watched; checked with one listing, not again once watched', async () => {
+    const answer = await post(base, { thread_id: 'thread_nope' }, { Authorization: `bearer ${TOKEN}` });
+    expect(answer.status, answer.text).toBe(404);
+    expect(answer.json).toEqual({ error: 'thread thread_nope: not found at the API (it answered 404); not watched' });
+    const listed = await call(`${base}/v1/watch`, { headers: AUTH });
+    expect(listed.json).toEqual({ threads: [], runs: [] });
+    expect(cli.stderr()).toMatch(/WARN\s+watch refused: thread not found at the API .*thread_id=thread_nope/);
+    expect(cli.stderr()).not.toMatch(/watch registered .*thread_nope/);
+
+    // A thread that exists: one listing of one run before the 201, none for a second registration.
+    const thread = world.sim.createThread();
+    const checks = () => world.sim.requests.filter((r) => r.operation === 'listRuns' && r.path.includes(thread.id) && r.query['limit'] === '1');
+    expect((await post(base, { thread_id: thread.id })).status).toBe(201);
+    expect(checks().length).toBe(1);
+    expect((await post(base, { thread_id: thread.id })).json).toMatchObject({ status: 'already' });
+    expect(checks().length).toBe(1);
+  });
+
   it('POST a run with a traceparent: its trace id and parent come from it; DELETE a run', async () => {
     const thread = world.sim.createThread(); // not watched: only the run is
     const run = world.sim.startRun(thread.id, 'every-tool');
@@ -275,12 +293,13 @@ describe('DELETE /v1/watch while a discovery of that thread is in flight', () =>
     const state = join(world.dir, 'state.json');
     const thread = world.sim.createThread();
     const run = world.sim.startRun(thread.id, 'message'); // the discovery finds it, so its cursor moves
-    // Hold the first discovery of the thread for 800 ms: the DELETE lands while it is in flight.
-    world.sim.faults.add({ kind: 'delay', delayMs: 800, match: { operation: 'listRuns', path: `/threads/${thread.id}/runs`, times: 1 } });
+    // Hold the first discovery of the thread for 800 ms: the DELETE lands while it is in flight. (The
+    // listing before it is the registration's check that the thread exists: let through.)
+    world.sim.faults.add({ kind: 'delay', delayMs: 800, match: { operation: 'listRuns', path: `/threads/${thread.id}/runs`, after: 1, times: 1 } });
     const cli = startWatch(world, ['--state', state]);
     const base = await registrationUrl(cli);
     expect((await post(base, { thread_id: thread.id })).status).toBe(201);
-    const discovery = await waitUntil(() => world.sim.requests.find((r) => r.operation === 'listRuns' && r.path.includes(thread.id)), { what: 'the discovery' });
+    const discovery = await waitUntil(() => world.sim.requests.filter((r) => r.operation === 'listRuns' && r.path.includes(thread.id))[1], { what: 'the discovery' });
     expect(discovery.status, 'still in flight').toBeNull();
     const removed = await del(base, { thread_id: thread.id });
     expect(removed.status, removed.text).toBe(200);
