@@ -17,6 +17,8 @@ export interface JobResult {
   delivered: number;
   /** Spans set aside: refused for good, unexportable, or out of attempts. */
   setAside: number;
+  /** Why (the first reason seen, as the collector or the encoder gave it), when some were set aside. */
+  setAsideReason?: string;
   /**
    * Spans that went in a request the collector accepted while reporting some of its spans
    * rejected (OTLP partial success; which ones, it does not say). Present only when not zero.
@@ -41,6 +43,8 @@ export interface JobProgress {
   delivered: number;
   setAside: number;
   inPartialSuccess: number;
+  /** The first reason spans of the job were set aside for. */
+  setAsideReason?: string;
   /** `onSettled` was called: once only. */
   settled?: boolean;
 }
@@ -118,7 +122,7 @@ export class Settlement {
         this.logger.error(message, { spans: outcome.spans.length, run_ids: runIds(), reason: outcome.reason, ...(status ? { status } : {}) });
         await this.writeAside(outcome.spans, outcome.reason, status);
         this.hooks.onSetAside?.(outcome.spans.length);
-        for (const span of outcome.spans) this.account(owners, span, 'setAside');
+        for (const span of outcome.spans) this.account(owners, span, 'setAside', outcome.reason);
         return;
       }
       default: {
@@ -150,19 +154,26 @@ export class Settlement {
     this.hooks.onSetAside?.(part.spans.length);
     part.progress.remaining -= part.spans.length;
     part.progress.setAside += part.spans.length;
+    part.progress.setAsideReason ??= reason;
   }
 
-  private account(owners: Map<ReadableSpan, JobProgress>, span: ReadableSpan, how: 'delivered' | 'setAside' | 'inPartialSuccess'): void {
+  private account(owners: Map<ReadableSpan, JobProgress>, span: ReadableSpan, how: 'delivered' | 'setAside' | 'inPartialSuccess', reason?: string): void {
     const progress = owners.get(span);
     if (!progress) return;
     progress.remaining--;
     progress[how]++;
+    if (reason !== undefined) progress.setAsideReason ??= reason;
   }
 
   async settle(progress: JobProgress): Promise<void> {
     if (progress.remaining > 0 || progress.settled) return;
     progress.settled = true;
-    const result: JobResult = { delivered: progress.delivered, setAside: progress.setAside, ...(progress.inPartialSuccess > 0 ? { inPartialSuccess: progress.inPartialSuccess } : {}) };
+    const result: JobResult = {
+      delivered: progress.delivered,
+      setAside: progress.setAside,
+      ...(progress.setAside > 0 && progress.setAsideReason !== undefined ? { setAsideReason: progress.setAsideReason } : {}),
+      ...(progress.inPartialSuccess > 0 ? { inPartialSuccess: progress.inPartialSuccess } : {}),
+    };
     try {
       await progress.job.onSettled(result);
     } catch (error) {

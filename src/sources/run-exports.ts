@@ -91,15 +91,19 @@ export class RunExporter {
           this.o.done.set(runId, at);
           this.o.watch.deleteRun(runId);
           this.o.hooks.onExported?.(followup.counts, at - (state.finishedSeenAt ?? at), result);
-          // One line per run at info: what a person watching the log wants to see happen.
+          // One line per run: what a person watching the log wants to see happen. A run the
+          // collector refused (set aside) was not exported, and the line says so, with why.
           const endedAt = followup.spans.find((span) => span.subject.kind === 'run')?.endTime[0];
-          this.o.logger.info('run exported', {
-            thread_id: state.watched.threadId,
-            run_id: runId,
-            status: run.status,
-            spans: followup.counts.spans,
-            ...(endedAt !== undefined ? { lag_ms: at - endedAt * 1000 } : {}),
-          });
+          const subject = { thread_id: state.watched.threadId, run_id: runId, status: run.status };
+          const reached = result.delivered + (result.inPartialSuccess ?? 0);
+          const why = result.setAsideReason !== undefined ? { reason: result.setAsideReason } : {};
+          if (result.setAside > 0 && reached === 0) {
+            this.o.logger.warn('run set aside, not exported: the collector refused it', { ...subject, spans: result.setAside, ...why });
+          } else if (result.setAside > 0) {
+            this.o.logger.warn('run exported in part: some of its spans were set aside', { ...subject, spans: reached, set_aside: result.setAside, ...why });
+          } else {
+            this.o.logger.info('run exported', { ...subject, spans: followup.counts.spans, ...(endedAt !== undefined ? { lag_ms: at - endedAt * 1000 } : {}) });
+          }
         },
       },
       this.o.signal,

@@ -59,6 +59,10 @@ describe('a poisoned thread beside four healthy ones', () => {
     expect(metricValue(metrics, 'assistants_otel_exported_total', '{kind="run"}')).toBe(HEALTHY.length);
     expect(metricValue(metrics, 'assistants_otel_exported_total', '{kind="span"}')).toBe(healthy.length);
     expect(first.stderr()).toMatch(/ERROR collector refused spans; set aside .*run_ids=\["run_poison"\].*reason="collector answered HTTP 400: invalid span data"/);
+    // The run's own line says it was set aside, with why; never "run exported" (B5).
+    await waitUntil(() => /run set aside/.test(first.stderr()), { what: 'the set-aside run logged', details: () => outputOf(first) });
+    expect(first.stderr()).toMatch(new RegExp(`WARN\\s+run set aside, not exported: the collector refused it .*run_id=${poisonRun} .*spans=${poisonSpans.length} reason="collector answered HTTP 400: invalid span data"`));
+    expect(first.stderr()).not.toMatch(new RegExp(`run exported .*run_id=${poisonRun}\\b`));
     expect(await first.kill('SIGTERM'), outputOf(first)).toEqual({ code: 0, signal: null });
 
     // Restart on the same state: the poisoned run was settled (set aside), so it is not sent again.

@@ -92,6 +92,7 @@ interface Settlement {
   runId: string;
   delivered: number;
   setAside: number;
+  setAsideReason?: string;
 }
 
 /** Jobs whose `onSettled` is recorded in one shared list, in order. */
@@ -341,7 +342,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     expect(asides).toEqual([{ names: ['bad#0', 'bad#1'], reason: 'collector answered HTTP 400', status: 400 }]);
     expect(counted).toEqual([2]);
     expect(settled).toEqual([
-      { runId: 'bad', delivered: 0, setAside: 2 },
+      { runId: 'bad', delivered: 0, setAside: 2, setAsideReason: 'collector answered HTTP 400' },
       { runId: 'good', delivered: 1, setAside: 0 },
     ]);
     expect(exporter.calls.filter((c) => c[0] === 'bad#0')).toHaveLength(1); // never retried
@@ -357,7 +358,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     await p.flush();
     expect(exporter.calls).toHaveLength(1);
     expect(asides).toEqual([status]);
-    expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 1 }]);
+    expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 1, setAsideReason: `collector answered HTTP ${status}` }]);
   });
 
   it('a single span too large (413) is set aside; the rest of its job is delivered', async () => {
@@ -368,7 +369,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     void p.enqueue(job('a', 2));
     await p.flush();
     expect(asides).toEqual([{ names: ['a#1'], reason: 'a single span is larger than the collector accepts (collector answered HTTP 413)', status: 413 }]);
-    expect(settled).toEqual([{ runId: 'a', delivered: 1, setAside: 1 }]);
+    expect(settled).toEqual([{ runId: 'a', delivered: 1, setAside: 1, setAsideReason: 'a single span is larger than the collector accepts (collector answered HTTP 413)' }]);
   });
 
   it('a bounded policy that runs out of attempts sets the spans aside without a status', async () => {
@@ -380,7 +381,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     await p.flush();
     expect(exporter.calls).toHaveLength(3);
     expect(asides).toEqual([{ reason: 'collector answered HTTP 503', status: undefined }]);
-    expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 2 }]);
+    expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 2, setAsideReason: 'collector answered HTTP 503' }]);
   });
 
   it('without a setAside sink, refused spans are still counted and the job settles', async () => {
@@ -390,7 +391,7 @@ describe('DeliveryPipeline: refused spans are set aside, counted, and the job st
     void p.enqueue(job('a', 3));
     await p.flush();
     expect(counted).toEqual([3]);
-    expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 3 }]);
+    expect(settled).toEqual([{ runId: 'a', delivered: 0, setAside: 3, setAsideReason: 'collector answered HTTP 400' }]);
   });
 
   it('a setAside sink that fails does not stop delivery of the jobs queued behind', async () => {

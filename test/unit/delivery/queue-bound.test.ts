@@ -190,7 +190,7 @@ describe('the bound on bytes', () => {
     await p.enqueue(big);
     exporter.release();
     await p.flush();
-    expect(settled.get('run_huge')).toEqual({ delivered: 1, setAside: 1 });
+    expect(settled.get('run_huge')).toEqual({ delivered: 1, setAside: 1, setAsideReason: expect.stringContaining("larger than the delivery queue's bound") });
     expect(asides).toEqual([expect.stringMatching(/^1 a span of \d+ bytes is larger than the delivery queue's bound \(10000 bytes, --max-queued-bytes\)$/)]);
   });
 
