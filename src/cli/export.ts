@@ -63,10 +63,12 @@ ${API_FLAGS_HELP.split('\nOutput options:')[0]}
 Exit status:
   0    every finished run was delivered
   1    done, but something was not exported: records the API sent that cannot be placed or
-       mapped, spans the collector refused, a thread or run not found (the rest was delivered)
+       mapped, spans the collector refused, a thread or run not found (HTTP 404; also when it
+       was the only one asked for); the rest was delivered
   2    usage or configuration error; nothing was done
-  3    stopped before the end: the API refused the credentials or stayed unreachable, or the
-       collector stayed unreachable; what was delivered until then is printed
+  3    could not run to the end: the API refused the credentials or stayed unreachable, the
+       collector stayed unreachable, or no thread could be read for another reason than 404;
+       what was delivered until then is printed
   130  interrupted (Ctrl-C); what was delivered until then is printed
 `;
 
@@ -277,8 +279,9 @@ function report(io: CliIo, o: Outcome): number {
     writeLine(io.stdout, again);
     return EXIT_STOPPED;
   }
-  // Every thread failed to list (not found, say): there was nothing to export at all.
-  const failedThreads = new Set(source.problems.filter((p) => p.severity === 'error' && p.runId === undefined && p.record === undefined).map((p) => p.threadId));
+  // Every thread failed to list, and not because it does not exist (the API answered 404: a thread
+  // or run not found is exit 1, like a refused record): the export could not run at all.
+  const failedThreads = new Set(source.problems.filter((p) => p.severity === 'error' && p.runId === undefined && p.record === undefined && !p.notFound).map((p) => p.threadId));
   if (failedThreads.size === o.selected.threadIds.length && source.terminal.length === 0 && source.unfinished.length === 0) return EXIT_STOPPED;
   return errors > 0 || refused > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -37,6 +37,8 @@ export interface ReadProblem {
   /** A record's position or id, when the problem is one record of a page. */
   record?: string;
   message: string;
+  /** The API answered 404: the thread or run does not exist (a fact about the data, not a failure to read it). */
+  notFound?: true;
 }
 
 export interface ReadProgress {
@@ -132,7 +134,7 @@ export class ApiExportSource {
       this.stoppedBy = error;
       return;
     }
-    this.problems.push({ severity: 'error', threadId, ...(runId ? { runId } : {}), message: error.message });
+    this.problems.push({ severity: 'error', threadId, ...(runId ? { runId } : {}), message: error.message, ...(error.kind === 'not_found' ? { notFound: true as const } : {}) });
   }
 
   /** Phase two: each terminal run with every one of its steps, in order. Stops (without rejecting) on a fatal failure. */

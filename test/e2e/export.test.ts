@@ -261,7 +261,7 @@ describe('assistants-otel export (end to end)', () => {
     expect(result.stdout).toMatch(/spans not delivered \(see above\)/);
   });
 
-  it('a thread that does not exist is reported and the others exported (exit 1); when it is the only one, exit 3', async () => {
+  it('a thread or run that does not exist is reported and the others exported: exit 1, also when it is the only one', async () => {
     const w = await world();
     const two = await runCli(['export', '--thread', 'thread_nope', '--thread', 'thread_history', '--run', 'run_h01', '--progress', 'none'], { env: env(w) });
     // --run takes exactly one thread: a usage error, nothing done.
@@ -273,9 +273,19 @@ describe('assistants-otel export (end to end)', () => {
     expect(partly.stderr).toMatch(/^error: thread_nope: list runs of thread_nope: HTTP 404/m);
     expect(new Set(w.receiver.spans().map((s) => s.attributes['assistants.run.id'])).size).toBe(120);
 
+    // Not found is a fact about the data, not a failure to run: exit 1 also when it is all there was.
     const none = await runCli(['export', '--thread', 'thread_history', '--run', 'run_nope', '--progress', 'none'], { env: env(w) });
-    expect(none.code, none.stderr).toBe(3);
+    expect(none.code, none.stderr).toBe(1);
     expect(none.stderr).toMatch(/^error: thread_history: get run run_nope of thread_history: HTTP 404/m);
+    const alone = await runCli(['export', '--thread', 'thread_nope', '--progress', 'none'], { env: env(w) });
+    expect(alone.code, alone.stderr).toBe(1);
+    expect(alone.stderr).toMatch(/^error: thread_nope: list runs of thread_nope: HTTP 404/m);
+    expect(alone.stdout).toMatch(/1 records or runs not exported/);
+    // The only thread cannot be read for another reason (the answer is not an API listing): exit 3.
+    w.sim.faults.add({ kind: 'malformed-json', match: { operation: 'listRuns' } });
+    const unreadable = await runCli(['export', '--thread', 'thread_history', '--progress', 'none', ...QUICK], { env: env(w), timeoutMs: 60_000 });
+    expect(unreadable.code, unreadable.stderr).toBe(3);
+    expect(unreadable.stderr).toMatch(/^error: thread_history: list runs of thread_history: /m);
   });
 
   it('credentials refused: stops at once with what to check, exit 3, the key never printed', async () => {
