@@ -7,10 +7,15 @@
  * that listens on that port, every published port at one the service listens on, every mounted
  * file at a file in the repository.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { parseTokenOutput } from '../../src/api/credentials.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { COMMANDS } from '../../src/cli/main.js';
 import { parseListen, parseRunRef } from '../../src/cli/watch.js';
@@ -43,7 +48,7 @@ interface Invocation {
   command: string;
   args: string[];
   values: Record<string, string | boolean | string[] | boolean[] | undefined>;
-  /** The npx package spec, when started with npx. */
+  /** The package spec, when started with npx (or npm exec). */
   npxSpec?: string;
 }
 
@@ -58,8 +63,15 @@ function invocation(command: readonly string[]): Invocation | undefined {
   // The same parser, flags and errors as the CLI: an unknown flag or a missing value throws here.
   const { values } = parseFlags(name, args, entry.flags, name === 'import');
   const spec = command[at] as string;
-  return { command: name, args, values: values as Invocation['values'], ...(spec.startsWith('assistants-otel') ? { npxSpec: spec } : {}) };
+  return { command: name, args, values: values as Invocation['values'], ...(command.slice(0, at).some((t) => t === 'npx' || t === 'exec') ? { npxSpec: spec } : {}) };
 }
+
+/** The host `--listen` binds, when the invocation listens. */
+function listenHost(run: Invocation): string | undefined {
+  return typeof run.values['listen'] === 'string' ? parseListen(run.values['listen']).host : undefined;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 const DURATION_FLAGS = ['poll-interval', 'max-idle-interval', 'idle-ttl', 'drain-timeout', 'timeout'];
 
@@ -234,6 +246,12 @@ describe.each(composeFiles.map((f) => [relative(EXAMPLES, f.path), f] as const))
         const host = hostPathOf(s, dir, threadsFile);
         expect(host && existsSync(host), `${s.name}: --threads-file ${threadsFile} comes from the repository`).toBe(true);
       }
+      // Listening beyond loopback and published beyond this host's loopback: /v1/* must need a token.
+      const host = listenHost(run);
+      if (host !== undefined && !isLoopback(host)) {
+        const wide = s.ports.filter((mapping) => !mapping.startsWith('127.0.0.1:'));
+        if (wide.length > 0) expect(s.environment['ASSISTANTS_OTEL_LISTEN_TOKEN'], `${s.name}: --listen ${String(run.values['listen'])} published as ${wide.join(', ')} without ASSISTANTS_OTEL_LISTEN_TOKEN`).toBeTruthy();
+      }
       // dist/cli/bin.js comes from the repository mounted at the working directory.
       if (s.command.includes('dist/cli/bin.js')) expect(hostPathOf(s, dir, `${(file.doc['services'] as Record<string, Json>)[s.name]?.['working_dir']}/package.json`), `${s.name}: the repository is mounted`).toBe(join(REPO_ROOT, 'package.json'));
     }
@@ -306,7 +324,8 @@ describe.each(kubernetesFiles.map((f) => [relative(EXAMPLES, f.path), f] as cons
     (c): Container => ({
       ...(c as unknown as Container),
       command: [...((c['command'] ?? []) as string[]), ...((c['args'] ?? []) as string[])],
-      env: Object.fromEntries(((c['env'] ?? []) as Array<{ name: string; value?: string }>).map((e) => [e.name, String(e.value ?? '')])),
+      // A value from a Secret is set, though its value is not in the file.
+      env: Object.fromEntries(((c['env'] ?? []) as Array<{ name: string; value?: string; valueFrom?: Json }>).map((e) => [e.name, e.value !== undefined ? String(e.value) : e.valueFrom ? '<from a secret>' : ''])),
     }),
   );
   const sidecars = containers.filter((c) => invocation(c.command));
@@ -322,7 +341,31 @@ describe.each(kubernetesFiles.map((f) => [relative(EXAMPLES, f.path), f] as cons
       const run = invocation(c.command) as Invocation;
       checkValues(run);
       checkEnvironment(c.env, c.name);
-      if (run.npxSpec) expect(run.npxSpec, `${c.name}: npx pins the version`).toBe(`assistants-otel@${MANIFEST.version}`);
+      // Not published on npm yet (README "Set-up"): npx would fetch whatever holds the name.
+      expect(run.npxSpec, `${c.name}: runs npx ${run.npxSpec ?? ''}, but the package is not on npm; build an image`).toBeUndefined();
+    }
+  });
+
+  it('the sidecar image is built by the example\'s Dockerfile, from this version\'s npm pack tarball, with the files the container uses', () => {
+    const dockerfilePath = join(dirname(file.path), 'Dockerfile');
+    for (const c of sidecars) {
+      if (c.image.startsWith('node:')) continue;
+      expect(existsSync(dockerfilePath), `${c.name}: image ${c.image} is built by a Dockerfile next to ${relative(EXAMPLES, file.path)}`).toBe(true);
+      const dockerfile = readFileSync(dockerfilePath, 'utf8');
+      expect(dockerfile, 'the Dockerfile says how to build the image, with this tag').toContain(`-t ${c.image} `);
+      const from = /^FROM\s+(\S+)/m.exec(dockerfile)?.[1] ?? '';
+      checkImage(from, `${relative(EXAMPLES, dockerfilePath)} FROM`);
+      expect(dockerfile, 'installs the tarball npm pack makes of this version').toContain(`npm i -g /tmp/assistants-otel-${MANIFEST.version}.tgz`);
+      const copied = [...dockerfile.matchAll(/^COPY\s+(\S+)\s+(\S+)/gm)].map((m) => ({ source: m[1] as string, target: m[2] as string }));
+      for (const { source } of copied) {
+        if (!source.endsWith('.tgz')) expect(existsSync(join(REPO_ROOT, source)), `the Dockerfile copies ${source} from the repository root`).toBe(true);
+      }
+      const mounts = c.volumeMounts ?? [];
+      for (const path of (c.env['ASSISTANTS_OTEL_TOKEN_COMMAND'] ?? '').match(/(?<=\s|^)\/\S+/g) ?? []) {
+        const inImage = copied.some((x) => x.target === path);
+        const onVolume = mounts.some((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
+        expect(inImage || onVolume, `token command file ${path}: copied into the image or on a mounted volume`).toBe(true);
+      }
     }
   });
 
@@ -332,9 +375,19 @@ describe.each(kubernetesFiles.map((f) => [relative(EXAMPLES, f.path), f] as cons
       for (const probe of [c.readinessProbe, c.livenessProbe]) {
         if (!probe?.httpGet) continue;
         expect(listening, `${c.name}: probe port`).toContain(probe.httpGet.port);
+        // The kubelet probes the pod's IP (unless the probe names a host): loopback would never answer.
+        const host = listenHost(invocation(c.command) as Invocation) ?? '';
+        if (!(probe.httpGet as { host?: string }).host) expect(isLoopback(host), `${c.name}: probed on the pod IP, but --listen binds ${host}`).toBe(false);
         expect(['/healthz', '/metrics']).toContain(probe.httpGet.path);
       }
       expect(c.readinessProbe?.httpGet, `${c.name}: a readiness probe`).toBeDefined();
+    }
+  });
+
+  it('a sidecar listening beyond loopback requires the listen token', () => {
+    for (const c of sidecars) {
+      const host = listenHost(invocation(c.command) as Invocation);
+      if (host !== undefined && !isLoopback(host)) expect(c.env['ASSISTANTS_OTEL_LISTEN_TOKEN'], `${c.name}: --listen ${host} without ASSISTANTS_OTEL_LISTEN_TOKEN`).toBeTruthy();
     }
   });
 
@@ -345,7 +398,6 @@ describe.each(kubernetesFiles.map((f) => [relative(EXAMPLES, f.path), f] as cons
       for (const mount of mounts) expect(volumes.has(mount.name), `${c.name} mounts ${mount.name}`).toBe(true);
       const onVolume = (path: string) => mounts.some((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
       if (typeof run.values['state'] === 'string') expect(onVolume(run.values['state']), `--state ${run.values['state']}`).toBe(true);
-      for (const path of (c.env['ASSISTANTS_OTEL_TOKEN_COMMAND'] ?? '').match(/(?<=\s|^)\/\S+/g) ?? []) expect(onVolume(path), `token file ${path}`).toBe(true);
       const drain = parseDuration(typeof run.values['drain-timeout'] === 'string' ? run.values['drain-timeout'] : '20s', '--drain-timeout') / 1000;
       expect(Number(spec['terminationGracePeriodSeconds'] ?? 30), 'terminationGracePeriodSeconds').toBeGreaterThan(drain);
     }
@@ -365,15 +417,28 @@ describe.each(kubernetesFiles.map((f) => [relative(EXAMPLES, f.path), f] as cons
 // ---- Azure Foundry ------------------------------------------------------------------------------------------
 
 describe('azure-foundry/foundry.env', () => {
-  const text = readFileSync(join(EXAMPLES, 'azure-foundry', 'foundry.env'), 'utf8');
-  const env = Object.fromEntries(
-    text
-      .split('\n')
-      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
+  const path = join(EXAMPLES, 'azure-foundry', 'foundry.env');
+  const names = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.slice(0, line.indexOf('=')));
+
+  /** The variables as `set -a; . ./foundry.env; set +a` leaves them, in a real shell. */
+  function sourced(): Record<string, string> {
+    const script = `set -e; set -a; . "$1"; set +a; for n in ${names.join(' ')}; do printf '%s=%s\\0' "$n" "$(printenv "$n")"; done`;
+    const out = execFileSync('/bin/sh', ['-c', script, 'sh', path], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return Object.fromEntries(out.split('\0').filter((x) => x !== '').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  }
+
+  it('sources in a POSIX shell as the README says, every value whole', () => {
+    const env = sourced();
+    expect(Object.keys(env).sort()).toEqual([...names].sort());
+    expect(env['ASSISTANTS_OTEL_TOKEN_COMMAND']).toBe('az account get-access-token --resource https://ai.azure.com -o json');
+    for (const [name, value] of Object.entries(env)) expect(value, name).not.toMatch(/^["']|["']$/);
+  });
 
   it('sets only variables the CLI reads, and they make the azure-foundry profile', () => {
+    const env = sourced();
     checkEnvironment(env, 'foundry.env');
     const { provider } = apiConfigFromEnv(env);
     expect(provider).toMatchObject({
@@ -383,5 +448,77 @@ describe('azure-foundry/foundry.env', () => {
       query: { 'api-version': env['AZURE_AI_AGENTS_API_VERSION'] },
     });
     expect(provider.credentials.hint).toContain('ASSISTANTS_OTEL_TOKEN_COMMAND');
+  });
+});
+
+// ---- kubernetes/entra-token.mjs: the workload identity token exchange --------------------------------
+
+describe('kubernetes/entra-token.mjs', () => {
+  const script = join(EXAMPLES, 'kubernetes', 'entra-token.mjs');
+
+  /** A stand-in for Entra's token endpoint on loopback: records each request, answers as told. */
+  async function withAuthority(answer: { status: number; body: unknown }, run: (authority: string, dir: string, seen: Array<{ url: string; form: URLSearchParams }>) => Promise<void>) {
+    const seen: Array<{ url: string; form: URLSearchParams }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ url: `${req.method} ${req.url} ${req.headers['content-type']}`, form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')) });
+        res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'entra-token-'));
+    try {
+      await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, dir, seen);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  function runScript(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = execFile(process.execPath, [script], { env: { PATH: process.env['PATH'] ?? '', ...env } }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
+      child.stdin?.end();
+    });
+  }
+
+  it('exchanges the federated token for an access token for https://ai.azure.com, printed as the CLI reads it', async () => {
+    const answer = { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: 'eyJ.entra-access-token.sig' };
+    await withAuthority({ status: 200, body: answer }, async (authority, dir, seen) => {
+      writeFileSync(join(dir, 'token'), 'eyJ.kubernetes-sa-token.sig\n');
+      const result = await runScript({ AZURE_TENANT_ID: 'tenant-1', AZURE_CLIENT_ID: 'client-1', AZURE_FEDERATED_TOKEN_FILE: join(dir, 'token'), AZURE_AUTHORITY_HOST: authority });
+      expect(result, result.stderr).toMatchObject({ code: 0 });
+      expect(seen.map((r) => r.url)).toEqual(['POST /tenant-1/oauth2/v2.0/token application/x-www-form-urlencoded']);
+      expect(Object.fromEntries(seen[0]?.form ?? [])).toEqual({
+        grant_type: 'client_credentials',
+        client_id: 'client-1',
+        scope: 'https://ai.azure.com/.default',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: 'eyJ.kubernetes-sa-token.sig',
+      });
+      // What the CLI's token command reader takes from it: the token and its expiry.
+      expect(JSON.parse(result.stdout)).toEqual(answer);
+      expect(parseTokenOutput(result.stdout, 1_000_000)).toEqual({ token: 'eyJ.entra-access-token.sig', expiresAtMillis: 1_000_000 + 3_599_000 });
+    });
+  });
+
+  it('a refused exchange: exit 1 with Entra\'s reason, nothing on stdout, the assertion never shown', async () => {
+    const refusal = { error: 'invalid_client', error_description: 'AADSTS700213: No matching federated identity record found.\r\nTrace ID: x' };
+    await withAuthority({ status: 400, body: refusal }, async (authority, dir) => {
+      writeFileSync(join(dir, 'token'), 'eyJ.secret-sa-token.sig');
+      const result = await runScript({ AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_FEDERATED_TOKEN_FILE: join(dir, 'token'), AZURE_AUTHORITY_HOST: authority });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe('entra-token: token exchange refused (HTTP 400) invalid_client: AADSTS700213: No matching federated identity record found.\n');
+      expect(result.stderr).not.toContain('secret-sa-token');
+    });
+  });
+
+  it('without the workload identity variables: exit 1 naming the missing one', async () => {
+    const result = await runScript({ AZURE_TENANT_ID: 't' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^entra-token: AZURE_CLIENT_ID is not set/);
   });
 });
