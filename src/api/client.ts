@@ -201,11 +201,22 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         throw error instanceof AbortedError ? aborted() : error;
       });
     let release = await acquire();
-    // Granted just before another request's Retry-After came back, this one has not gone out yet:
-    // it waits too, as every later request does.
-    while (budget.isHeldOff()) {
+    let headers: Record<string, string>;
+    try {
+      headers = { Accept: 'application/json', 'User-Agent': userAgent, ...provider.headers, ...(await provider.credentials.headers(signal)) };
+      // Granted just before another request's Retry-After came back (or while the credentials were
+      // being fetched), this one has not gone out yet: it waits too, as every later request does.
+      // Checked last thing before it goes out, so no await lies between the check and the send.
+      while (budget.isHeldOff()) {
+        release();
+        release = () => {};
+        release = await acquire();
+      }
+    } catch (error) {
       release();
-      release = await acquire();
+      if (signal?.aborted) throw aborted();
+      options.onResponse?.({ operation, status: 0, outcome: 'retry' });
+      return { kind: 'retry', reason: transportReason(error) };
     }
     // One controller per attempt, aborted by its own timer or by the caller's signal, both undone
     // when the attempt ends: no timer or listener outlives the request (`AbortSignal.timeout` keeps
@@ -218,7 +229,6 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
     try {
       let response: Response;
       try {
-        const headers = { Accept: 'application/json', 'User-Agent': userAgent, ...provider.headers, ...(await provider.credentials.headers(signal)) };
         response = await doFetch(url(path, query), { method: 'GET', headers, signal: controller.signal });
       } catch (error) {
         if (signal?.aborted) throw aborted();
@@ -250,6 +260,13 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
         }
       }
 
+      // The server's wait applies to every request of this process, not only to this one: held from
+      // the moment the status is known, before the body is read (other requests must not go out
+      // meanwhile); but no wait is longer than the cap (a Retry-After of weeks must not stall the
+      // process for weeks).
+      const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+      const retryAfter = retryable ? retryAfterMillis(response.headers) : undefined;
+      if (retryAfter !== undefined) budget.holdOff(Math.min(retryAfter, delayCapOf(policy)));
       const { code, message } = await apiErrorBody(response);
       const codeText = `HTTP ${status}${code ? ` ${code}` : ''}`;
       if (status === 401 && mayRefresh && provider.credentials.invalidate()) {
@@ -265,12 +282,8 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
           ...ids,
         });
       }
-      if (status === 408 || status === 409 || status === 429 || status >= 500) {
+      if (retryable) {
         report('retry');
-        const retryAfter = retryAfterMillis(response.headers);
-        // The server's wait applies to every request of this process, not only to this one; but no
-        // wait is longer than the cap (a Retry-After of weeks must not stall the process for weeks).
-        if (retryAfter !== undefined) budget.holdOff(Math.min(retryAfter, delayCapOf(policy)));
         return { kind: 'retry', reason: codeText, ...(retryAfter !== undefined ? { retryAfter } : {}) };
       }
       report('error');

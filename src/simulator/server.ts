@@ -25,6 +25,12 @@ export interface RequestRecord {
   headers: Record<string, string | string[]>;
   /** Real milliseconds since the simulator started. */
   receivedAtMs: number;
+  /**
+   * When the answer was written (real milliseconds since the simulator started); null while in
+   * flight, when dropped, or for a stream (its headers go at once). A fault's delay is counted from
+   * arrival, so under load an answer may go out later than arrival plus the delay.
+   */
+  answeredAtMs: number | null;
   /** Scenario seconds at arrival. */
   scenarioSeconds: number;
   operation: OperationId | null;
@@ -153,6 +159,7 @@ export class SimulatorServer {
       status: null,
       headers: redactHeaders(req.headers),
       receivedAtMs: started - this.startedAt,
+      answeredAtMs: null,
       scenarioSeconds: this.core.clock.now(),
       operation: matched?.route.operation ?? null,
       fault: null,
@@ -168,6 +175,7 @@ export class SimulatorServer {
 
     const answer = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       record.status = status;
+      record.answeredAtMs = performance.now() - this.startedAt;
       this.sendJson(res, status, body, { ...this.baseHeaders(requestId, started), ...extra }, fault?.kind === 'malformed-json');
       this.config.log(`${method} ${url.pathname} ${status} ${Math.round(performance.now() - started)}ms${record.fault === null ? '' : ` fault=${record.fault}`}`);
       this.config.onActivity();

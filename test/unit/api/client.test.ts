@@ -224,3 +224,42 @@ describe('the server\'s clock, and what a request leaves behind', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('Retry-After holds every request from the moment the 429 is seen', () => {
+  it('a request started while the 429\'s body is still arriving waits the whole Retry-After too', async () => {
+    const calls: { url: string; at: number }[] = [];
+    const fakeFetch = (async (url: string | URL | Request) => {
+      calls.push({ url: String(url), at: Date.now() });
+      if (calls.length === 1) {
+        // The status and headers now, the body 200 ms later (a slow or loaded connection).
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            setTimeout(() => {
+              controller.enqueue(new TextEncoder().encode('{"error":{"code":"rate_limit_exceeded"}}'));
+              controller.close();
+            }, 200);
+          },
+        });
+        return new Response(body, { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '1' } });
+      }
+      return new Response(JSON.stringify(RUN), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const client = createAssistantsClient({
+      provider: createProvider({ baseUrl: 'https://api.example.test/v1' }),
+      retry: POLICY,
+      fetch: fakeFetch,
+      random: () => 0,
+      budget: new RequestBudget({ requestsPerSecond: 1000, now: () => Date.now() }),
+      logger: createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }), level: 'error' }),
+    });
+    const first = client.getRun('thread_1', 'run_1');
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls).toHaveLength(1);
+    const second = client.getRun('thread_1', 'run_2');
+    const results = settle(Promise.all([first, second]));
+    expect((await results).error).toBeUndefined();
+    expect(calls.length).toBe(3);
+    // Neither the other request nor the retry went out within Retry-After of the 429 (at 0 ms).
+    expect(calls.slice(1).map((c) => c.at - (calls[0]?.at ?? 0) >= 1_000), JSON.stringify(calls)).toEqual([true, true]);
+  });
+});
