@@ -43,8 +43,9 @@ export interface SimulatorOptions {
   timeScaleMillisPerSecond?: number;
   /**
    * Unix seconds shown for scenario time 0. Default: the scenario's `baseEpochSeconds`, else
-   * 1767225600 (2026-01-01Z) with the manual clock, or the wall clock at start with the real
-   * clock (so a demo's traces land in a trace UI's default "last hour" window).
+   * 1767225600 (2026-01-01Z) with the manual clock, or with the real clock the wall clock at start,
+   * moved back when faster than real time so that no record of the scripted scenario is ever in the
+   * future (README "real clock"; a demo's traces land in a trace UI's default "last hour" window).
    */
   baseEpochSeconds?: number;
   /** Seed for every generated ID. Default: the scenario's `seed`, else `'assistants-otel'`. */

@@ -3,7 +3,7 @@ import type { ApiRun, ApiStep, ApiThread } from './api-types.js';
 import { createManualClock, createRealClock, type ScenarioClock } from './clock.js';
 import { addThread, defaultScriptFor, settledNow, startRunNow, type Core, type RunScriptChooser } from './core.js';
 import { FaultBook, type FaultController } from './faults.js';
-import { createIdFactory } from './ids.js';
+import { createIdFactory, type IdFactory } from './ids.js';
 import { isTerminalRun } from './model.js';
 import { DEFAULT_MANUAL_BASE_EPOCH_SECONDS, DEFAULT_SEED, type SimulatorOptions } from './options.js';
 import { resolveScenario } from './scenario.js';
@@ -12,7 +12,7 @@ import type { RunTemplateName } from './scenarios/templates.js';
 import { SimulatorServer, type RequestRecord } from './server.js';
 import { SimulatorState } from './state.js';
 import { runRecord, runView, snapshotView, stepsView, threadRecord, threadView, type StateSnapshot, type ThreadRecords } from './views.js';
-import { populate, type RunParams } from './world.js';
+import { populate, type RunDefaults, type RunParams } from './world.js';
 
 export type { StateSnapshot, ThreadRecords } from './views.js';
 
@@ -77,19 +77,64 @@ function chooser(option: SimulatorOptions['runScript']): RunScriptChooser {
   return () => option;
 }
 
+/**
+ * The real clock's scenario time 0, in Unix seconds. At speed 1 (or slower) it is the wall clock
+ * at start: records are never ahead of it. Faster, scenario time runs ahead of the wall clock, so
+ * time 0 is put that much in the past: the scripted scenario (its `lengthSeconds`) ends, in its
+ * records, exactly when it ends on the wall clock, and no record of it is ever stamped in the
+ * future (a sidecar would see negative lags, and a trace UI's "last hour" might not show them).
+ */
+export function realClockBase(wallSeconds: number, speed: number, lengthSeconds: () => number): number {
+  if (!(speed > 1)) return Math.floor(wallSeconds);
+  return Math.floor(wallSeconds - (lengthSeconds() * (speed - 1)) / speed);
+}
+
+/**
+ * How long the scenario's scripted part lasts, in scenario seconds: the scenario played on a manual
+ * clock of its own (separate IDs, so the real one's are unchanged) until nothing happens by itself
+ * any more (a run waiting for a client's tool outputs is waiting, not playing). At most a day.
+ */
+export function scriptedLengthSeconds(scenario: ReturnType<typeof resolveScenario>, seed: string, defaultsOf: (ids: IdFactory) => RunDefaults): number {
+  const LIMIT = 86_400;
+  const ids = createIdFactory(seed);
+  const dryRun = new SimulatorState((t) => Math.floor(t));
+  populate(dryRun, scenario, ids, defaultsOf(ids), scenario.name ?? 'scenario');
+  let end = 0;
+  // A client (the demo's, say) submits tool outputs as soon as it sees them asked for: so here too.
+  const answerClients = (t: number) => {
+    for (const thread of dryRun.allThreads()) {
+      for (const run of dryRun.visibleRuns(thread.id)) if (run.waiting?.by === 'client') dryRun.submit(run, new Map(), t);
+    }
+  };
+  dryRun.settle(0);
+  answerClients(0);
+  for (let next = dryRun.nextSelfDrivenTime(); next !== null && next <= LIMIT; next = dryRun.nextSelfDrivenTime()) {
+    end = Math.max(end, next);
+    dryRun.settle(next);
+    answerClients(next);
+  }
+  return end;
+}
+
 export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const scenario = resolveScenario(options.scenario);
   const clock: ScenarioClock = options.clock === 'real' ? createRealClock(options.timeScaleMillisPerSecond ?? 1000) : createManualClock();
-  const base =
-    options.baseEpochSeconds ?? scenario.baseEpochSeconds ?? (clock.kind === 'real' ? Math.floor(Date.now() / 1000) : DEFAULT_MANUAL_BASE_EPOCH_SECONDS);
-  const ids = createIdFactory(String(options.seed ?? scenario.seed ?? DEFAULT_SEED));
-  const epoch = (t: number) => base + Math.floor(t);
-  const state = new SimulatorState(epoch);
-  const defaults = {
+  const seed = String(options.seed ?? scenario.seed ?? DEFAULT_SEED);
+  const defaultsOf = (ids: IdFactory) => ({
     assistantId: scenario.defaults.assistantId ?? ids.next('asst_'),
     model: scenario.defaults.model ?? 'gpt-4o',
     instructions: scenario.defaults.instructions === undefined ? 'You are a helpful assistant.' : scenario.defaults.instructions,
-  };
+  });
+  const base =
+    options.baseEpochSeconds ??
+    scenario.baseEpochSeconds ??
+    (clock.kind === 'real'
+      ? realClockBase(Date.now() / 1000, 1000 / (options.timeScaleMillisPerSecond ?? 1000), () => scriptedLengthSeconds(scenario, seed, defaultsOf))
+      : DEFAULT_MANUAL_BASE_EPOCH_SECONDS);
+  const ids = createIdFactory(seed);
+  const epoch = (t: number) => base + Math.floor(t);
+  const state = new SimulatorState(epoch);
+  const defaults = defaultsOf(ids);
   const core: Core = { state, clock, ids, epoch, defaults, scriptFor: chooser(options.runScript) };
   populate(state, scenario, ids, defaults, scenario.name ?? 'scenario');
   state.settle(clock.now());

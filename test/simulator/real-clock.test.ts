@@ -18,8 +18,35 @@ describe('the real clock', () => {
     expect(sim.now).toBeGreaterThanOrEqual(40);
     const statuses = sim.state.runs.map((r) => r.status).sort();
     expect(statuses).toEqual(['cancelled', 'completed', 'expired', 'failed', 'incomplete', 'requires_action']);
-    // Scenario time 0 is the wall clock at start, so a demo's traces are recent.
-    expect(sim.state.runs[0]?.created_at).toBeGreaterThanOrEqual(before);
+    // Faster than real time, scenario time 0 lies in the past by the scripted length × (speed − 1) /
+    // speed (every-type lasts 55 s): the scenario ends, in its records, when it ends on the wall clock.
+    const after = Date.now() / 1000;
+    const snapshot = sim.state;
+    const times = [...snapshot.runs, ...snapshot.steps].flatMap((record) =>
+      Object.entries(record).filter(([key, value]) => key.endsWith('_at') && key !== 'expires_at' && typeof value === 'number').map(([, value]) => value as number),
+    );
+    expect(times.length).toBeGreaterThan(20);
+    expect(Math.max(...times), 'no record in the future').toBeLessThanOrEqual(after);
+    expect(Math.min(...snapshot.runs.map((r) => r.created_at))).toBeGreaterThanOrEqual(before - 55);
+    // Recent all the same: the latest record is seconds old (the scripted length counts a client's
+    // tool outputs as submitted at once; nobody submits them here, so that run's tail never plays).
+    expect(Math.max(...times)).toBeGreaterThanOrEqual(before - 10);
+  });
+
+  it('at speed > 1, no record and no Date header is ever ahead of the wall clock while the scenario plays', async () => {
+    sim = await createSimulator({ scenario: 'demo', clock: 'real', timeScaleMillisPerSecond: 20 });
+    const ahead: string[] = [];
+    for (let i = 0; i < 40 && !sim.idle; i++) {
+      const answer = await call<unknown>(sim, '/threads/nope/runs');
+      const wall = Date.now() / 1000;
+      const date = Date.parse(answer.headers.get('date') ?? '') / 1000;
+      if (date > wall) ahead.push(`Date ${date} > wall ${wall}`);
+      for (const run of sim.state.runs) {
+        for (const [key, value] of Object.entries(run)) if (key.endsWith('_at') && key !== 'expires_at' && typeof value === 'number' && value > wall) ahead.push(`${run.id} ${key} ${value} > wall ${wall}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(ahead).toEqual([]);
   });
 
   it('runs created over HTTP progress without anyone advancing time', async () => {
