@@ -10,7 +10,10 @@ export function diagLogger(fields: LogFields = {}): Logger {
   const component = diag.createComponentLogger({ namespace: 'assistants-otel' });
   const line = (message: string, extra?: LogFields) => {
     const all = { ...fields, ...extra };
-    return Object.keys(all).length > 0 ? `${message} ${JSON.stringify(all)}` : message;
+    // diag's component logger already prefixes the namespace: a message's own "assistants-otel: "
+    // (there for the `logger` option's loggers) would be said twice.
+    const text = message.replace(/^assistants-otel:?\s+/, '');
+    return Object.keys(all).length > 0 ? `${text} ${JSON.stringify(all)}` : text;
   };
   return {
     debug: (m, f) => component.debug(line(m, f)),

@@ -3,7 +3,7 @@
  * `instrumentOpenAI` and `instrumentAzureAgents` make one per client; the `Instrumentation` one
  * for every client of the patched SDKs.
  */
-import { trace, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT, trace, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { RequestBudget, type RequestBudgetOptions } from '../api/budget.js';
 import { createOtlpTraceExporter, type OtlpExporterOptions } from '../delivery/exporter.js';
@@ -112,6 +112,14 @@ export class TracingSession {
   /** What to send as a created run's metadata, given the user's and the context of the call. */
   metadataFor(userMetadata: unknown, ctx: Context): MetadataPlan {
     const span = trace.getSpanContext(ctx);
+    if (span === undefined && !contextPropagates()) {
+      // No span can ever be active: without a context manager, context.with() and startActiveSpan()
+      // do not make their span active, so every run is a root (README "Library": register one).
+      this.guard.warnOnce(
+        'no-context-manager',
+        'assistants-otel: a run was created with no active span, and no OpenTelemetry context manager is registered (the global one is the no-op one), so no span ever is active: runs are traced as roots, not under your request spans. Register one: NodeTracerProvider#register(), the NodeSDK, or context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()) from @opentelemetry/context-async-hooks',
+      );
+    }
     const traceparent = this.writeTraceparent && span && trace.isSpanContextValid(span) ? formatTraceparent(span) : undefined;
     const plan = planMetadata(userMetadata, { traceparent, mark: this.markRuns });
     for (const reason of plan.skipped) {
@@ -144,4 +152,16 @@ export class TracingSession {
     this.stop();
     await this.tracker.sink.shutdown().catch((error: unknown) => this.guard.report('closing the exporter', error));
   }
+}
+
+const PROBE = createContextKey('assistants-otel context manager probe');
+
+/**
+ * Whether a context made active with `context.with` is seen inside it: false with the API's no-op
+ * context manager (none registered), with which no span is ever active. Public API only: the
+ * registered manager itself is private to `@opentelemetry/api`.
+ */
+export function contextPropagates(): boolean {
+  const probe = ROOT_CONTEXT.setValue(PROBE, true);
+  return context.with(probe, () => context.active().getValue(PROBE) === true);
 }

@@ -4,6 +4,7 @@
  * options that turn writing off, content capture, a stream the application abandons, a
  * TracerProvider without the deterministic IdGenerator, and the bridge's own OTLP exporter.
  */
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentAzureAgents } from '../../src/instrumentation/azure-agents.js';
 import { instrumentOpenAI, type InstrumentationHandle } from '../../src/instrumentation/openai.js';
@@ -154,6 +155,50 @@ describe('other clients', () => {
       'assistants-otel: instrumentOpenAI: this client has no beta.threads.runs; it is not instrumented',
       'assistants-otel: instrumentAzureAgents: this client has no HTTP pipeline; it is not instrumented',
     ]);
+  });
+});
+
+describe('no context manager registered (README "Library": register one)', () => {
+  afterEach(installContextManager);
+
+  it('a run created inside a request span is then a root: one warning says why and what to register; none with a manager', async () => {
+    const traced = await sim();
+    const client = await openAIClient(sdk, traced);
+    const tracing = startTracing();
+    const { logger, lines } = recordingLogger();
+    handles.push(instrumentOpenAI(client, { tracerProvider: tracing.provider, logger }));
+    const warned = () => lines.filter((l) => l.level === 'warn' && l.message.includes('no OpenTelemetry context manager is registered'));
+
+    // With the global manager: parented, no warning.
+    const first = traced.createThread();
+    const parented = await tracing.inRequestSpan(() => drive(traced, assistantStreamLoop({ sdk, client, threadId: first.id, metadata: {} })));
+    expect((await tracing.waitForRun(parented.runId, 4)).find((s) => s.name.startsWith('invoke_agent'))?.parentSpanContext).toBeDefined();
+    expect(warned()).toEqual([]);
+
+    // Without one: startActiveSpan's span is not active inside it, the run is a root, and the library says so once.
+    removeContextManager();
+    for (let i = 0; i < 2; i++) {
+      const thread = traced.createThread();
+      const seen = await tracing.inRequestSpan(() => drive(traced, assistantStreamLoop({ sdk, client, threadId: thread.id, metadata: {} })));
+      const run = (await tracing.waitForRun(seen.runId, 4)).find((s) => s.name.startsWith('invoke_agent'));
+      expect(run?.parentSpanContext).toBeUndefined();
+    }
+    expect(warned().map((l) => l.message)).toEqual([
+      'assistants-otel: a run was created with no active span, and no OpenTelemetry context manager is registered (the global one is the no-op one), so no span ever is active: runs are traced as roots, not under your request spans. Register one: NodeTracerProvider#register(), the NodeSDK, or context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()) from @opentelemetry/context-async-hooks',
+    ]);
+  });
+
+  it('through diag, a warning is prefixed once: "assistants-otel", not "assistants-otel assistants-otel:"', async () => {
+    const said: string[] = [];
+    const sink = (...args: unknown[]) => said.push(args.map(String).join(' '));
+    diag.setLogger({ error: sink, warn: sink, info: sink, debug: sink, verbose: sink }, DiagLogLevel.WARN);
+    try {
+      const handle = instrumentOpenAI({} as never);
+      handle.uninstrument();
+    } finally {
+      diag.disable();
+    }
+    expect(said).toEqual(['assistants-otel instrumentOpenAI: this client has no beta.threads.runs; it is not instrumented']);
   });
 });
 
