@@ -86,3 +86,24 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
 export function stripAnsi(text: string): string {
   return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007|\u001b[@-_]/g, '');
 }
+
+/**
+ * Prose in lines of at most `width` columns, broken at spaces (a word longer than a line is cut
+ * with `cut`); continuation lines start with `indent`. For sentences, which must be read whole.
+ */
+export function wrap(text: string, width: number, indent = ''): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const candidate = line === '' ? word : `${line} ${word}`;
+    const prefix = lines.length === 0 ? '' : indent;
+    if (line !== '' && displayWidth(prefix + candidate) > width) {
+      lines.push(cut(prefix + line, width));
+      line = word;
+    } else {
+      line = candidate;
+    }
+  }
+  lines.push(cut((lines.length === 0 ? '' : indent) + line, width));
+  return lines;
+}

@@ -247,6 +247,8 @@ function header(root: WaterfallSpan, width: number): Line[] {
   if (root.attributes['assistants.run.synthesized'] === true) second.push('run record absent');
   if (root.parentSpanId) second.push(`parent span ${sanitize(root.parentSpanId).slice(0, 16)}${root.parentIsRemote ? ' (remote)' : ' (not shown)'}`);
 
+  // Long ids leave no room for the time on the first line: it leads the second, whole, rather than cut.
+  if (when && first.length > 1 && displayWidth(first.join(' · ')) > width) second.unshift(first.pop() as string);
   const lines = [new Line().add(cut(first.join(' · '), width), 'header')];
   if (second.length > 0) lines.push(new Line().add(cut(second.join(' · '), width), 'dim'));
   return lines;

@@ -59,7 +59,7 @@ describe('assistants-otel demo (end to end)', () => {
     expect(result.stdout).toMatch(new RegExp(`^${RUNS} runs exported as traces \\(${SPANS} spans\\) in [\\d.]+s, using \\d+ API requests\\.$`, 'm'));
   });
 
-  it('with OTEL_EXPORTER_OTLP_ENDPOINT set, the traces also go to that collector', async () => {
+  it('with OTEL_EXPORTER_OTLP_ENDPOINT set, the traces go to that collector, printed as acknowledged, with IDs new for each demo run', async () => {
     receiver = await startOtlpReceiver();
     const result = await runCli(['demo', '--speed', '40'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, timeoutMs: 90_000 });
     expect(result.code, result.stderr).toBe(0);
@@ -69,6 +69,33 @@ describe('assistants-otel demo (end to end)', () => {
     // What was printed is what the collector acknowledged.
     expect(blocks(result.stdout)).toHaveLength(RUNS);
     expect(result.stdout).toMatch(new RegExp(`${RUNS} runs exported as traces \\(${SPANS} spans\\)`));
+    expect(result.stdout).toContain("  IDs      new for this demo run, so your backend keeps each demo's traces apart");
+
+    // A second demo to the same backend: IDs of its own, so the backend does not merge the two.
+    const first = receiver.spans();
+    const again = await runCli(['demo', '--speed', '40'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, timeoutMs: 90_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const second = receiver.spans().slice(first.length);
+    expect(second).toHaveLength(SPANS);
+    const firstTraces = new Set(first.map((x) => x.traceId));
+    expect(second.filter((x) => firstTraces.has(x.traceId))).toEqual([]);
+    const firstSpans = new Set(first.map((x) => x.spanId));
+    expect(second.filter((x) => firstSpans.has(x.spanId))).toEqual([]);
+  });
+
+  it('a collector that is not there: said after 10 s, not only at the timeout; the summary wraps, never cut', async () => {
+    receiver = await startOtlpReceiver();
+    const gone = receiver.url;
+    await receiver.close();
+    receiver = undefined;
+    const result = await runCli(['demo', '--speed', '40', '--timeout', '13s'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: gone }, timeoutMs: 90_000 });
+    expect(result.code).toBe(1);
+    const lines = result.stdout.split('\n');
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(lines.some((l) => l.includes('…')), 'a sentence was cut').toBe(false);
+    const text = lines.join(' ').replace(/\s+/g, ' ');
+    expect(text).toContain(`Nothing acknowledged yet by the collector at ${gone}/v1/traces after 10s: is it running? Retrying until --timeout (13s).`);
+    expect(text).toContain(`The collector at ${gone}/v1/traces did not acknowledge every run within 13s: is it running?`);
   });
 
   it('a usage error names the flag', async () => {

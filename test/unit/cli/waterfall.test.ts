@@ -55,6 +55,16 @@ describe('renderWaterfall: what it draws', () => {
     ]);
   });
 
+  it('long ids: the start time leads the second line, whole, rather than be cut at the edge', () => {
+    const runId = `run_${'r'.repeat(30)}`;
+    const threadId = `thread_${'t'.repeat(30)}`;
+    const spans = mapRunToSpans({ runId, run: validRun(run({ id: runId, thread_id: threadId, created_at: T0, completed_at: T0 + 5 })), steps: [] });
+    const lines = renderWaterfall(spans, { width: 80 });
+    expect(lines[0]).toBe(`${runId} · ${threadId}`);
+    expect(lines[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z · /);
+    expect(lines.slice(0, 2).every((l) => !l.includes('…'))).toBe(true);
+  });
+
   it('a failed run: the status word, and the error on a line of its own (once, not again for its failed step)', () => {
     const failed = { status: 'failed', completed_at: null, failed_at: T0 + 20, last_error: { code: 'server_error', message: 'Sorry, something went wrong.' } };
     const spans = mapRunToSpans({
