@@ -2,7 +2,7 @@
  * `assistants-otel simulate`: the protocol simulator as a standalone server, for trying the query
  * commands and the sidecar by hand, and for examples. Runs until SIGTERM/SIGINT.
  */
-import { createSimulator, loadScenario, builtInScenarios, type AuthMode } from '../simulator/index.js';
+import { createSimulator, loadScenario, builtInScenarios, ScenarioError, type AuthMode } from '../simulator/index.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { EXIT_OK, writeLine, type CliIo } from './io.js';
 
@@ -23,6 +23,9 @@ Options:
   -h, --help                 show this help
 
 Point the other commands at it with OPENAI_BASE_URL=<printed URL>.
+
+Exit status: 0 when stopped (Ctrl-C or SIGTERM); 2 on a usage error, a scenario that does not
+load (its file and field named), or an address it cannot listen on (the port in use).
 `;
 
 export const SIMULATE_FLAGS = {
@@ -52,7 +55,14 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     if (!key) throw new UsageError('--require-key: set SIMULATOR_API_KEY to the key clients must present');
     auth = { kind: 'bearer', token: key };
   }
-  const scenario = loadScenario(values.scenario ?? 'demo');
+  let scenario;
+  try {
+    scenario = loadScenario(values.scenario ?? 'demo');
+  } catch (error) {
+    // A scenario that does not load is a usage error (exit 2); the message names the file and field.
+    if (error instanceof ScenarioError) throw new UsageError(`--scenario: ${error.message}`);
+    throw error;
+  }
   const sim = await createSimulator({
     port: port ?? 0,
     host: values.host ?? '127.0.0.1',
@@ -63,6 +73,14 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     auth,
     ...(values['api-version'] ? { apiVersion: values['api-version'] } : {}),
     ...(values.log ? { log: (line: string) => writeLine(io.stderr, line) } : {}),
+  }).catch((error: unknown) => {
+    // A start-up failure is exit 2 too (README "Exit status"), naming the flag.
+    if (error instanceof ScenarioError) throw new UsageError(`--scenario ${values.scenario ?? 'demo'}: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`--port/--host: cannot listen on ${values.host ?? '127.0.0.1'}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'not permitted' : 'no such address on this host'}`);
+    }
+    throw error;
   });
   writeLine(io.stdout, `simulator listening at ${sim.url}`);
   writeLine(io.stdout, `threads: ${sim.state.threads.map((t) => t.id).join(' ')}`);

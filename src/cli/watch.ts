@@ -22,6 +22,8 @@ import { startWatch, type WatchHandle } from '../sidecar/watch.js';
 import { createFileStateStore } from '../state/file-store.js';
 import { createMemoryStateStore } from '../state/memory-store.js';
 import { createPostgresStateStore } from '../state/postgres-store.js';
+import { StateInUseError } from '../state/lock.js';
+import { StateStoreError } from '../state/postgres-connection.js';
 import { StateLocationError } from '../state/store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
 import { connectionUrlSecrets, redactConnectionUrl, redactUrl } from '../util/redact.js';
@@ -85,7 +87,15 @@ Logs:
 OTLP: OTEL_EXPORTER_OTLP_* variables, or --otlp-endpoint URL, --otlp-protocol P
 Content: --capture-content, --content-max-length N (see "import --help")
 
-${API_FLAGS_HELP.split('\nOutput options:')[0]}`;
+${API_FLAGS_HELP.split('\nOutput options:')[0]}
+Exit status:
+  0    stopped by SIGTERM or SIGINT, after draining (up to --drain-timeout)
+  1    stopped because it could not go on: the API refused the credentials, or the state store
+       failed while running; what could be delivered was drained first
+  2    usage or configuration error, or a start-up failure (the state file locked by another
+       sidecar or unusable, the --listen port in use, the state database unreachable)
+  130  a second signal during the drain
+`;
 
 export const WATCH_FLAGS = {
   thread: { type: 'string', multiple: true },
@@ -208,7 +218,16 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
     });
   } catch (error) {
     // Named against the flag: the path cannot be used (a directory, /proc, no permission, read-only).
-    if (error instanceof StateLocationError) throw new ConfigError(values.state !== undefined ? '--state' : '--state (default)', error.message);
+    // Start-up failures are exit 2, like usage and configuration errors: nothing was done, and what
+    // must change (a path, a port, another sidecar, the database) is outside this run (README "Exit status").
+    const stateFlag = values.state !== undefined ? '--state' : '--state (default)';
+    if (error instanceof StateLocationError || error instanceof StateInUseError) throw new ConfigError(stateFlag, error.message);
+    if (error instanceof StateStoreError) throw new UsageError(`watch: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (listen && (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES')) {
+      const why = code === 'EADDRINUSE' ? 'the port is in use (another sidecar?)' : code === 'EACCES' ? 'not permitted (a port below 1024?)' : 'no such address on this host';
+      throw new ConfigError('--listen', `cannot listen on ${listen.host}:${listen.port}: ${why}`);
+    }
     throw error;
   }
   const watched = handle.poller.stats();

@@ -71,6 +71,11 @@ async function inspect(lockPath: string, options: LockOptions): Promise<Holder> 
   return { stale: false, description: `${who}, refreshed ${ageSeconds} s ago` };
 }
 
+/** The state file is locked by another live sidecar: a start-up error, reported against `--state`. */
+export class StateInUseError extends Error {
+  override readonly name = 'StateInUseError';
+}
+
 export async function acquireLock(lockPath: string, options: LockOptions): Promise<HeldLock> {
   const key = resolve(lockPath);
   if (heldHere.has(key)) throw new Error(`state file ${options.statePath} is already open in this process (lock ${lockPath})`);
@@ -86,7 +91,7 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
       }
       const holder = await inspect(lockPath, options);
       if (!holder.stale) {
-        throw new Error(
+        throw new StateInUseError(
           `state file ${options.statePath} is in use by ${holder.description} (lock ${lockPath}). ` +
             `Is another assistants-otel watch running on it? If not, delete the lock file.`,
         );

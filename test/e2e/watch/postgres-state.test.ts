@@ -1,6 +1,6 @@
 /**
  * `watch --state postgres://…` (and `ASSISTANTS_OTEL_STATE_URL`) with the real CLI: a clear error
- * and exit 1 when the database is unreachable at start, exit 2 for a URL that is not PostgreSQL,
+ * and exit 2 when the database is unreachable at start (a start-up failure) or the URL is not PostgreSQL,
  * and a sidecar keeping its state in a real PostgreSQL across a restart, exporting every run once.
  * The database's password never appears in the output (debug level, JSON logs) or in /metrics.
  *
@@ -26,10 +26,10 @@ async function closedPort(): Promise<number> {
 describe('watch with a PostgreSQL state URL, at start', () => {
   const PASSWORD = 'pg-e2e-secret-7f3a91';
 
-  it('an unreachable database: exit 1 and an error naming --state, with the password redacted', async () => {
+  it('an unreachable database: exit 2 (a start-up failure: nothing was done) and an error naming --state, with the password redacted', async () => {
     const port = await closedPort();
     const { code, stderr, stdout } = await runCli(['watch', '--state', `postgres://otel:${PASSWORD}@127.0.0.1:${port}/otel`], { env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' } });
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toContain(
       `assistants-otel watch: PostgreSQL state store postgres://otel:<redacted>@127.0.0.1:${port}/otel (from --state): starting: cannot connect: connect ECONNREFUSED 127.0.0.1:${port} (is the database up and reachable? check --state)`,
     );
@@ -39,7 +39,7 @@ describe('watch with a PostgreSQL state URL, at start', () => {
   it('the same through ASSISTANTS_OTEL_STATE_URL names the variable', async () => {
     const port = await closedPort();
     const { code, stderr } = await runCli(['watch'], { env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', ASSISTANTS_OTEL_STATE_URL: `postgresql://otel:${PASSWORD}@127.0.0.1:${port}/otel` } });
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toMatch(/\(from ASSISTANTS_OTEL_STATE_URL\): starting: cannot connect: .*check ASSISTANTS_OTEL_STATE_URL\)/);
     expect(stderr).not.toContain(PASSWORD);
   });

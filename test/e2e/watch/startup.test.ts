@@ -52,6 +52,21 @@ describe('watch: start-up, progress and refusals', () => {
     expect(await cli.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
+  it('start-up failures exit 2 and name the flag: the state file locked by another sidecar, the --listen port in use', async () => {
+    const world = await startWorld();
+    const state = `${world.dir}/state.json`;
+    const first = startWatch(world, ['--state', state, '--thread', 'thread_a']);
+    const base = await registrationUrl(first);
+    const locked = await runCli(['watch', '--state', state, '--thread', 'thread_a'], { env: baseEnv(world) });
+    expect(locked.code, locked.stderr).toBe(2);
+    expect(locked.stderr).toMatch(new RegExp(`^assistants-otel --state: state file ${state.replace(/[.]/g, '\\.')} is in use by pid \\d+ on host .*Is another assistants-otel watch running on it\\?`, 'm'));
+    const port = new URL(base).port;
+    const busy = await runCli(['watch', '--memory-state', '--thread', 'thread_a', '--listen', `127.0.0.1:${port}`], { env: baseEnv(world) });
+    expect(busy.code, busy.stderr).toBe(2);
+    expect(busy.stderr).toContain(`assistants-otel --listen: cannot listen on 127.0.0.1:${port}: the port is in use (another sidecar?)`);
+    expect(await first.kill('SIGTERM'), outputOf(first)).toEqual({ code: 0, signal: null });
+  });
+
   it('nothing to watch and no --listen: says so and exits 2', async () => {
     const world = await startWorld();
     const result = await runCli(['watch', '--memory-state'], { env: baseEnv(world) });
