@@ -32,7 +32,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   demo: { run: demoCommand, summary: 'the sidecar against a built-in simulated API, printing the traces (npm start)', flags: DEMO_FLAGS },
   watch: { run: watchCommand, summary: 'the sidecar: watch threads and runs, export each finished run as a trace', flags: WATCH_FLAGS },
   export: { run: exportCommand, summary: 'one-shot backfill: a run or threads\' history from the API, as traces', flags: EXPORT_COMMAND_FLAGS },
-  import: { run: importCommand, summary: 'export saved run and run-step records (JSON/JSONL) as traces', flags: IMPORT_FLAGS },
+  import: { run: importCommand, summary: 'export saved run and run-step records (JSON, JSONL or SSE captures) as traces', flags: IMPORT_FLAGS },
   runs: { run: runsCommand, summary: 'list or show a thread\'s runs (table, JSON or JSONL)', flags: RUN_FLAGS },
   steps: { run: stepsCommand, summary: 'list or show run steps (table, JSON or JSONL)', flags: STEP_FLAGS },
   simulate: { run: simulateCommand, summary: 'serve the Assistants protocol on loopback, playing a scripted scenario', flags: SIMULATE_FLAGS },
