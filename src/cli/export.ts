@@ -26,6 +26,7 @@ import { redactUrl } from '../util/redact.js';
 import { parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, writeLine, type CliIo } from './io.js';
+import { counted } from './format.js';
 import { createProgress, type ProgressMode, type ProgressState } from './progress.js';
 import { API_FLAGS_HELP } from './query.js';
 import { painter, terminalOf } from './terminal.js';
@@ -248,7 +249,7 @@ function report(io: CliIo, o: Outcome): number {
     const m = result?.mapped ?? { runs: 0, steps: 0, toolCalls: 0, spans: 0 };
     const delivered = result?.delivered ?? 0;
     writeLine(io.stdout, `export: ${runs} from ${threads} → ${delivered} of ${m.spans} spans delivered`);
-    writeLine(io.stdout, `  to ${o.target}: ${m.runs} runs, ${m.steps} steps, ${m.toolCalls} tool calls`);
+    writeLine(io.stdout, `  to ${o.target}: ${counted(m.runs, 'run')}, ${counted(m.steps, 'step')}, ${counted(m.toolCalls, 'tool call')}`);
     if ((result?.inFlight ?? 0) > 0) writeLine(io.stdout, `  ${result?.inFlight} more spans were on their way when it stopped and may have arrived`);
   }
   const unfinished = source.unfinished;

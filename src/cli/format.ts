@@ -63,3 +63,8 @@ export function safeJson(value: unknown): string {
     return String(value);
   }
 }
+
+/** `1 run`, `2 runs`: a count with its noun, singular for one. */
+export function counted(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}

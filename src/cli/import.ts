@@ -12,6 +12,7 @@ import { StreamExport, type LocatedUnmappedRun, type UnfinishedRun } from '../de
 import { sourceMappingOptions } from '../mapping/source.js';
 import type { SpanData } from '../mapping/types.js';
 import { formatLocation, RecordCollector, type RecordLocation, type RecordWarning, type Rejection } from '../sources/collect.js';
+import { counted } from './format.js';
 import { readRecordSource } from '../sources/files.js';
 import { RunGrouper, type GrouperStats } from '../sources/run-grouper.js';
 import { redactUrl } from '../util/redact.js';
@@ -182,7 +183,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     const target = otlp ? `delivered to ${redactUrl(otlp.url)}` : 'drawn (dry run)';
     writeLine(
       io.stdout,
-      `import: interrupted: ${tally.delivered} spans ${target} (${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls sent, of ${grouper.runsSeen} runs read)${onTheirWay}`,
+      `import: interrupted: ${counted(tally.delivered, 'span')} ${target} (${countsOf(mapped)} sent, of ${counted(grouper.runsSeen, 'run')} read)${onTheirWay}`,
     );
     writeLine(io.stdout, '  importing the same records again is safe: the spans are identical, so backends keep one copy');
     return EXIT_INTERRUPTED;
@@ -190,9 +191,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
 
   if (!otlp) {
     dryRun.end();
-    writeLine(io.stdout, `dry run: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${mapped.spans} spans (not exported); ${collector.rejectedCount} records rejected`);
+    writeLine(io.stdout, `dry run: ${countsOf(mapped)} → ${counted(mapped.spans, 'span')} (not exported)`);
   } else {
-    writeLine(io.stdout, `import: ${mapped.runs} runs, ${mapped.steps} steps, ${mapped.toolCalls} tool calls → ${tally.delivered} of ${mapped.spans} spans exported to ${redactUrl(otlp.url)}`);
+    writeLine(io.stdout, `import: ${countsOf(mapped)} → ${tally.delivered} of ${counted(mapped.spans, 'span')} exported to ${redactUrl(otlp.url)}`);
     for (const line of failures.lines()) writeLine(io.stderr, line);
   }
   return writeSummary(io, {
@@ -204,6 +205,11 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     collectorRejected: tally.collectorRejected,
     spilled: grouper.stats,
   });
+}
+
+/** `3 runs, 1 step, 0 tool calls`. */
+function countsOf(mapped: { runs: number; steps: number; toolCalls: number }): string {
+  return `${counted(mapped.runs, 'run')}, ${counted(mapped.steps, 'step')}, ${counted(mapped.toolCalls, 'tool call')}`;
 }
 
 /** `--dry-run`: each request's spans drawn as waterfalls as they come, a blank line between traces. */
@@ -240,7 +246,12 @@ interface Outcome {
  */
 function writeSummary(io: CliIo, outcome: Outcome): number {
   for (const run of outcome.unfinished) {
-    writeLine(io.stdout, `  ${run.runId} is still ${run.status}: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity`);
+    writeLine(
+      io.stdout,
+      run.steps > 0
+        ? `  ${run.runId} is still ${run.status}: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity`
+        : `  ${run.runId} is still ${run.status}, with no step yet: nothing of it exported (import its records again once it ends)`,
+    );
   }
   const ignored = Object.entries(outcome.ignored);
   if (ignored.length > 0) {
@@ -252,7 +263,7 @@ function writeSummary(io: CliIo, outcome: Outcome): number {
     writeLine(io.stdout, `  ${recordsSpilled} records of runs not complete when read were held on disk (${(spillBytes / 1e6).toFixed(1)} MB in a temporary file, now removed)`);
   }
   const rejectedCount = outcome.rejected;
-  writeLine(io.stdout, `  ${rejectedCount} records rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
+  writeLine(io.stdout, `  ${counted(rejectedCount, 'record')} rejected${rejectedCount > 0 ? ' (see above)' : ''}`);
   const unmappedRuns = new Set<string>();
   for (const run of outcome.unmapped) {
     unmappedRuns.add(run.runId);

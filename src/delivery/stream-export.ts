@@ -26,6 +26,8 @@ export interface RunPartToExport<L> {
 export interface UnfinishedRun {
   runId: string;
   status: string;
+  /** How many of its steps were read (finished or not). */
+  steps: number;
 }
 
 export interface LocatedUnmappedRun<L> extends UnmappedRun {
@@ -113,7 +115,7 @@ export class StreamExport<L> {
     for (const part of parts) {
       if (this.options.signal?.aborted) throw new AbortedError();
       const run = part.record.run;
-      if (run !== undefined && !isRunTerminal(run)) this.unfinished.push({ runId: part.runId, status: run.status ?? 'running' });
+      if (run !== undefined && !isRunTerminal(run)) this.unfinished.push({ runId: part.runId, status: run.status ?? 'running', steps: part.record.steps.length });
       const result = mapPart(part, this.options.mapping);
       if (result.error !== undefined) this.unmapped.push({ runId: part.runId, reason: result.error, location: part.location });
       else mapped.push(result);

@@ -366,7 +366,7 @@ describe("a mock server's placeholder times (Prism, docs/assistants-api.md §9)"
     ]);
     expect(result.stderr).not.toMatch(/rejected/);
     // The static mock's own run is `queued` and its step `in_progress`: kept, reported, nothing finished to export.
-    expect(result.stdout).toMatch(/^import: 1 runs, 2 steps, 2 tool calls → 5 of 5 spans exported/);
+    expect(result.stdout).toMatch(/^import: 1 run, 2 steps, 2 tool calls → 5 of 5 spans exported/);
     expect(summaryLines(result.stdout)).toEqual([expect.stringMatching(/^ {2}string is still queued/), '  0 records rejected']);
   });
 
@@ -422,7 +422,7 @@ describe('a run still in progress when saved, with finished steps', () => {
     expect(summaryLines(real.stdout)).toEqual([
       '  run_unf is still queued: its finished steps are under an unfinished run span (assistants.run.unfinished=true) that ends at its last known activity',
       '  skipped records that are not runs or steps: event thread.run.step.delta ×1, event thread.message.created ×1, event done ×1',
-      '  1 records rejected (see above)',
+      '  1 record rejected (see above)',
     ]);
     expect(dry.stderr).toBe(real.stderr);
   });

@@ -184,8 +184,24 @@ describe('assistants-otel import (end to end)', () => {
     const { readFile } = await import('node:fs/promises');
     const result = await runCli(['import', '--dry-run', '-'], { stdin: await readFile(STEPS), env: env() });
     expect(result.stdout).toMatch(/step tool_calls/);
-    expect(result.stdout).toMatch(/dry run: 3 runs, 5 steps, 4 tool calls → 12 spans \(not exported\); 2 records rejected/);
+    expect(result.stdout).toMatch(/^dry run: 3 runs, 5 steps, 4 tool calls → 12 spans \(not exported\)$/m);
+    // The rejections are counted once, in the summary, not also on the dry-run line.
+    expect(result.stdout.match(/records? rejected/g)).toHaveLength(1);
     expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('a run still queued with no step is said to have none (and nothing of it is exported); counts of one are singular', async () => {
+    const queued = { id: 'run_q', object: 'thread.run', thread_id: 'thread_q', assistant_id: 'asst_q', status: 'queued', created_at: 1_767_225_600, model: 'gpt-4o' };
+    const result = await runCli(['import', '--dry-run', '-'], { stdin: `${JSON.stringify(queued)}\n`, env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^dry run: 0 runs, 0 steps, 0 tool calls → 0 spans \(not exported\)$/m);
+    expect(result.stdout).toContain('  run_q is still queued, with no step yet: nothing of it exported (import its records again once it ends)');
+    expect(result.stdout).not.toContain('its finished steps');
+    expect(result.stdout).toMatch(/^ {2}0 records rejected$/m);
+    // One of each, in the singular.
+    const one = await runCli(['import', '--dry-run', '-'], { stdin: `${JSON.stringify({ ...queued, status: 'completed', completed_at: 1_767_225_605, started_at: 1_767_225_601 })}\n{"bad": true}\n`, env: env() });
+    expect(one.stdout).toMatch(/^dry run: 1 run, 0 steps, 0 tool calls → 1 span \(not exported\)$/m);
+    expect(one.stdout).toMatch(/^ {2}1 record rejected \(see above\)$/m);
   });
 
   it('names the flag or variable that is wrong and exits 2', async () => {
