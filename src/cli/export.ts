@@ -23,7 +23,7 @@ import { sourceMappingOptions } from '../mapping/source.js';
 import { ApiExportSource, type ExportSelection, type ReadProblem } from '../sources/api-export.js';
 import { createLogger } from '../util/log.js';
 import { redactUrl } from '../util/redact.js';
-import { parseFlags, parsePositiveInt, UsageError } from './args.js';
+import { apiId, parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, writeLine, type CliIo } from './io.js';
 import { counted } from './format.js';
@@ -98,7 +98,7 @@ function parseProgress(value: string | undefined, stderrIsTTY: boolean): Progres
 }
 
 async function selection(values: { thread?: string[] | undefined; 'threads-file'?: string | undefined; run?: string | undefined; since?: string | undefined; until?: string | undefined }, io: CliIo): Promise<ExportSelection> {
-  const listed = [...(values.thread ?? []), ...(values['threads-file'] !== undefined ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
+  const listed = [...(values.thread ?? []).map((id) => apiId(id.trim(), '--thread')), ...(values['threads-file'] !== undefined ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const threadIds = [...new Set(listed.map((t) => t.trim()).filter((t) => t !== ''))];
   if (threadIds.length === 0) {
     throw new UsageError(`export: name a thread: --thread ID (repeatable), or --threads-file FILE (- for standard input)${values['threads-file'] !== undefined ? `; ${values['threads-file']} holds none` : ''}. Run "assistants-otel export --help" for usage.`);
@@ -114,7 +114,7 @@ async function selection(values: { thread?: string[] | undefined; 'threads-file'
   }
   return {
     threadIds,
-    ...(values.run !== undefined ? { runId: values.run } : {}),
+    ...(values.run !== undefined ? { runId: apiId(values.run, '--run') } : {}),
     ...(sinceSeconds !== undefined ? { sinceSeconds } : {}),
     ...(untilSeconds !== undefined ? { untilSeconds } : {}),
   };

@@ -104,6 +104,18 @@ export interface PrintOptions {
   /** `--fields` as given, or undefined for the defaults. */
   fields: string | undefined;
   virtual?: Readonly<Record<string, VirtualField>>;
+  /** Told of each field given in `--fields` that no record shown has (a typo, most likely): its column is all `-`. */
+  onMissingField?: (field: string) => void;
+}
+
+/** Fields given by name that no object record has a value for (none for `*` or the defaults). */
+function reportMissing(records: readonly ShownRecord[], fields: readonly string[], options: PrintOptions): void {
+  if (!options.onMissingField || options.fields === undefined || ['*', 'all'].includes(options.fields.trim())) return;
+  const objects = records.filter(isRecordObject);
+  if (objects.length === 0) return;
+  for (const field of fields) {
+    if (objects.every((r) => cellValue(r, field, options.virtual ?? {}) === undefined)) options.onMissingField(field);
+  }
 }
 
 /**
@@ -112,6 +124,7 @@ export interface PrintOptions {
  */
 export function renderList(records: readonly ShownRecord[], defaults: readonly string[], options: PrintOptions): string {
   const fields = parseFields(options.fields, defaults, records);
+  reportMissing(records, fields, options);
   if (options.format === 'table') return formatTable(records, fields, options.virtual);
   const shown = options.fields ? records.map((r) => (isRecordObject(r) ? project(r, fields, options.virtual) : r)) : records;
   if (options.format === 'json') return `${JSON.stringify(shown, null, 2)}\n`;
@@ -121,6 +134,7 @@ export function renderList(records: readonly ShownRecord[], defaults: readonly s
 /** One record: every field, vertically, or one JSON object. */
 export function renderOne(record: ShownRecord, options: PrintOptions): string {
   const fields = parseFields(options.fields, allFields([record]), [record]);
+  reportMissing([record], fields, options);
   if (options.format === 'table') return formatVertical(record, fields, options.virtual);
   const shown = options.fields && isRecordObject(record) ? project(record, fields, options.virtual) : record;
   return `${JSON.stringify(shown, null, options.format === 'json' ? 2 : undefined) ?? 'null'}\n`;

@@ -6,7 +6,7 @@ import { createAssistantsClient, DEFAULT_API_RETRY, type AssistantsClient, type 
 import { isApiError } from '../api/errors.js';
 import { apiConfigFromEnv, retryDelayCapFromEnv } from '../config.js';
 import { createLogger } from '../util/log.js';
-import { parseFlags, parsePositiveInt, UsageError } from './args.js';
+import { apiId, parseFlags, parsePositiveInt, UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags } from './flags.js';
 import { parseOutputFormat, type OutputFormat } from './output.js';
@@ -45,7 +45,7 @@ export interface QueryContext {
 
 export function requireFlag(value: string | undefined, flag: string, command: string): string {
   if (value === undefined || value.trim() === '') throw new UsageError(`${command}: ${flag} is required. Run "assistants-otel ${command} --help" for usage.`);
-  return value;
+  return apiId(value.trim(), flag);
 }
 
 type ApiFlagValues = { [K in 'provider' | 'base-url' | 'api-version' | 'token-command' | 'max-concurrency' | 'max-rps' | 'max-retry-delay' | 'output' | 'fields']?: string | undefined };
@@ -103,6 +103,11 @@ export async function showOne<T extends { id: string }>(io: CliIo, what: string,
   reportItems(io, what, [], fetched.warnings.length > 0 ? [{ index: 0, id: fetched.value.id, issues: fetched.warnings }] : []);
   io.stdout.write(render(fetched.raw ?? fetched.value));
   return EXIT_OK;
+}
+
+/** For `--fields`: a warning on stderr for a field no record shown has (its column would be all `-`, silently). */
+export function missingFieldWarning(io: CliIo): (field: string) => void {
+  return (field) => writeLine(io.stderr, `warning: --fields ${field}: no record shown has this field (fields are the API's names, dotted for nested ones: usage.total_tokens; * shows every field)`);
 }
 
 export { parseFlags, parsePositiveInt };

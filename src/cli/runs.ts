@@ -5,7 +5,7 @@ import { listAllRuns } from '../api/pagination.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { renderList, renderOne } from './output.js';
-import { API_FLAGS, API_FLAGS_HELP, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag, showOne, shownRecords } from './query.js';
+import { API_FLAGS, API_FLAGS_HELP, missingFieldWarning, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag, showOne, shownRecords } from './query.js';
 import { parseOrder } from './steps.js';
 
 const DEFAULT_LIST_FIELDS = ['id', 'status', 'assistant_id', 'model', 'created_at', 'completed_at', 'usage.total_tokens', 'last_error.code'];
@@ -48,13 +48,13 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
 
   if (sub === 'get') {
     const runId = requireFlag(values.run, '--run', 'runs get');
-    return showOne(io, 'run', () => ctx.client.getRun(thread, runId, io.signal), (record) => renderOne(record, { format: ctx.output, fields: values.fields }));
+    return showOne(io, 'run', () => ctx.client.getRun(thread, runId, io.signal), (record) => renderOne(record, { format: ctx.output, fields: values.fields, onMissingField: missingFieldWarning(io) }));
   }
 
   const limit = parsePositiveInt(values.limit, '--limit');
   const page = await listAllRuns(ctx.client, thread, { order: parseOrder(values.order) }, io.signal, limit);
   const shown = shownRecords(page);
   reportItems(io, 'run', shown.rejected, shown.warnings);
-  io.stdout.write(renderList(shown.records, DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields }));
+  io.stdout.write(renderList(shown.records, DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields, onMissingField: missingFieldWarning(io) }));
   return shown.rejected.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

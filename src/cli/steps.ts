@@ -7,7 +7,7 @@ import { classifyToolCall, type ToolCall } from '../api/schemas.js';
 import { UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { renderList, renderOne, type VirtualField } from './output.js';
-import { API_FLAGS, API_FLAGS_HELP, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag, showOne, shownRecords } from './query.js';
+import { API_FLAGS, API_FLAGS_HELP, missingFieldWarning, parseFlags, parsePositiveInt, queryContext, reportItems, requireFlag, showOne, shownRecords } from './query.js';
 
 export const STEPS_HELP = `Usage: assistants-otel steps list --thread T --run R [options]
        assistants-otel steps get  --thread T --run R --step S [options]
@@ -88,7 +88,7 @@ export async function stepsCommand(argv: string[], io: CliIo): Promise<number> {
       io,
       'step',
       () => ctx.client.getRunStep(thread, run, stepId, { includeFileSearchContent: include }, io.signal),
-      (record) => renderOne(record, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS }),
+      (record) => renderOne(record, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS, onMissingField: missingFieldWarning(io) }),
     );
   }
 
@@ -96,6 +96,6 @@ export async function stepsCommand(argv: string[], io: CliIo): Promise<number> {
   const page = await listAllRunSteps(ctx.client, thread, run, { order: parseOrder(values.order), includeFileSearchContent: include }, io.signal, limit);
   const shown = shownRecords(page);
   reportItems(io, 'step', shown.rejected, shown.warnings);
-  io.stdout.write(renderList(shown.records, DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS }));
+  io.stdout.write(renderList(shown.records, DEFAULT_LIST_FIELDS, { format: ctx.output, fields: values.fields, virtual: STEP_VIRTUAL_FIELDS, onMissingField: missingFieldWarning(io) }));
   return shown.rejected.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../config.js';
+import { API_OBJECT_ID } from '../api/object-id.js';
 
 async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
@@ -24,6 +25,7 @@ export async function readThreadsFile(path: string, stdin: Readable): Promise<st
     const id = line.replace(/#.*/, '').trim();
     if (id === '') return;
     if (/\s/.test(id)) throw new ConfigError('--threads-file', `${name}:${index + 1}: expected one thread id, got "${id}"`);
+    if (!API_OBJECT_ID.test(id)) throw new ConfigError('--threads-file', `${name}:${index + 1}: "${id}" is not a thread id (letters, digits, _ . : -)`);
     ids.push(id);
   });
   return ids;

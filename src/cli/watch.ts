@@ -28,7 +28,7 @@ import { StateLocationError } from '../state/store.js';
 import { createLogger, isLogLevel } from '../util/log.js';
 import { connectionUrlSecrets, redactConnectionUrl, redactUrl } from '../util/redact.js';
 import { VERSION } from '../version.js';
-import { UsageError } from './args.js';
+import { apiId, UsageError } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from './io.js';
 import { API_CONNECTION_FLAGS, apiFlags, EXPORT_FLAGS, mappingFlags, otlpFlags } from './flags.js';
 import { readThreadsFile } from './threads-file.js';
@@ -138,7 +138,7 @@ export function parseListen(value: string): { host: string; port: number } {
 export function parseRunRef(value: string): { threadId: string; runId: string } {
   const [threadId, runId, extra] = value.split(':');
   if (!threadId || !runId || extra !== undefined) throw new UsageError(`--run: expected THREAD:RUN, e.g. thread_abc:run_123, got "${value}"`);
-  return { threadId, runId };
+  return { threadId: apiId(threadId, '--run'), runId: apiId(runId, '--run') };
 }
 
 export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
@@ -173,7 +173,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
 
-  const threads = [...(values.thread ?? []), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
+  const threads = [...(values.thread ?? []).map((id) => apiId(id.trim(), '--thread')), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const runs = (values.run ?? []).map(parseRunRef);
   // The store is made by startWatch with the hooks that log and count its warnings and stop the
   // sidecar when it fails (a full disk).

@@ -14,6 +14,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
+import { API_OBJECT_ID } from '../api/object-id.js';
 import { parseTraceparent } from '../mapping/ids.js';
 import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -55,7 +56,7 @@ export interface RegistrationServerOptions {
 
 const ID = z
   .string({ error: 'must be a string' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, { error: 'must be an API object id (letters, digits, _ . : -)' });
+  .regex(API_OBJECT_ID, { error: 'must be an API object id (letters, digits, _ . : -)' });
 
 const WatchBody = z.strictObject({
   thread_id: ID,

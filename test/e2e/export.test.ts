@@ -314,12 +314,25 @@ describe('assistants-otel export (end to end)', () => {
     [['export', '--thread', 't', '--since', '2026-05-02', '--until', '2026-05-01'], /--since 2026-05-02 is not before --until 2026-05-01/],
     [['export', '--thread', 't', '--run', 'r', '--since', '2026-05-01'], /--run: names one run; --since and --until select/],
     [['export', '--thread', 't', '--progress', 'fancy'], /--progress: expected auto, bar, lines, none, got "fancy"/],
+    // An id goes into the URL path: one that is not an id is refused where it is given, as POST /v1/watch refuses it.
+    [['export', '--thread', 'bad/id'], /--thread: "bad\/id" is not an API object id/],
+    [['export', '--thread', 't', '--run', '../x'], /--run: "\.\.\/x" is not an API object id/],
+    [['runs', 'list', '--thread', 'a b'], /--thread: "a b" is not an API object id/],
   ])('usage errors exit 2 and say what was wrong: %j', async (args, message) => {
     const dir = await tempDir();
     const result = await runCli(args, { env: { OPENAI_BASE_URL: 'http://127.0.0.1:9' }, cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+
+  it('a --threads-file line that is not a thread id is named by file and line', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'threads.txt');
+    await writeFile(file, 'thread_ok\nthread/../x\n');
+    const result = await runCli(['export', '--threads-file', file], { env: { OPENAI_BASE_URL: 'http://127.0.0.1:9' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`assistants-otel --threads-file: ${file}:2: "thread/../x" is not a thread id (letters, digits, _ . : -)`);
   });
 
   it('an empty --threads-file says so', async () => {

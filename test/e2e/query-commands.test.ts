@@ -109,6 +109,13 @@ describe('steps list', () => {
     expect(json<unknown[]>(jsonResult)).toEqual(
       steps.map((st) => ({ id: st.id, status: st.status, 'usage.total_tokens': st.usage?.total_tokens, 'step_details.type': st.step_details.type })),
     );
+    expect(tableResult.stderr + jsonResult.stderr).not.toContain('warning');
+
+    // A path no record has: a column of "-" still, and a warning naming it (a typo, most likely).
+    const typo = await cli(['steps', 'list', '--thread', A, '--run', EVERY_TOOL, '--fields', 'id,nope.x'], openaiEnv(s));
+    expect(typo.code, typo.stderr).toBe(0);
+    expect(table(typo.stdout).slice(1).map((row) => row[1])).toEqual(steps.map(() => '-'));
+    expect(typo.stderr.trim().split('\n')).toEqual(["warning: --fields nope.x: no record shown has this field (fields are the API's names, dotted for nested ones: usage.total_tokens; * shows every field)"]);
   });
 
   it('--fields "*" shows every top-level field', async () => {

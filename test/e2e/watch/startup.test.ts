@@ -81,6 +81,7 @@ describe('watch: start-up, progress and refusals', () => {
   it.each([
     [['--memory-state', '--state', '/tmp/x.json', '--thread', 't'], /watch: --memory-state and --state contradict each other/],
     [['--memory-state', '--thread', 't', '--poll-interval=-5s'], /--poll-interval: must not be negative, got "-5s"/],
+    [['--memory-state', '--thread', 't', '--poll-interval', '-1s'], /--poll-interval: got "-1s", which starts with "-": write --poll-interval=-1s if that is the value meant/],
     [['--memory-state', '--thread', 't', '--poll-interval', '2'], /--poll-interval: needs a unit, e.g. "2s" or "2ms"/],
     [['--memory-state', '--thread', 't', '--poll-interval', '30d'], /--poll-interval: must be at most 24d/],
     [['--memory-state', '--thread', 't', '--otlp-endpoint', 'localhost:4318'], /--otlp-endpoint: expected an http:\/\/ or https:\/\/ URL, got "localhost:4318"; did you mean "http:\/\/localhost:4318"\?/],
