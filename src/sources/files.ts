@@ -163,7 +163,9 @@ class LineSink {
       this.document.length = 0;
       return this.pushEvent(this.sse.push(line, lineNumber));
     }
-    if (this.linesByName) {
+    // A pretty-printed document saved under a JSON lines name opens with `[` or `{` alone, which no
+    // JSON line can be: judged as a whole (as a document, if it is one), not as a line per rejection.
+    if (this.linesByName && !/^\s*[[{]\s*$/.test(line)) {
       this.mode = 'jsonl';
       this.document.length = 0;
       return this.pushJsonLine(line.trim(), lineNumber);

@@ -49,6 +49,24 @@ describe('JSONL', () => {
     expect(stepIds(collected)).toEqual([IDS.step, 'step_tools1']);
   });
 
+  it.each([
+    ['an array', (v: unknown[]) => JSON.stringify(v, null, 2)],
+    ['a list envelope', (v: unknown[]) => JSON.stringify(list(v), null, 2)],
+  ])('a pretty-printed document (%s) saved as .jsonl is read as one document, not rejected line by line', async (_kind, print) => {
+    const path = await file('pretty.jsonl', `${print([run(), step()])}\n`);
+    const collected = await read([path]);
+    expect(collected.rejected).toEqual([]);
+    expect(collected.runs[0]!.run?.id).toBe(IDS.run);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
+  it('a .jsonl whose first line is "{" alone but is not one document: still read as lines, the bad ones located', async () => {
+    const path = await file('broken-start.jsonl', ['{', JSON.stringify(step()), ''].join('\n'));
+    const collected = await read([path]);
+    expect(rejectedAt(collected)).toEqual([`${path}:1`]);
+    expect(stepIds(collected)).toEqual([IDS.step]);
+  });
+
   it('locates a bad line by file:line (blank lines counted), and reads the lines around it', async () => {
     const text = [JSON.stringify(run()), '', '{"id": "step_broken", "object": "thread.run.step",', JSON.stringify(step()), ''].join('\n');
     const path = await file('bad-line.jsonl', text);
