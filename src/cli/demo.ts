@@ -104,6 +104,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     resource: resourceOptionsFromEnv(io.env),
     mapping: mappingOptionsFromEnv(io.env, { captureContent: values['capture-content'] }),
     store: createMemoryStateStore(),
+    volatileState: true,
     pollIntervalMillis: 250,
     threads,
     logger: createLogger({ stream: io.stderr, level: logLevel }),

@@ -204,6 +204,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
       fleet: state.kind === 'postgres',
       delivery,
       ...(rejectedDirectory ? { rejectedDirectory } : {}),
+      ...(state.kind === 'memory' ? { volatileState: true } : {}),
       live: values.live ?? false,
       pollIntervalMillis,
       maxIdleIntervalMillis,

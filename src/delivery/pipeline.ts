@@ -55,6 +55,11 @@ export interface DeliveryPipelineOptions {
   onSetAside?: (count: number) => void;
   /** A partial success: the collector took `batchSpans` spans but reports `rejected` of them rejected. */
   onCollectorRejected?: (rejected: number, batchSpans: number, message: string) => void;
+  /**
+   * Whether what is not acknowledged when delivery is cut short is exported again after a restart
+   * (a persistent state store), for the log line that says so. @default true
+   */
+  resentAfterRestart?: boolean;
   now?: () => number;
 }
 
@@ -269,7 +274,10 @@ export class DeliveryPipeline {
         await this.deliver(batch);
       } catch (error) {
         if (!(error instanceof AbortedError)) throw error;
-        this.logger.warn('delivery stopped before the collector acknowledged; these spans will be exported again after restart', { spans: room.spans });
+        // Everything not acknowledged: this batch and what still waited behind it.
+        const queued = this.queue.reduce((n, part) => n + part.spans.length, 0);
+        const fate = this.options.resentAfterRestart === false ? 'they are not delivered (no state is kept for a restart)' : 'they will be exported again after restart';
+        this.logger.warn(`delivery stopped before the collector acknowledged ${room.spans + queued} spans; ${fate}`, { spans: room.spans + queued, in_flight: room.spans, queued });
       } finally {
         this.inFlightSince = undefined;
         this.admission.release(room);

@@ -55,6 +55,8 @@ export interface WatchOptions {
    * leases this member holds, register into the shared set, lease metrics on /metrics. @default false
    */
   fleet?: boolean;
+  /** The store keeps nothing across restarts (memory state): logs say so rather than promise a resend. */
+  volatileState?: boolean;
   /** Where refused spans are written. Without it they are only counted and logged. */
   rejectedDirectory?: string;
   /** The delivery queue's bounds and the retry delay cap (README "Delivery"). */
@@ -185,6 +187,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchHandle> {
       store.addSetAside(n).catch(() => {});
     },
     ...(options.rejectedDirectory ? { setAside: directorySetAside(options.rejectedDirectory) } : {}),
+    ...(options.volatileState ? { resentAfterRestart: false } : {}),
   });
   const poller = new Poller({
     client,

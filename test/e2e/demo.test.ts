@@ -96,6 +96,9 @@ describe('assistants-otel demo (end to end)', () => {
     const text = lines.join(' ').replace(/\s+/g, ' ');
     expect(text).toContain(`Nothing acknowledged yet by the collector at ${gone}/v1/traces after 10s: is it running? Retrying until --timeout (13s).`);
     expect(text).toContain(`The collector at ${gone}/v1/traces did not acknowledge every run within 13s: is it running?`);
+    // The demo keeps no state: its log does not promise a resend after a restart.
+    expect(result.stderr).toMatch(/delivery stopped before the collector acknowledged \d+ spans; they are not delivered \(no state is kept for a restart\)/);
+    expect(result.stderr).not.toContain('exported again after restart');
   });
 
   it('a usage error names the flag', async () => {

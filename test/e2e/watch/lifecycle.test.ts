@@ -130,7 +130,10 @@ describe('watch lifecycle', () => {
     expect(exit, outputOf(cli)).toEqual({ code: 0, signal: null });
     expect(took).toBeGreaterThanOrEqual(1_400);
     expect(took, 'exit within the drain timeout plus a little').toBeLessThan(1_500 + 2_500);
-    expect(cli.stderr()).toMatch(/will be exported again after restart/);
+    // Every span not acknowledged is counted in the line, the one in flight and those queued behind it.
+    const flushing = /flushing before exit .*spans=(\d+)/.exec(cli.stderr());
+    expect(flushing, cli.stderr()).not.toBeNull();
+    expect(cli.stderr()).toMatch(new RegExp(`delivery stopped before the collector acknowledged ${flushing?.[1]} spans; they will be exported again after restart`));
     expect(world.receiver.spans()).toEqual([]);
 
     // The collector is back: the run is exported after restart.
