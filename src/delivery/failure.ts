@@ -59,7 +59,21 @@ export function classifyHttpStatus(status: number, reason: string, retryAfterMil
   return { kind: 'refused', ...base };
 }
 
-export function classifyGrpcCode(code: number, details: string, retryAfterMillis?: number): ExportFailure {
+/** A TLS handshake answered in plaintext: OpenSSL's words for it. */
+const PLAINTEXT_ANSWER = /wrong version number|WRONG_VERSION_NUMBER|packet length too long|http request/i;
+
+/**
+ * grpc-js's details, made readable: without the empty `Resolution note:` it may end with, and with
+ * the likely fix when a TLS connection met a plaintext server.
+ */
+function explainGrpcDetails(details: string): string {
+  const text = details.replace(/[\s.]*Resolution note:\s*$/i, '');
+  if (!PLAINTEXT_ANSWER.test(text)) return text;
+  return `${text} (the collector does not answer in TLS here: for plaintext gRPC use an http:// endpoint, or OTEL_EXPORTER_OTLP_INSECURE=true for one without a scheme)`;
+}
+
+export function classifyGrpcCode(code: number, rawDetails: string, retryAfterMillis?: number): ExportFailure {
+  const details = explainGrpcDetails(rawDetails);
   const reason = `collector answered gRPC ${grpcCodeName(code)}${details ? `: ${details}` : ''}`;
   const base = { grpcCode: code, reason, ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}) };
   if (code === GrpcCode.RESOURCE_EXHAUSTED) {

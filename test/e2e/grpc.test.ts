@@ -74,4 +74,17 @@ describe('import over OTLP/gRPC', () => {
     expect(r.spans()).toHaveLength(Number(exported?.[1]));
     expect(result.stderr).not.toMatch(/export failed/);
   });
+
+  it('TLS to a plaintext gRPC collector: the reason says so and how to fix it, no empty "Resolution note"', async () => {
+    const r = await grpcReceiver();
+    const tlsUrl = r.url.replace(/^http:/, 'https:');
+    const result = await runCli(['import', `${FIXTURES}runs.json`, '--max-retry-delay', '100ms'], {
+      env: { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: tlsUrl },
+      timeoutMs: 60_000,
+    });
+    expect(result.code).not.toBe(0);
+    expect(r.spans()).toEqual([]);
+    expect(result.stderr).toContain('(the collector does not answer in TLS here: for plaintext gRPC use an http:// endpoint, or OTEL_EXPORTER_OTLP_INSECURE=true for one without a scheme)');
+    expect(result.stderr).not.toMatch(/Resolution note: *$/m);
+  });
 });

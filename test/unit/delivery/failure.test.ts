@@ -115,6 +115,24 @@ describe('classifyExportError: any other exporter', () => {
   });
 });
 
+describe('classifyExportError: gRPC details a person can act on', () => {
+  it('TLS to a plaintext server: OpenSSL\'s words, the empty "Resolution note:" dropped, and the fix', () => {
+    const details = 'No connection established. Last error: Error: C0EC3A1E8F7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:354:\n. Resolution note: ';
+    expect(classifyExportError(serviceError(GrpcCode.UNAVAILABLE, details))).toEqual({
+      kind: 'retryable',
+      grpcCode: GrpcCode.UNAVAILABLE,
+      reason:
+        'collector answered gRPC UNAVAILABLE: No connection established. Last error: Error: C0EC3A1E8F7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:354: (the collector does not answer in TLS here: for plaintext gRPC use an http:// endpoint, or OTEL_EXPORTER_OTLP_INSECURE=true for one without a scheme)',
+    });
+  });
+
+  it('other details are kept as they are, a trailing empty resolution note dropped', () => {
+    expect(classifyExportError(serviceError(GrpcCode.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:4317. Resolution note: '))).toMatchObject({
+      reason: 'collector answered gRPC UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:4317',
+    });
+  });
+});
+
 describe('RetryInfo in grpc-status-details-bin', () => {
   it('reads the delay (seconds and nanos)', () => {
     expect(retryDelayFromStatusDetails(encodeStatusWithRetryInfo(14, 'x', 1_500))).toBe(1_500);
