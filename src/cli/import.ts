@@ -132,7 +132,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
             resource,
             retry,
             signal: io.signal,
-            onRetry: (n) => writeLine(io.stderr, `export: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
+            onRetry: (n) => writeLine(io.stderr, `import: ${n.reason}; retry ${n.attempt} in ${(n.delayMillis / 1000).toFixed(1)}s`),
           });
         } finally {
           failures.absorb(tally.failures);

@@ -86,5 +86,7 @@ describe('import over OTLP/gRPC', () => {
     expect(r.spans()).toEqual([]);
     expect(result.stderr).toContain('(the collector does not answer in TLS here: for plaintext gRPC use an http:// endpoint, or OTEL_EXPORTER_OTLP_INSECURE=true for one without a scheme)');
     expect(result.stderr).not.toMatch(/Resolution note: *$/m);
+    // Its retry lines are labelled by the command that prints them.
+    expect(result.stderr).toMatch(/^import: collector answered gRPC UNAVAILABLE: .*; retry 1 in 0\.1s$/m);
   });
 });
