@@ -18,7 +18,7 @@ import { PACKAGE_NAME, VERSION } from '../version.js';
 import { RequestBudget } from './budget.js';
 import { boundDepth } from './depth.js';
 import { createNodeFetch } from './http-fetch.js';
-import { ApiError } from './errors.js';
+import { ApiError, isApiError } from './errors.js';
 import type { ProviderProfile } from './providers.js';
 import type { Run, RunStep } from './schemas.js';
 import { validateListEnvelope, validateRun, validateRunStep, type Issue, type Validated } from './validate.js';
@@ -215,6 +215,8 @@ export function createAssistantsClient(options: AssistantsClientOptions) {
     } catch (error) {
       release();
       if (signal?.aborted) throw aborted();
+      // Credentials that cannot be had at all (a token command that cannot run): no retry helps.
+      if (isApiError(error, 'auth')) throw error;
       options.onResponse?.({ operation, status: 0, outcome: 'retry' });
       return { kind: 'retry', reason: transportReason(error) };
     }

@@ -6,6 +6,7 @@
  * Every credential can name its secrets, so loggers and errors can scrub them.
  */
 import { execFile } from 'node:child_process';
+import { ApiError } from './errors.js';
 
 export interface Credentials {
   /** Headers to add to a request. */
@@ -122,7 +123,12 @@ export function commandTokenSource(command: string, timeoutMillis = 30_000): Tok
     new Promise((resolve, reject) => {
       execFile('/bin/sh', ['-c', command], { timeout: timeoutMillis, maxBuffer: 1024 * 1024, ...(signal ? { signal } : {}) }, (error, stdout) => {
         if (error) {
-          // The command's own output may hold a token: report only how it ended.
+          // The command's own output may hold a token: report only how it ended. A command the
+          // shell cannot find or run (126, 127) will not run on a retry either: a fatal error.
+          if (error.code === 127 || error.code === 126) {
+            reject(new ApiError('auth', `the token command cannot run (exit ${error.code}: ${error.code === 127 ? 'command not found' : 'not executable'}); check ASSISTANTS_OTEL_TOKEN_COMMAND or --token-command`));
+            return;
+          }
           reject(new Error(`the token command failed (${error.code ?? error.signal ?? 'error'})`));
           return;
         }

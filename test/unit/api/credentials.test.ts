@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { ApiError } from '../../../src/api/errors.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bearerToken, commandTokenSource, noCredentials, parseTokenOutput, staticKey, type Token } from '../../../src/api/credentials.js';
 import { createLogger } from '../../../src/util/log.js';
@@ -196,6 +197,19 @@ describe('commandTokenSource', () => {
     );
     expect(error?.message).toMatch(/token command failed \(3\)/);
     expect(error?.message).not.toContain(TOKEN_B);
+  });
+
+  it.each([
+    ['not found (127)', 'no-such-token-tool-xyz --json', 'exit 127: command not found'],
+    ['not executable (126)', '/dev/null', 'exit 126: not executable'],
+  ])('a command that cannot run at all, %s, is an auth error (fatal: no retry runs it)', async (_name, command, said) => {
+    const error = await commandTokenSource(command)().then(
+      () => undefined,
+      (e: unknown) => e as ApiError,
+    );
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error?.kind).toBe('auth');
+    expect(error?.message).toBe(`the token command cannot run (${said}); check ASSISTANTS_OTEL_TOKEN_COMMAND or --token-command`);
   });
 
   it('a command that hangs is stopped after its timeout', async () => {
