@@ -98,7 +98,13 @@ export interface ApiFlags {
 export interface ApiConfig {
   provider: ProviderProfile;
   budget: { maxConcurrency: number; requestsPerSecond: number };
+  /** Something the user should hear at start: no API was configured, so the default is used. */
+  notice?: string;
 }
+
+/** Said when nothing names an API: the default is OpenAI's, whose Assistants API is switched off. */
+export const NO_API_CONFIGURED =
+  'no API configured (OPENAI_BASE_URL, AZURE_AI_PROJECT_ENDPOINT, AZURE_OPENAI_ENDPOINT or --base-url): using https://api.openai.com/v1, where OpenAI switched the Assistants API off on 2026-08-26; set OPENAI_BASE_URL to your server (or an Azure endpoint; see "Providers" in the README)';
 
 /** `--provider` / `ASSISTANTS_OTEL_PROVIDER`, else guessed from which endpoint variable is set. */
 function providerKindFromEnv(env: Env, flags: ApiFlags): ProviderKind {
@@ -185,6 +191,7 @@ export function apiConfigFromEnv(env: Env, flags: ApiFlags = {}): ApiConfig {
           ...(project ? { project } : {}),
         }),
         budget,
+        ...(base ? {} : { notice: NO_API_CONFIGURED }),
       };
     }
     case 'azure-openai':

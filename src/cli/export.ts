@@ -135,6 +135,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const progressMode = parseProgress(values.progress, stderr.isTTY);
   const maxSpansPerBatch = parsePositiveInt(values['max-spans-per-batch'], '--max-spans-per-batch');
   const api = apiConfigFromEnv(io.env, apiFlags(values));
+  if (api.notice) writeLine(io.stderr, `warning: ${api.notice}`);
   const mapping: MappingOptions = { ...sourceMappingOptions(api.provider), ...mappingOptionsFromEnv(io.env, mappingFlags(values)) };
   const otlp = values['dry-run'] ? undefined : otlpOptionsFromEnv(io.env, otlpFlags(values));
   const resource = createResource(resourceOptionsFromEnv(io.env));

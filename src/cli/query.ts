@@ -53,6 +53,7 @@ type ApiFlagValues = { [K in 'provider' | 'base-url' | 'api-version' | 'token-co
 export function queryContext(io: CliIo, values: ApiFlagValues): QueryContext {
   const output = parseOutputFormat(values.output);
   const config = apiConfigFromEnv(io.env, apiFlags(values));
+  if (config.notice) writeLine(io.stderr, `warning: ${config.notice}`);
   const logger = createLogger({ stream: io.stderr, level: 'warn', secrets: () => config.provider.credentials.secrets() });
   const retry = { ...DEFAULT_API_RETRY, delayCapMillis: retryDelayCapFromEnv(io.env, values['max-retry-delay']) };
   const client = createAssistantsClient({ provider: config.provider, budget: new RequestBudget(config.budget), retry, logger });

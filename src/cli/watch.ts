@@ -172,6 +172,7 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
   const stateSecrets = state.kind === 'postgres' ? connectionUrlSecrets(state.url) : [];
   const secrets = () => [...api.provider.credentials.secrets(), ...Object.values(otlp.headers ?? {}), listenToken, ...stateSecrets];
   const logger = createLogger({ stream: io.stderr, format, level, secrets });
+  if (api.notice) logger.warn(api.notice);
 
   const threads = [...(values.thread ?? []).map((id) => apiId(id.trim(), '--thread')), ...(values['threads-file'] ? await readThreadsFile(values['threads-file'], io.stdin) : [])];
   const runs = (values.run ?? []).map(parseRunRef);

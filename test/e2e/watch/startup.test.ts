@@ -67,6 +67,15 @@ describe('watch: start-up, progress and refusals', () => {
     expect(await first.kill('SIGTERM'), outputOf(first)).toEqual({ code: 0, signal: null });
   });
 
+  it('no API configured: a warning says the default is OpenAI\'s, switched off, and what to set', async () => {
+    const world = await startWorld();
+    const result = await runCli(['watch', '--memory-state'], { env: { ...baseEnv(world), OPENAI_BASE_URL: undefined } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/WARN +no API configured \(OPENAI_BASE_URL, AZURE_AI_PROJECT_ENDPOINT, AZURE_OPENAI_ENDPOINT or --base-url\): using https:\/\/api\.openai\.com\/v1, where OpenAI switched the Assistants API off on 2026-08-26; set OPENAI_BASE_URL to your server/);
+    const configured = await runCli(['watch', '--memory-state'], { env: baseEnv(world) });
+    expect(configured.stderr).not.toContain('no API configured');
+  });
+
   it('nothing to watch and no --listen: says so and exits 2', async () => {
     const world = await startWorld();
     const result = await runCli(['watch', '--memory-state'], { env: baseEnv(world) });
