@@ -82,7 +82,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   // a real backend, each demo run gets its own, else every `npm start` would send the same trace and
   // span IDs with new times, and the backend would merge them into scrambled duplicates.
   const seed = userOtlp ? { seed: `demo-${randomUUID()}` } : {};
-  const sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 1000 / speed, scenario: values.scenario ?? 'demo', ...seed });
+  // Never ahead of the wall clock: the traces are not stamped in the future at 20× (README "demo").
+  const sim = await createSimulator({ clock: 'real', timeScaleMillisPerSecond: 1000 / speed, neverAhead: true, scenario: values.scenario ?? 'demo', ...seed });
   const collector = userOtlp ? undefined : await startDemoCollector();
   const otlp = userOtlp ?? { url: `${(collector as { url: string }).url}/v1/traces`, protocol: 'http/json' as const };
   const threads = sim.state.threads.map((t) => t.id);

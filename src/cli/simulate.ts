@@ -69,6 +69,8 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     prefix: values.prefix ?? '',
     clock: 'real',
     timeScaleMillisPerSecond: 1000 / speed,
+    // --speed > 1 never stamps a record in the future (src/simulator/README.md).
+    neverAhead: true,
     scenario,
     auth,
     ...(values['api-version'] ? { apiVersion: values['api-version'] } : {}),

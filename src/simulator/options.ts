@@ -43,11 +43,17 @@ export interface SimulatorOptions {
   timeScaleMillisPerSecond?: number;
   /**
    * Unix seconds shown for scenario time 0. Default: the scenario's `baseEpochSeconds`, else
-   * 1767225600 (2026-01-01Z) with the manual clock, or with the real clock the wall clock at start,
-   * moved back when faster than real time so that no record of the scripted scenario is ever in the
-   * future (README "real clock"; a demo's traces land in a trace UI's default "last hour" window).
+   * 1767225600 (2026-01-01Z) with the manual clock, or the wall clock at start with the real clock
+   * (so a demo's traces land in a trace UI's default "last hour" window); see `neverAhead`.
    */
   baseEpochSeconds?: number;
+  /**
+   * Real clock faster than real time: put scenario time 0 in the past by the scripted length ×
+   * (speed − 1) / speed, so that no record of the scripted scenario is ever stamped in the future
+   * (README "real clock"). The CLI's `demo` and `simulate` set it. Default false: time 0 is the
+   * wall clock at start (the records then run ahead of it).
+   */
+  neverAhead?: boolean;
   /** Seed for every generated ID. Default: the scenario's `seed`, else `'assistants-otel'`. */
   seed?: string | number;
   /** A built-in name (`'demo'`, `'many-threads:20x5'`, …), a JSON file path, or a scenario object. Default: no threads. */

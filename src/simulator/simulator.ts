@@ -129,7 +129,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     options.baseEpochSeconds ??
     scenario.baseEpochSeconds ??
     (clock.kind === 'real'
-      ? realClockBase(Date.now() / 1000, 1000 / (options.timeScaleMillisPerSecond ?? 1000), () => scriptedLengthSeconds(scenario, seed, defaultsOf))
+      ? realClockBase(Date.now() / 1000, options.neverAhead ? 1000 / (options.timeScaleMillisPerSecond ?? 1000) : 1, () => scriptedLengthSeconds(scenario, seed, defaultsOf))
       : DEFAULT_MANUAL_BASE_EPOCH_SECONDS);
   const ids = createIdFactory(seed);
   const epoch = (t: number) => base + Math.floor(t);

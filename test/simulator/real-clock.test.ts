@@ -10,7 +10,7 @@ afterEach(async () => {
 describe('the real clock', () => {
   it('plays a scenario by itself; runUntilIdle waits for the end', async () => {
     const before = Math.floor(Date.now() / 1000);
-    sim = await createSimulator({ scenario: 'every-type', clock: 'real', timeScaleMillisPerSecond: 2 });
+    sim = await createSimulator({ scenario: 'every-type', clock: 'real', timeScaleMillisPerSecond: 2, neverAhead: true });
     await expect(sim.advance(1)).rejects.toThrow(/manual clock/);
     await sim.runUntilIdle();
     expect(sim.idle).toBe(true);
@@ -33,8 +33,15 @@ describe('the real clock', () => {
     expect(Math.max(...times)).toBeGreaterThanOrEqual(before - 10);
   });
 
-  it('at speed > 1, no record and no Date header is ever ahead of the wall clock while the scenario plays', async () => {
-    sim = await createSimulator({ scenario: 'demo', clock: 'real', timeScaleMillisPerSecond: 20 });
+  it('without neverAhead, scenario time 0 is the wall clock at start (records then run ahead of it)', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    sim = await createSimulator({ scenario: 'every-type', clock: 'real', timeScaleMillisPerSecond: 2 });
+    await sim.runUntilIdle();
+    expect(Math.min(...sim.state.runs.map((r) => r.created_at))).toBeGreaterThanOrEqual(before);
+  });
+
+  it('neverAhead at speed > 1: no record and no Date header is ever ahead of the wall clock while the scenario plays', async () => {
+    sim = await createSimulator({ scenario: 'demo', clock: 'real', timeScaleMillisPerSecond: 20, neverAhead: true });
     const ahead: string[] = [];
     for (let i = 0; i < 40 && !sim.idle; i++) {
       const answer = await call<unknown>(sim, '/threads/nope/runs');

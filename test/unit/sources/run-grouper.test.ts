@@ -205,7 +205,7 @@ describe('runs that cannot be complete before the end of the input', () => {
     const streamed = await streamImport(values, { maxSpansPerBatch: 6 });
     expect(releasedRuns(streamed)).toEqual([['run_000'], ['run_001'], ['run_003'], ['run_004'], ['run_005']]);
     expect(streamed.batches.slice(2).every((b) => b.afterValues === values.length)).toBe(true);
-    expect(streamed.unfinished).toEqual([{ runId: 'run_005', status: 'in_progress' }]);
+    expect(streamed.unfinished).toEqual([{ runId: 'run_005', status: 'in_progress', steps: 3 }]);
     // The incomplete run ends at its last step, the one read last of all.
     const span = streamed.requests.flat().find((s) => s.spanId === spanIdForRun('run_003'));
     expect(span?.endTime).toEqual([T0 + 300 + 13, 0]);
