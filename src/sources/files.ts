@@ -15,7 +15,8 @@
  * import sending what it has). Other names and `-` are judged at their first lines: an event stream,
  * or a first line that is a whole JSON value followed by another line, is read as it streams; a first
  * line that is not a whole value (a JSON document spread over lines, or a broken first line) makes
- * the reader take the whole text and judge it as before. `.json` files are read whole.
+ * the reader take the whole text and judge it as before, unless two lines in a row are whole
+ * records: no document can hold that, so it is JSON lines with a broken first line, read on as such. `.json` files are read whole.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -110,6 +111,8 @@ class LineSink {
   private readonly sse = new EventStreamParser();
   private first: { value: unknown; lineNumber: number } | undefined;
   private readonly document: string[] = [];
+  /** In 'document' mode: whether the last non-blank line was a whole record on its own. */
+  private previousWasRecord = false;
 
   constructor(
     private readonly target: RecordTarget,
@@ -137,8 +140,25 @@ class LineSink {
         return this.pushJsonLine(line.trim(), lineNumber);
       case 'document':
         this.document.push(line);
-        return;
+        return this.leaveDocumentIfLines(line);
     }
+  }
+
+  /**
+   * A text whose first line is broken (`tail -f` joined half-way into a line, say) may still be
+   * JSON lines. Two non-blank lines in a row that are each a whole record cannot be parts of one
+   * JSON document (two values with no `,` or `:` between them), so from there it is read as JSON
+   * lines, as it streams, instead of being held to the end of the input to be judged.
+   */
+  private leaveDocumentIfLines(line: string): void {
+    if (line.trim() === '') return;
+    const whole = isWholeRecordLine(line);
+    const twoInARow = whole && this.previousWasRecord;
+    this.previousWasRecord = whole;
+    if (!twoInARow) return;
+    this.mode = 'jsonl';
+    const lines = this.document.splice(0);
+    for (let i = 0; i < lines.length; i++) this.pushJsonLine((lines[i] as string).trim(), i + 1);
   }
 
   /** The end of the input; a document still to judge is judged now. */
@@ -219,6 +239,18 @@ class LineSink {
       return;
     }
     this.target.add(value, { source: this.source, line: lineNumber, pointer: '$' });
+  }
+}
+
+/** A line that is one JSON object on its own (tried only on lines shaped like one: cheap to reject). */
+function isWholeRecordLine(line: string): boolean {
+  const text = line.trim();
+  if (text.length < 2 || text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -268,6 +268,43 @@ describe('raw text/event-stream captures, recognised by content', () => {
   });
 });
 
+describe('a broken first line on standard input', () => {
+  it('two whole records in a row after it: JSON lines from there, read as they come (the first line rejected), not held to the end', async () => {
+    const { PassThrough } = await import('node:stream');
+    const stdin = new PassThrough();
+    const seen: string[] = [];
+    const collector = new RecordCollector();
+    let got!: () => void;
+    const gotTwo = new Promise<void>((resolve) => (got = resolve));
+    const target = {
+      add: (value: unknown, location: Parameters<RecordCollector['add']>[1]) => {
+        seen.push(`${(value as { id: string }).id}@${location.line}`);
+        collector.add(value, location);
+        if (seen.length === 2) got();
+      },
+      addEvent: collector.addEvent.bind(collector),
+      addUnreadable: (location: Parameters<RecordCollector['addUnreadable']>[0], reason: string) => {
+        seen.push(`unreadable@${location.line}`);
+        collector.addUnreadable(location, reason);
+      },
+    };
+    const reading = readRecordSource('-', target, stdin);
+    const cut = JSON.stringify(step({ id: 'step_cut' })).slice(30);
+    stdin.write(`${cut}\n${JSON.stringify(run({ id: 'run_1' }))}\n\n${JSON.stringify(step({ id: 'step_1', run_id: 'run_1' }))}\n`);
+    await gotTwo; // while the input is still open
+    stdin.end(`${JSON.stringify(run({ id: 'run_2' }))}\n`);
+    await reading;
+    expect(seen).toEqual(['unreadable@1', 'run_1@2', 'step_1@4', 'run_2@5']);
+  });
+
+  it('a pretty-printed document is still read whole (no two lines of it are whole records)', async () => {
+    const doc = JSON.stringify(list([run(), step(), { ...step({ id: 'step_2' }), metadata: { a: {} } }]), null, 2);
+    const collected = await read(['-'], Readable.from([Buffer.from(`${doc}\n`)]));
+    expect(collected.rejected).toEqual([]);
+    expect(stepIds(collected).sort()).toEqual([IDS.step, 'step_2'].sort());
+  });
+});
+
 describe('a stream that stays open and goes quiet', () => {
   it('says so once per quiet spell (onIdle), after the lines it gave were handed on, and reads on when more comes', async () => {
     const { PassThrough } = await import('node:stream');
