@@ -344,7 +344,7 @@ export class Poller {
     const followedBefore = this.watch.runCountOf(threadId);
     const listing = await listThreadRuns(
       this.options.client,
-      { threadId, cursor: thread.watched.cursor, cursorCreatedAt: thread.cursorCreatedAt, since: thread.watched.since, firstPageSize: firstPageSize(followedBefore) },
+      { threadId, cursor: thread.watched.cursor, cursorCreatedAt: thread.watched.cursorCreatedAt, since: thread.watched.since, firstPageSize: firstPageSize(followedBefore) },
       this.stopController.signal,
     );
     // Unwatched while the request was out: leave it so (do not write it back to the store).

@@ -46,7 +46,7 @@ export function planListing(listing: ThreadListing, thread: ThreadState, o: { is
  * not listed in that second before: the API put it below a run of the same second, it is new.
  */
 function isUnseenCursorPeer(run: Run, thread: ThreadState): boolean {
-  const second = thread.cursorCreatedAt;
+  const second = thread.watched.cursorCreatedAt;
   if (second === undefined || run.created_at === undefined || run.created_at < second) return false;
   return run.id !== thread.watched.cursor && !(thread.cursorPeers?.has(run.id) ?? false);
 }
@@ -63,7 +63,8 @@ function peersOfNewest(listing: ThreadListing, before: Set<string> | undefined):
 /**
  * After a look: activity (new or followed runs) keeps the poll interval and the thread alive; past
  * the grace period without activity the interval doubles (up to the max idle interval); the cursor
- * moves to the newest run listed. Returns whether the thread's stored state changed.
+ * moves to the newest run listed (with its `created_at`). Returns whether the thread's stored state
+ * changed.
  */
 export function settleThread(thread: ThreadState, o: { listing: ThreadListing; newRuns: number; followed: number; now: number; pollMillis: number; graceMillis: number; maxIdleMillis: number }): boolean {
   if (o.newRuns > 0 || o.followed > 0) {
@@ -72,18 +73,21 @@ export function settleThread(thread: ThreadState, o: { listing: ThreadListing; n
   } else if (o.now - thread.watched.lastActivityAt >= o.graceMillis) {
     thread.intervalMillis = idleInterval(thread.intervalMillis, o.maxIdleMillis);
   }
+  const created = o.listing.newestCreatedAt;
   const cursorMoved = o.listing.newest !== undefined && o.listing.newest !== thread.watched.cursor;
-  const sameSecond = !cursorMoved || o.listing.newestCreatedAt === thread.cursorCreatedAt;
-  if (cursorMoved) {
-    thread.watched = { ...thread.watched, cursor: o.listing.newest as string };
-    if (o.listing.newestCreatedAt !== undefined) thread.cursorCreatedAt = o.listing.newestCreatedAt;
-  }
+  const sameSecond = !cursorMoved || created === thread.watched.cursorCreatedAt;
+  // The cursor run's creation time is stored with the cursor. A newest run without one keeps the
+  // old time: an earlier second, still a safe place to stop paging.
+  if (cursorMoved) thread.watched = { ...thread.watched, cursor: o.listing.newest as string, ...(created !== undefined ? { cursorCreatedAt: created } : {}) };
+  // A cursor stored without its time (state written before it was kept): learned when listed.
+  const learned = !cursorMoved && thread.watched.cursorCreatedAt === undefined && created !== undefined && o.listing.newest === thread.watched.cursor;
+  if (learned) thread.watched = { ...thread.watched, cursorCreatedAt: created };
   // Every run of the newest run's second listed now was decided on at this look.
   const peers = peersOfNewest(o.listing, sameSecond ? thread.cursorPeers : undefined);
   if (peers) thread.cursorPeers = peers;
   else delete thread.cursorPeers;
   thread.failures = 0;
-  return cursorMoved || o.newRuns > 0;
+  return cursorMoved || learned || o.newRuns > 0;
 }
 
 /**

@@ -14,12 +14,12 @@ export interface ThreadState {
   intervalMillis: number;
   /** Consecutive failed listings, for error backoff. */
   failures: number;
-  /** `created_at` of the cursor run, once seen: a listing stops below it even if that run is deleted. */
-  cursorCreatedAt?: number;
   /**
    * Ids of the runs listed in the cursor's second at the last looks. The API orders runs by
    * `created_at` in whole seconds and ties its own way, so a run created in the cursor's second
-   * may be listed below it: one not among these was not seen yet, and is new.
+   * may be listed below it: one not among these was not seen yet, and is new. In memory only:
+   * after a restart, a run of the cursor's second other than the cursor is new unless done (at
+   * worst one identical resend, never a run lost).
    */
   cursorPeers?: Set<string>;
   /**

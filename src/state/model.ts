@@ -57,8 +57,16 @@ function isIdList(value: unknown): value is string[] {
 export function parseThread(value: unknown): WatchedThread | undefined {
   if (!isObject(value) || !isId(value.threadId) || !isTime(value.since) || !isTime(value.lastActivityAt)) return undefined;
   const thread: WatchedThread = { threadId: value.threadId, since: value.since, lastActivityAt: value.lastActivityAt };
-  if (value.cursor === undefined) return thread;
-  return isId(value.cursor) ? { ...thread, cursor: value.cursor } : undefined;
+  if (value.cursor !== undefined) {
+    if (!isId(value.cursor)) return undefined;
+    thread.cursor = value.cursor;
+  }
+  // Absent from state written before it existed: the next listing that shows the cursor run fills it.
+  if (value.cursorCreatedAt !== undefined) {
+    if (!isTime(value.cursorCreatedAt)) return undefined;
+    thread.cursorCreatedAt = value.cursorCreatedAt;
+  }
+  return thread;
 }
 
 /** A fresh copy holding only the known fields, or undefined when a field is missing or mistyped. */

@@ -47,12 +47,12 @@ export async function runOp(client: pg.ClientBase, ctx: SqlContext, op: StateOp,
   const s = ctx.schema;
   switch (op.op) {
     case 'putThread': {
-      const { threadId, since, cursor, lastActivityAt } = op.thread;
+      const { threadId, since, cursor, cursorCreatedAt, lastActivityAt } = op.thread;
       await client.query(
-        `INSERT INTO ${s}.threads (thread_id, since, run_cursor, last_activity_at) VALUES ($1, $2, $3, $4)
+        `INSERT INTO ${s}.threads (thread_id, since, run_cursor, cursor_created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (thread_id) DO UPDATE SET since = EXCLUDED.since, run_cursor = EXCLUDED.run_cursor,
-           last_activity_at = EXCLUDED.last_activity_at, updated_at = now()`,
-        [threadId, since, cursor ?? null, lastActivityAt],
+           cursor_created_at = EXCLUDED.cursor_created_at, last_activity_at = EXCLUDED.last_activity_at, updated_at = now()`,
+        [threadId, since, cursor ?? null, cursorCreatedAt ?? null, lastActivityAt],
       );
       return 'applied';
     }

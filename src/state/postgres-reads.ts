@@ -12,6 +12,7 @@ interface ThreadRow {
   thread_id: string;
   since: number;
   run_cursor: string | null;
+  cursor_created_at: number | null;
   last_activity_at: number;
   owner?: string | null;
 }
@@ -24,12 +25,14 @@ interface RunRow {
   owner?: string | null;
 }
 
-const THREAD_COLUMNS = 't.thread_id, t.since, t.run_cursor, t.last_activity_at';
+const THREAD_COLUMNS = 't.thread_id, t.since, t.run_cursor, t.cursor_created_at, t.last_activity_at';
 const RUN_COLUMNS = 'r.run_id, r.thread_id, r.traceparent, r.exported_step_ids';
 
 function threadFromRow(row: ThreadRow): WatchedThread {
   const thread: WatchedThread = { threadId: row.thread_id, since: row.since, lastActivityAt: row.last_activity_at };
-  return row.run_cursor === null ? thread : { ...thread, cursor: row.run_cursor };
+  if (row.run_cursor !== null) thread.cursor = row.run_cursor;
+  if (row.cursor_created_at !== null) thread.cursorCreatedAt = row.cursor_created_at;
+  return thread;
 }
 
 function runFromRow(row: RunRow): WatchedRun {

@@ -16,9 +16,9 @@ async function ensureLeaseRow(client: pg.ClientBase, ctx: SqlContext, threadId: 
 
 export async function registerThread(client: pg.ClientBase, ctx: SqlContext, thread: WatchedThread): Promise<'added' | 'already'> {
   const { rowCount } = await client.query(
-    `INSERT INTO ${ctx.schema}.threads (thread_id, since, run_cursor, last_activity_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO ${ctx.schema}.threads (thread_id, since, run_cursor, cursor_created_at, last_activity_at) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (thread_id) DO NOTHING`,
-    [thread.threadId, thread.since, thread.cursor ?? null, thread.lastActivityAt],
+    [thread.threadId, thread.since, thread.cursor ?? null, thread.cursorCreatedAt ?? null, thread.lastActivityAt],
   );
   await ensureLeaseRow(client, ctx, thread.threadId);
   return rowCount === 1 ? 'added' : 'already';

@@ -4,10 +4,11 @@
  * whole migration runs in one transaction holding a transaction-scoped advisory lock for the schema,
  * so the first creates and the others wait, then find the work done.
  *
- * Version 1 (all in the configured schema, `assistants_otel` by default):
+ * Version 2 (all in the configured schema, `assistants_otel` by default; version 1 had all but
+ * `threads.cursor_created_at`, which version 2 adds):
  *
  *   schema_version (version PK, description, applied_at)     one row per migration applied
- *   threads  (thread_id PK, seq, since, run_cursor, last_activity_at, updated_at)
+ *   threads  (thread_id PK, seq, since, run_cursor, last_activity_at, updated_at, cursor_created_at)
  *   runs     (run_id PK, seq, thread_id, traceparent, exported_step_ids text[], updated_at)
  *   done     (run_id PK, done_at)                             the shared exported marks (epoch ms)
  *   set_aside (writer PK, total)                             refused spans, a running total per member
@@ -15,8 +16,8 @@
  *   leases   (thread_id PK, owner, epoch, expires_at, acquired_at)
  *
  * `seq` (a bigserial, kept when a row is updated) gives the first-put order the StateStore
- * contract promises. Times the sidecar passes (`since` in seconds, `last_activity_at`, `done_at`
- * in epoch ms) are `double precision`, which holds every JS number exactly; lease times are
+ * contract promises. Times the sidecar passes (`since` and `cursor_created_at` in seconds,
+ * `last_activity_at`, `done_at` in epoch ms) are `double precision`, which holds every JS number exactly; lease times are
  * `timestamptz` from the database's own clock, so members' clocks never matter.
  */
 import { createHash } from 'node:crypto';
@@ -84,6 +85,12 @@ export const MIGRATIONS: readonly Migration[] = [
          acquired_at timestamptz)`,
       `CREATE INDEX leases_owner ON $schema.leases (owner)`,
     ],
+  },
+  {
+    version: 2,
+    description: 'threads.cursor_created_at: the cursor run\'s creation time',
+    // Nullable: threads written at version 1 have none until a listing shows their cursor run.
+    statements: [`ALTER TABLE $schema.threads ADD COLUMN cursor_created_at double precision`],
   },
 ];
 

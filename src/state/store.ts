@@ -18,6 +18,11 @@ export interface WatchedThread {
   since: number;
   /** The newest run id discovery has seen; the next discovery lists runs after it. */
   cursor?: string;
+  /**
+   * The cursor run's `created_at` (Unix seconds, server clock), once seen: a listing stops below it
+   * even if the cursor run was deleted (without it, the listing would page back to `since`).
+   */
+  cursorCreatedAt?: number;
   /** Epoch ms of the last time the thread had a new or active run; an idle thread is dropped after a TTL. */
   lastActivityAt: number;
 }

@@ -137,7 +137,8 @@ export function randomCalls(seed: number, count: number, maxActiveRuns = 30): St
     const roll = random();
     if (roll < 0.1) {
       const thread: WatchedThread = { threadId: pick(threadIds), since: i, lastActivityAt: 1_700_000_000_000 + i };
-      calls.push({ method: 'putThread', args: [random() < 0.6 ? { ...thread, cursor: `run_${nextRun}` } : thread] });
+      const cursor = random() < 0.6 ? { cursor: `run_${nextRun}`, ...(random() < 0.7 ? { cursorCreatedAt: 1_767_225_600 + i } : {}) } : {};
+      calls.push({ method: 'putThread', args: [{ ...thread, ...cursor }] });
     } else if (roll < 0.13) {
       calls.push({ method: 'removeThread', args: [random() < 0.8 ? pick(threadIds) : 'thread_unknown'] });
     } else if (active.length === 0 || (roll < 0.35 && active.length < maxActiveRuns)) {

@@ -225,9 +225,9 @@ describe.runIf(canRunPostgresTests(import.meta.url))('PostgreSQL leases', () => 
     expect(await b.store.registerThread({ threadId: 'thread_1', since: 10, lastActivityAt: 20 })).toBe('added');
     a.store.requestRound();
     await waitFor('a holds thread_1', () => a.held.has('thread_1'));
-    await a.store.putThread({ threadId: 'thread_1', since: 10, cursor: 'run_9', lastActivityAt: 30 });
+    await a.store.putThread({ threadId: 'thread_1', since: 10, cursor: 'run_9', cursorCreatedAt: 20, lastActivityAt: 30 });
     expect(await b.store.registerThread({ threadId: 'thread_1', since: 99, lastActivityAt: 99 })).toBe('already');
-    expect((await a.store.loadKeys(['thread_1'])).threads).toEqual([{ threadId: 'thread_1', since: 10, cursor: 'run_9', lastActivityAt: 30 }]);
+    expect((await a.store.loadKeys(['thread_1'])).threads).toEqual([{ threadId: 'thread_1', since: 10, cursor: 'run_9', cursorCreatedAt: 20, lastActivityAt: 30 }]);
 
     const tp1 = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const tp2 = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';

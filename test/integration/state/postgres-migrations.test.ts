@@ -1,7 +1,8 @@
 /**
  * Migrations on a real PostgreSQL: several sidecars starting at once on an empty database, a
- * restart on a current schema, a schema newer than this code, a new migration raced by several
- * clients, and a role that may not create schemas using one its DBA made.
+ * restart on a current schema, a version 1 schema brought to version 2, a schema newer than this
+ * code, a new migration raced by several clients, and a role that may not create schemas using one
+ * its DBA made.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +31,7 @@ describe.runIf(canRunPostgresTests(import.meta.url))('PostgreSQL migrations', ()
     try {
       const states = await Promise.all(stores.map((store) => store.load()));
       expect(states).toEqual(Array(6).fill({ threads: [], runs: [], done: {}, setAsideSpans: 0 }));
-      expect((await versions('assistants_otel')).map((r) => r.version)).toEqual([1]);
+      expect((await versions('assistants_otel')).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
       await Promise.all(stores.map((store, i) => store.markRunDone(`run_${i}`, i)));
       expect(Object.keys((await stores[0]!.load()).done).sort()).toEqual(['run_0', 'run_1', 'run_2', 'run_3', 'run_4', 'run_5']);
     } finally {
@@ -60,9 +61,30 @@ describe.runIf(canRunPostgresTests(import.meta.url))('PostgreSQL migrations', ()
       const results = await Promise.all(clients.map((c) => migrate(c, 'raced', [...MIGRATIONS, next])));
       expect(results.filter((r) => r.from === 0)).toHaveLength(1);
       expect(results.every((r) => r.to === SCHEMA_VERSION + 1)).toBe(true);
-      expect((await versions('raced')).map((r) => r.version)).toEqual([1, SCHEMA_VERSION + 1]);
+      expect((await versions('raced')).map((r) => r.version)).toEqual([...MIGRATIONS.map((m) => m.version), SCHEMA_VERSION + 1]);
     } finally {
       await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('a version 1 schema moves to version 2 keeping its threads; their cursor creation time comes with the next write', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      expect(await migrate(client, 'from_v1', MIGRATIONS.filter((m) => m.version === 1))).toEqual({ from: 0, to: 1 });
+      await admin.query(`INSERT INTO from_v1.threads (thread_id, since, run_cursor, last_activity_at) VALUES ('thread_1', 100, 'run_9', 1000)`);
+    } finally {
+      await client.end();
+    }
+    const store = createPostgresStateStore({ url: db.url, schema: 'from_v1' });
+    try {
+      expect((await store.load()).threads).toEqual([{ threadId: 'thread_1', since: 100, cursor: 'run_9', lastActivityAt: 1_000 }]);
+      expect((await versions('from_v1')).map((r) => r.version)).toEqual([1, 2]);
+      await store.putThread({ threadId: 'thread_1', since: 100, cursor: 'run_10', cursorCreatedAt: 1_767_225_600.25, lastActivityAt: 2_000 });
+      const { rows } = await admin.query<{ cursor_created_at: number }>(`SELECT cursor_created_at FROM from_v1.threads`);
+      expect(rows).toEqual([{ cursor_created_at: 1_767_225_600.25 }]);
+    } finally {
+      await store.close();
     }
   });
 
@@ -75,7 +97,7 @@ describe.runIf(canRunPostgresTests(import.meta.url))('PostgreSQL migrations', ()
     try {
       const error = await store.load().then(() => undefined, (e: unknown) => e as Error);
       expect(error?.name).toBe('StateStoreError');
-      expect(error?.message).toMatch(/schema from_the_future is at version 99, newer than this assistants-otel knows \(1\)/);
+      expect(error?.message).toMatch(/schema from_the_future is at version 99, newer than this assistants-otel knows \(2\)/);
       expect(db.leaks(error?.message ?? '')).toBe(false);
     } finally {
       await store.close();

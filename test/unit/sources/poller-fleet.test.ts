@@ -136,6 +136,26 @@ describe('Poller in a fleet', () => {
     expect(api.count('listRunSteps', 'run_theirs')).toBe(0);
   });
 
+  it('a thread taken over keeps its cursor run\'s creation time: its cursor run deleted, runs older than it stay history', async () => {
+    const t = Math.floor(START / 1000);
+    const shared: StateSnapshot = {
+      // As the previous owner wrote it: registered a week ago, its cursor run a day old.
+      threads: [{ threadId: 'thread_a', since: t - 7 * 86_400, cursor: 'run_cursor', cursorCreatedAt: t - 86_400, lastActivityAt: START - 3_600_000 }],
+      runs: [],
+      done: {},
+      setAsideSpans: 0,
+    };
+    const fleet = new FakeFleetStore(shared);
+    const { api, delivery, state } = await rig({ snapshot: shared, leases: fleet.store });
+    api.addRun('thread_a', 'run_old', { created_at: t - 2 * 86_400, status: 'completed', completed_at: t - 2 * 86_400 + 5 });
+    api.addRun('thread_a', 'run_new', { created_at: t - 10, status: 'completed', completed_at: t - 5 }); // the cursor run is gone
+    fleet.gain('thread_a');
+    await advance(POLL);
+    await advance(POLL);
+    expect(delivery.runIds()).toEqual(['run_new']);
+    expect((await state()).threads).toEqual([expect.objectContaining({ cursor: 'run_new', cursorCreatedAt: t - 10 })]);
+  });
+
   it('registers into the shared set and asks for a round; follows only once the lease is gained', async () => {
     const { api, poller, fleet } = await fleetRig([]);
     expect(await poller.watchThread('thread_new')).toBe('added');

@@ -1,7 +1,6 @@
 /**
  * Suspected poller bugs found in review (fidelity review, #11 items 1–2), written as tests that
- * fail today (`it.fails`): each names the bug; turn it into `it` once fixed. The poller files were
- * left alone while fleet leases are wired into them.
+ * failed (`it.fails`) until fixed: each names the bug.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../src/api/errors.js';
@@ -61,27 +60,54 @@ describe('poller review: suspected bugs', () => {
     expect(action).toMatchObject({ kind: 'drop', reason: 'not_found', message: expect.stringContaining('HTTP 410') });
   });
 
-  // BUG (medium-low): src/sources/watch-set.ts:92 (cursorCreatedAt in memory only) with
-  // discovery.ts:62 and :85. After a restart the cursor's creation time is unknown until a new run
-  // moves the cursor; if the cursor run is deleted meanwhile, the listing pages back to `since`
-  // minus an hour (the registration, possibly weeks ago) and, with no cursor position, takes every
-  // finished run created since `since` and not in `done` (kept 24 h) for new: exported again
-  // (identical spans, but a steps listing per old run: a burst of requests).
-  it.fails('after a restart, a deleted cursor run does not make the runs older than it new again', async () => {
-    const api = new FakeApi();
+  // Was a bug (medium-low): the cursor run's `created_at` was kept in memory only. After a restart
+  // it was unknown until a new run moved the cursor; if the cursor run was deleted meanwhile, the
+  // listing paged back to `since` minus an hour (the registration, possibly weeks ago) and, with no
+  // cursor position, took every finished run created since `since` and not in `done` (kept 24 h)
+  // for new: exported again (identical spans, but a steps listing per old run: a burst of
+  // requests). Now it is stored with the cursor (WatchedThread.cursorCreatedAt).
+  describe('after a restart, a deleted cursor run does not make the runs older than it new again', () => {
     const t = Math.floor(START / 1000);
-    api.addRun(THREAD, 'run_old1', { created_at: t - 3 * 86_400, status: 'completed', completed_at: t - 3 * 86_400 + 5 });
-    api.addRun(THREAD, 'run_old2', { created_at: t - 2 * 86_400, status: 'completed', completed_at: t - 2 * 86_400 + 5 });
-    api.addRun(THREAD, 'run_cursor', { created_at: t - 86_400 - 600, status: 'completed', completed_at: t - 86_400 - 590 });
-    api.deleteRun('run_cursor');
-    api.addRun(THREAD, 'run_new', { created_at: t - 10, status: 'completed', completed_at: t - 5 });
-    const { delivery } = await rig({
-      api,
-      snapshot: { threads: [{ threadId: THREAD, since: t - 7 * 86_400, lastActivityAt: START - 86_400_000 + 600_000, cursor: 'run_cursor' }], runs: [], done: {}, setAsideSpans: 0 },
+    const history = () => {
+      const api = new FakeApi();
+      api.addRun(THREAD, 'run_old1', { created_at: t - 3 * 86_400, status: 'completed', completed_at: t - 3 * 86_400 + 5 });
+      api.addRun(THREAD, 'run_old2', { created_at: t - 2 * 86_400, status: 'completed', completed_at: t - 2 * 86_400 + 5 });
+      api.addRun(THREAD, 'run_cursor', { created_at: t - 86_400 - 600, status: 'completed', completed_at: t - 86_400 - 590 });
+      return api;
+    };
+    const thread = { threadId: THREAD, since: t - 7 * 86_400, lastActivityAt: START - 86_400_000 + 600_000 };
+
+    /** A second life on the first one's state, once the cursor run is deleted and a new run finished. */
+    async function restartWithoutTheCursorRun(api: FakeApi, first: Awaited<ReturnType<typeof rig>>): Promise<string[]> {
+      await first.poller.stop();
+      const state = await first.state();
+      expect(state.threads).toEqual([{ ...thread, lastActivityAt: expect.any(Number), cursor: 'run_cursor', cursorCreatedAt: t - 86_400 - 600 }]);
+      api.deleteRun('run_cursor');
+      api.addRun(THREAD, 'run_new', { created_at: t - 10, status: 'completed', completed_at: t - 5 });
+      const { delivery } = await rig({ api, snapshot: state });
+      await settleNow();
+      await advance(POLL);
+      await acked();
+      return delivery.runIds();
+    }
+
+    it('the cursor moved to the run (its creation time stored with it)', async () => {
+      const api = history();
+      // The last life's cursor was run_old2: run_cursor is new, exported, and becomes the cursor.
+      const first = await rig({ api, snapshot: { threads: [{ ...thread, cursor: 'run_old2' }], runs: [], done: {}, setAsideSpans: 0 } });
+      await settleNow();
+      await acked();
+      expect(first.delivery.runIds()).toEqual(['run_cursor']);
+      expect(await restartWithoutTheCursorRun(api, first)).toEqual(['run_new']);
     });
-    await settleNow();
-    await advance(POLL);
-    await acked();
-    expect(delivery.runIds()).toEqual(['run_new']);
+
+    it('a cursor stored without its creation time (state from an older version) learns it at the next listing', async () => {
+      const api = history();
+      const first = await rig({ api, snapshot: { threads: [{ ...thread, cursor: 'run_cursor' }], runs: [], done: {}, setAsideSpans: 0 } });
+      await settleNow();
+      await acked();
+      expect(first.delivery.runIds()).toEqual([]);
+      expect(await restartWithoutTheCursorRun(api, first)).toEqual(['run_new']);
+    });
   });
 });

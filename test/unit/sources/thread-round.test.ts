@@ -42,7 +42,7 @@ describe('planListing', () => {
 
   it('a run of the cursor\'s second listed below it is new unless it was listed in that second before; older ones are not', () => {
     const l = listing([run('run_cursor', 100), run('run_tie', 100), run('run_tie_seen', 100), run('run_older', 99)], 0);
-    const t = thread({ cursor: 'run_cursor' }, { cursorCreatedAt: E + 100, cursorPeers: new Set(['run_cursor', 'run_tie_seen']) });
+    const t = thread({ cursor: 'run_cursor', cursorCreatedAt: E + 100 }, { cursorPeers: new Set(['run_cursor', 'run_tie_seen']) });
     expect(actions(planListing(l, t, none))).toEqual(['run_tie:follow']);
     // After the look, every run of that second is known: the next listing follows none again.
     settleThread(t, { listing: l, newRuns: 1, followed: 0, now: 1, pollMillis: 1_000, graceMillis: 60_000, maxIdleMillis: 60_000 });
@@ -77,14 +77,26 @@ describe('settleThread and nextListingIn', () => {
   it('activity keeps the poll interval and moves the cursor (stored state changed)', () => {
     const t = thread({ cursor: 'run_old' }, { intervalMillis: 4_000 });
     expect(settleThread(t, { listing: listing([run('run_new', 200)]), newRuns: 1, followed: 1, now: 9_000, ...pace })).toBe(true);
-    expect(t.watched).toMatchObject({ cursor: 'run_new', lastActivityAt: 9_000 });
-    expect(t.cursorCreatedAt).toBe(E + 200);
+    expect(t.watched).toEqual({ threadId: 'thread_1', since: E + 100, cursor: 'run_new', cursorCreatedAt: E + 200, lastActivityAt: 9_000 });
     expect(t.intervalMillis).toBe(1_000);
     expect(nextListingIn(t, 1, 1_000, () => 0)).toBe(1_000);
   });
 
-  it('idle within the grace: the poll interval; past it: doubling up to the max, jittered', () => {
+  it('a cursor stored without its creation time (older state) learns it when listed, and says the stored state changed', () => {
     const t = thread({ cursor: 'run_a', lastActivityAt: 0 });
+    expect(settleThread(t, { listing: listing([run('run_a', 7), run('run_b', 3)]), newRuns: 0, followed: 0, now: 1_000, ...pace })).toBe(true);
+    expect(t.watched).toEqual({ threadId: 'thread_1', since: E + 100, cursor: 'run_a', cursorCreatedAt: E + 7, lastActivityAt: 0 });
+    expect(settleThread(t, { listing: listing([run('run_a', 7)]), newRuns: 0, followed: 0, now: 2_000, ...pace })).toBe(false);
+  });
+
+  it('a new cursor listed without a creation time keeps the older time (a safe place to stop paging)', () => {
+    const t = thread({ cursor: 'run_a', cursorCreatedAt: E + 7 });
+    expect(settleThread(t, { listing: listing([run('run_b', undefined), run('run_a', 7)]), newRuns: 1, followed: 1, now: 1_000, ...pace })).toBe(true);
+    expect(t.watched).toMatchObject({ cursor: 'run_b', cursorCreatedAt: E + 7 });
+  });
+
+  it('idle within the grace: the poll interval; past it: doubling up to the max, jittered', () => {
+    const t = thread({ cursor: 'run_a', cursorCreatedAt: E + 1, lastActivityAt: 0 });
     expect(settleThread(t, { listing: listing([run('run_a', 1)]), newRuns: 0, followed: 0, now: 4_000, ...pace })).toBe(false);
     expect(t.intervalMillis).toBe(1_000);
     settleThread(t, { listing: listing([run('run_a', 1)]), newRuns: 0, followed: 0, now: 6_000, ...pace });

@@ -334,6 +334,19 @@ describe('file store', () => {
       await expect(open(path)).rejects.toThrow(/state\.json has version 2, and this assistants-otel reads version 1/);
     });
 
+    it('reads a snapshot written before threads kept their cursor run\'s creation time', async () => {
+      const thread = { threadId: 'thread_1', since: 100, cursor: 'run_9', lastActivityAt: 1_000 };
+      const path = await withSnapshot(JSON.stringify({ version: 1, seq: 0, threads: [thread], runs: [], done: {}, setAsideSpans: 0 }));
+      const { state } = await open(path);
+      expect(state.threads).toEqual([thread]);
+      expect(state.threads[0]).not.toHaveProperty('cursorCreatedAt');
+    });
+
+    it('refuses a snapshot whose cursor creation time is not a number, naming the entry', async () => {
+      const path = await withSnapshot('{"version":1,"seq":0,"threads":[{"threadId":"thread_1","since":1,"lastActivityAt":1,"cursor":"run_1","cursorCreatedAt":"soon"}],"runs":[],"done":{},"setAsideSpans":0}');
+      await expect(open(path)).rejects.toThrow(/state\.json is not a valid version 1 state: threads\[0\]/);
+    });
+
     it('refuses a snapshot with a malformed entry', async () => {
       const path = await withSnapshot('{"version":1,"seq":0,"threads":[],"runs":[{"runId":"run_1"}],"done":{},"setAsideSpans":0}');
       await expect(open(path)).rejects.toThrow(/state\.json is not a valid version 1 state: runs\[0\]/);

@@ -13,7 +13,7 @@ const run = (runId: string, extra: Partial<WatchedRun> = {}): WatchedRun => ({ t
 
 /** One call of every kind, in an order where each one changes the state. */
 export const everyKindOfCall: StoreCall[] = [
-  { method: 'putThread', args: [thread('thread_a', { cursor: 'run_1' })] },
+  { method: 'putThread', args: [thread('thread_a', { cursor: 'run_1', cursorCreatedAt: 1_767_225_600 })] },
   { method: 'putThread', args: [thread('thread_b')] },
   { method: 'removeThread', args: ['thread_b'] },
   { method: 'putRun', args: [run('run_1', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })] },
@@ -53,7 +53,7 @@ export function describeStateStoreContract(name: string, factory: StoreFactory):
       const store = await loaded();
       for (const call of everyKindOfCall) await callStore(store, call);
       expect(await store.load()).toEqual({
-        threads: [thread('thread_a', { cursor: 'run_1' })],
+        threads: [thread('thread_a', { cursor: 'run_1', cursorCreatedAt: 1_767_225_600 })],
         runs: [run('run_1', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', exportedStepIds: ['step_1', 'step_2'] })],
         done: { run_2: 5_000 },
         setAsideSpans: 7,
@@ -62,7 +62,8 @@ export function describeStateStoreContract(name: string, factory: StoreFactory):
 
     it('putThread and putRun replace by id, keep the first-put order, and store all fields as given', async () => {
       const store = await loaded();
-      await store.putThread(thread('thread_a', { cursor: 'run_1' }));
+      await store.putThread(thread('thread_a', { cursor: 'run_1', cursorCreatedAt: 1_767_225_600.5 }));
+      await store.putThread(thread('thread_b', { cursor: 'run_2', cursorCreatedAt: 1_767_225_601 }));
       await store.putThread(thread('thread_b'));
       await store.putThread(thread('thread_a', { since: 0, lastActivityAt: 2_000 })); // no cursor any more
       await store.putRun(run('run_1', { exportedStepIds: ['step_1'] }));
@@ -71,6 +72,8 @@ export function describeStateStoreContract(name: string, factory: StoreFactory):
       const state = await store.load();
       expect(state.threads).toEqual([thread('thread_a', { since: 0, lastActivityAt: 2_000 }), thread('thread_b')]);
       expect(state.threads[0]).not.toHaveProperty('cursor');
+      expect(state.threads[0]).not.toHaveProperty('cursorCreatedAt');
+      expect(state.threads[1]).not.toHaveProperty('cursorCreatedAt');
       expect(state.runs).toEqual([run('run_1', { threadId: 'thread_b' }), run('run_2')]);
     });
 
@@ -146,6 +149,8 @@ export function describeStateStoreContract(name: string, factory: StoreFactory):
       // Casts: these are the values an untyped caller (or a bug) could pass.
       await expect(store.putThread({ threadId: '', since: 1, lastActivityAt: 1 })).rejects.toThrow(TypeError);
       await expect(store.putThread(thread('t', { since: Number.NaN }))).rejects.toThrow(TypeError);
+      await expect(store.putThread(thread('t', { cursor: 'run_1', cursorCreatedAt: Number.NaN }))).rejects.toThrow(TypeError);
+      await expect(store.putThread(thread('t', { cursor: 'run_1', cursorCreatedAt: '1767225600' as unknown as number }))).rejects.toThrow(TypeError);
       await expect(store.putRun({ threadId: 't', runId: 'r' } as WatchedRun)).rejects.toThrow(TypeError);
       await expect(store.markStepsExported('run_1', [42 as unknown as string])).rejects.toThrow(TypeError);
       await expect(store.markRunDone('run_1', Number.POSITIVE_INFINITY)).rejects.toThrow(TypeError);
