@@ -11,6 +11,7 @@
  * cursor; its newest runs are read until they are older than `since` minus an hour: nothing older
  * can still be active, since the API expires a run after ten minutes without progress.
  */
+import { createHash } from 'node:crypto';
 import type { AssistantsClient } from '../api/client.js';
 import { MAX_PAGE_SIZE } from '../api/pagination.js';
 import type { Run } from '../api/schemas.js';
@@ -47,7 +48,15 @@ export interface ThreadListing {
   serverTimeSeconds: number | undefined;
   /** Pages read (requests made, retries aside). */
   pages: number;
+  /** Records that failed validation (skipped). */
   rejected: number;
+  /**
+   * Each of them by its index in the listing, with what tells it apart at the next listing: its id,
+   * or without one (a run is rejected when its id is missing or empty) a digest of the record as
+   * sent; undefined when the page kept no raw records.
+   */
+  rejectedKeys: Array<{ index: number; key: string | undefined }>;
+  /** Their issues, each with the record's index in the listing and its id. */
   issues: Array<{ index: number; id?: string } & Issue>;
 }
 
@@ -61,7 +70,7 @@ export function firstPageSize(followedRuns: number): number {
 
 export async function listThreadRuns(client: AssistantsClient, query: ThreadListingQuery, signal?: AbortSignal): Promise<ThreadListing> {
   const { threadId, cursor } = query;
-  const listing: ThreadListing = { runs: [], newerThanCursor: undefined, newest: undefined, newestCreatedAt: undefined, serverTimeSeconds: undefined, pages: 0, rejected: 0, issues: [] };
+  const listing: ThreadListing = { runs: [], newerThanCursor: undefined, newest: undefined, newestCreatedAt: undefined, serverTimeSeconds: undefined, pages: 0, rejected: 0, rejectedKeys: [], issues: [] };
   // Below this, nothing can be new or still active: the cursor run's creation, or the lookback before `since`.
   const floor = cursor !== undefined && query.cursorCreatedAt !== undefined ? query.cursorCreatedAt : query.since - LOOKBACK_SECONDS;
   let after: string | undefined;
@@ -78,6 +87,7 @@ export async function listThreadRuns(client: AssistantsClient, query: ThreadList
     listing.pages++;
     for (const run of page.items) listing.runs.push(run);
     listing.rejected += page.rejected.length;
+    for (const r of page.rejected) listing.rejectedKeys.push({ index: offset + r.index, key: rejectedKey(r, page.records?.[r.index]) });
     for (const r of page.rejected) for (const i of r.issues) listing.issues.push({ index: offset + r.index, ...(r.id ? { id: r.id } : {}), ...i });
     const at = cursor === undefined ? -1 : cursorPosition(page.items.length, page.items.findIndex((r) => r.id === cursor), page.rejected, cursor);
     if (at >= 0) listing.newerThanCursor = before + at;
@@ -95,6 +105,13 @@ export async function listThreadRuns(client: AssistantsClient, query: ThreadList
     listing.newerThanCursor = older < 0 ? listing.runs.length : older;
   }
   return listing;
+}
+
+/** What tells a rejected record apart from the others at the next listing (see `rejectedKeys`). */
+function rejectedKey(rejection: { id?: string }, raw: unknown): string | undefined {
+  if (rejection.id !== undefined) return `id:${rejection.id}`;
+  if (raw === undefined) return undefined;
+  return `sha256:${createHash('sha256').update(JSON.stringify(raw) ?? String(raw)).digest('hex')}`;
 }
 
 /**

@@ -25,14 +25,14 @@ import type { LeasingStateStore } from '../state/leasing.js';
 import type { WatchedRun, WatchedThread } from '../state/store.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { FleetMembership } from './fleet-membership.js';
-import { firstPageSize, listThreadRuns, sinceOnServerClock } from './discovery.js';
+import { firstPageSize, listThreadRuns, sinceOnServerClock, type ThreadListing } from './discovery.js';
 import { failureBackoff, PollLag } from './pace.js';
 import { classifyFailure } from './failures.js';
 import { LagWarning, lagCheckMillis } from './lag-warning.js';
 import type { PollerOptions, PollerStats } from './poller-options.js';
 import { RunExporter } from './run-exports.js';
 import { Scheduler } from './scheduler.js';
-import { nextListingIn, planListing, settleThread } from './thread-round.js';
+import { freshRejections, nextListingIn, planListing, settleThread } from './thread-round.js';
 import { WatchSet, type RunState, type ThreadState } from './watch-set.js';
 
 export type { DeliverySink } from './run-exports.js';
@@ -351,8 +351,9 @@ export class Poller {
     if (this.watch.threads.get(threadId) !== thread) return;
     const firstLook = thread.watched.cursor === undefined;
     if (firstLook) await this.moveSinceToServerClock(thread, listing);
-    if (listing.rejected > 0) this.options.hooks?.onRejected?.('run', listing.rejected);
-    for (const issue of listing.issues) this.logger.error('malformed run in a list page: skipped', { thread_id: threadId, ...issue });
+    const rejected = freshRejections(thread, listing);
+    if (rejected.count > 0) this.options.hooks?.onRejected?.('run', rejected.count);
+    for (const issue of rejected.issues) this.logger.error('malformed run in a list page: skipped', { thread_id: threadId, ...issue });
 
     let newRuns = 0;
     const plan = planListing(listing, thread, {
@@ -406,7 +407,7 @@ export class Poller {
   }
 
   /** At a look without a cursor: `since` on the server's clock (persisted when it moved). */
-  private async moveSinceToServerClock(thread: ThreadState, listing: Parameters<typeof sinceOnServerClock>[0]): Promise<void> {
+  private async moveSinceToServerClock(thread: ThreadState, listing: ThreadListing): Promise<void> {
     if (listing.serverTimeSeconds === undefined && !this.warnedNoDate) {
       this.warnedNoDate = true;
       this.logger.warn(

@@ -42,6 +42,22 @@ export function planListing(listing: ThreadListing, thread: ThreadState, o: { is
 }
 
 /**
+ * The records of a listing that failed validation, less those reported at the last listing: each is
+ * logged and counted once per thread, not at every listing that shows it again (one newer than
+ * every valid run stays above the cursor until a newer valid run appears). Told apart by id, or
+ * without one by content (`rejectedKeys`); a record changed since is reported again. Remembers
+ * this listing's for the next.
+ */
+export function freshRejections(thread: ThreadState, listing: ThreadListing): { count: number; issues: ThreadListing['issues'] } {
+  const before = thread.rejectedReported;
+  const fresh = new Set(listing.rejectedKeys.filter(({ key }) => key === undefined || !(before?.has(key) ?? false)).map(({ index }) => index));
+  const keys = listing.rejectedKeys.flatMap(({ key }) => (key === undefined ? [] : [key]));
+  if (keys.length > 0) thread.rejectedReported = new Set(keys);
+  else delete thread.rejectedReported;
+  return { count: fresh.size, issues: listing.issues.filter((issue) => fresh.has(issue.index)) };
+}
+
+/**
  * A run listed at or below the cursor but created in the cursor's second (or later: clocks), and
  * not listed in that second before: the API put it below a run of the same second, it is new.
  */

@@ -23,6 +23,12 @@ export interface ThreadState {
    */
   cursorPeers?: Set<string>;
   /**
+   * The records that failed validation at the last listing (`ThreadListing.rejectedKeys`), reported
+   * then: one listed again is not reported (logged, counted) again. Only the last listing's, so it
+   * stays small; in memory only (a restart reports each once more).
+   */
+  rejectedReported?: Set<string>;
+  /**
    * The thread had no runs at a first look this process made and the server's clock was not known:
    * every run that appears on it is new, whatever its timestamps say.
    */

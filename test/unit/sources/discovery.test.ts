@@ -63,7 +63,30 @@ describe('listThreadRuns', () => {
     const { client: c } = client([valid('run_3', 30), valid('run_2', 20), valid('run_1', 10)], { rejectIds: ['run_2'] });
     const listing = await listThreadRuns(c, { ...base, cursor: 'run_2', firstPageSize: 3 });
     expect(listing.runs.map((r) => r.id)).toEqual(['run_3', 'run_1']);
-    expect(listing).toMatchObject({ newerThanCursor: 1, rejected: 1 });
+    expect(listing).toMatchObject({ newerThanCursor: 1, rejected: 1, rejectedKeys: [{ index: 1, key: 'id:run_2' }] });
+  });
+
+  it('tells rejected records apart: by id, else by a digest of the record as sent (the same at each listing)', async () => {
+    const raw = [{ id: '', status: 'completed', n: 1 }, { id: 'run_bad', status: 42 }, { status: 'completed', n: 2 }, { id: 'run_1' }];
+    const listRuns = (): Promise<Page<Run>> =>
+      Promise.resolve({
+        items: [valid('run_1', 10)],
+        rejected: [{ index: 0, issues: [{ path: 'id', message: 'too short' }] }, { index: 1, id: 'run_bad', issues: [{ path: 'id', message: 'bad' }] }, { index: 2, issues: [{ path: 'id', message: 'missing' }] }],
+        warnings: [],
+        records: raw.map((r) => ({ ...r })),
+        hasMore: false,
+        lastId: 'run_1',
+      });
+    const c = { listRuns } as unknown as AssistantsClient;
+    const first = await listThreadRuns(c, { ...base, cursor: 'run_1' });
+    const again = await listThreadRuns(c, { ...base, cursor: 'run_1' });
+    expect(first.rejectedKeys.map((r) => r.index)).toEqual([0, 1, 2]);
+    const [a, b, d] = first.rejectedKeys.map((r) => r.key);
+    expect(b).toBe('id:run_bad');
+    expect(a).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(d).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(a).not.toBe(d);
+    expect(again.rejectedKeys).toEqual(first.rejectedKeys);
   });
 
   it('a deleted cursor with a known creation time: runs created since it are new, paging stops below it', async () => {
@@ -101,6 +124,7 @@ describe('sinceOnServerClock', () => {
     serverTimeSeconds,
     pages: 1,
     rejected: 0,
+    rejectedKeys: [],
     issues: [],
   });
 

@@ -60,6 +60,39 @@ describe('poller review: suspected bugs', () => {
     expect(action).toMatchObject({ kind: 'drop', reason: 'not_found', message: expect.stringContaining('HTTP 410') });
   });
 
+  // Was a bug (low): a record newer than every valid run that fails validation (a run with no id)
+  // stays above the cursor, which stops at the newest valid run: every listing showed it again,
+  // and it was logged and counted in `onRejected` at each (assistants_otel_records_rejected_total
+  // climbing once per poll interval for one bad record). Now once per thread (discovery.ts
+  // rejectedKeys, thread-round.ts freshRejections).
+  it('a rejected record newer than every valid run is reported once, not at every listing', async () => {
+    const { api, poller, delivery, rejected, lines } = await rig();
+    await poller.watchThread(THREAD);
+    await settleNow();
+    api.addRun(THREAD, 'run_a');
+    await advance(POLL);
+    api.finishRun('run_a');
+    api.addMalformedRun(THREAD, { status: 'completed' });
+    await advance(5 * POLL);
+    await acked();
+    const malformed = () => lines.filter((l) => l.level === 'error' && l.message === 'malformed run in a list page: skipped');
+    expect(delivery.runIds()).toEqual(['run_a']);
+    expect(api.count('listRuns')).toBeGreaterThanOrEqual(6);
+    expect(rejected).toEqual([['run', 1]]);
+    expect(malformed()).toEqual([expect.objectContaining({ fields: expect.objectContaining({ thread_id: THREAD, path: 'id' }) })]);
+    // Another bad record is reported (once); the first is not again.
+    api.addMalformedRun(THREAD, { status: 'failed', assistant_id: 'asst_other' });
+    await advance(5 * POLL);
+    expect(rejected).toEqual([['run', 1], ['run', 1]]);
+    expect(malformed()).toHaveLength(2);
+    // A valid run newer than both moves the cursor past them: they are no longer listed.
+    api.addRun(THREAD, 'run_b', { status: 'completed', completed_at: api.nowSeconds() });
+    await advance(5 * POLL);
+    await acked();
+    expect(delivery.runIds()).toEqual(['run_a', 'run_b']);
+    expect(rejected).toHaveLength(2);
+  });
+
   // Was a bug (medium-low): the cursor run's `created_at` was kept in memory only. After a restart
   // it was unknown until a new run moved the cursor; if the cursor run was deleted meanwhile, the
   // listing paged back to `since` minus an hour (the registration, possibly weeks ago) and, with no

@@ -12,7 +12,7 @@ import { vi } from 'vitest';
 import type { AssistantsClient, Fetched, ListQuery, Page, StepQuery } from '../../../src/api/client.js';
 import { ApiError } from '../../../src/api/errors.js';
 import type { Run, RunStep } from '../../../src/api/schemas.js';
-import { validateRun, validateRunStep } from '../../../src/api/validate.js';
+import { validateRun, validateRunStep, type Issue } from '../../../src/api/validate.js';
 import type { ExportJob } from '../../../src/delivery/pipeline.js';
 import type { SpanData } from '../../../src/mapping/types.js';
 import { Poller, type DeliverySink, type PollerOptions } from '../../../src/sources/poller.js';
@@ -53,6 +53,8 @@ export class FakeApi {
   private readonly stepsByRun = new Map<string, Json[]>();
   private readonly failures: Array<{ op: Op; id: string | undefined; error: Error }> = [];
   private readonly holds: Hold[] = [];
+  /** Records meant to fail validation: listed as rejections, as the client lists them (any other invalid record is a test's mistake). */
+  private readonly malformed = new Set<Json>();
 
   /** The API's clock, in Unix seconds. */
   nowSeconds(): number {
@@ -62,6 +64,15 @@ export class FakeApi {
   addRun(threadId: string, id: string, overrides: Json = {}): Json {
     const now = this.nowSeconds();
     const record = rawRun({ id, thread_id: threadId, created_at: now, started_at: now, completed_at: null, status: 'in_progress', usage: null, ...overrides });
+    this.runsByThread.set(threadId, [...(this.runsByThread.get(threadId) ?? []), record]);
+    return record;
+  }
+
+  /** A run record that fails validation (no usable id), newest on its thread: listings show it as a rejection. */
+  addMalformedRun(threadId: string, overrides: Json = {}): Json {
+    const now = this.nowSeconds();
+    const record = rawRun({ id: '', thread_id: threadId, created_at: now, started_at: now, completed_at: null, status: 'in_progress', usage: null, ...overrides });
+    this.malformed.add(record);
     this.runsByThread.set(threadId, [...(this.runsByThread.get(threadId) ?? []), record]);
     return record;
   }
@@ -156,7 +167,7 @@ export class FakeApi {
     return this.sendsDate ? { serverTimeSeconds: this.nowSeconds() } : {};
   }
 
-  private page<T>(records: Json[], query: ListQuery, validate: (raw: unknown) => { ok: true; value: T } | { ok: false }): Page<T> {
+  private page<T>(records: Json[], query: ListQuery, validate: (raw: unknown) => { ok: true; value: T } | { ok: false; issues: Issue[] }): Page<T> {
     let ordered = query.order === 'asc' ? [...records] : [...records].reverse();
     if (query.after !== undefined) {
       const index = ordered.findIndex((r) => r['id'] === query.after);
@@ -166,12 +177,14 @@ export class FakeApi {
     const limit = query.limit ?? 20;
     const data = ordered.slice(0, limit);
     const items: T[] = [];
-    for (const raw of data) {
+    const rejected: Page<T>['rejected'] = [];
+    for (const [index, raw] of data.entries()) {
       const result = validate(raw);
-      if (!result.ok) throw new Error(`fake API: a test record is invalid: ${JSON.stringify(raw)}`);
-      items.push(result.value);
+      if (result.ok) items.push(result.value);
+      else if (this.malformed.has(raw)) rejected.push({ index, issues: result.issues });
+      else throw new Error(`fake API: a test record is invalid: ${JSON.stringify(raw)}`);
     }
-    return { items, rejected: [], warnings: [], hasMore: ordered.length > limit, lastId: data.at(-1)?.['id'] as string | undefined, ...this.date() };
+    return { items, rejected, warnings: [], records: data.map((raw) => structuredClone(raw)), hasMore: ordered.length > limit, lastId: data.at(-1)?.['id'] as string | undefined, ...this.date() };
   }
 
   readonly client = {

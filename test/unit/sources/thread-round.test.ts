@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Run } from '../../../src/api/schemas.js';
 import { validateRun } from '../../../src/api/validate.js';
 import type { ThreadListing } from '../../../src/sources/discovery.js';
-import { nextListingIn, planListing, settleThread } from '../../../src/sources/thread-round.js';
+import { freshRejections, nextListingIn, planListing, settleThread } from '../../../src/sources/thread-round.js';
 import type { ThreadState } from '../../../src/sources/watch-set.js';
 import { run as rawRun } from '../../fixtures/records.js';
 
@@ -22,7 +22,7 @@ function run(id: string, createdAt: number | undefined, overrides: Record<string
 
 /** A listing of `runs` given newest first. */
 function listing(runs: Run[], newerThanCursor?: number): ThreadListing {
-  return { runs, newerThanCursor, newest: runs[0]?.id, newestCreatedAt: runs[0]?.created_at, serverTimeSeconds: undefined, pages: 1, rejected: 0, issues: [] };
+  return { runs, newerThanCursor, newest: runs[0]?.id, newestCreatedAt: runs[0]?.created_at, serverTimeSeconds: undefined, pages: 1, rejected: 0, rejectedKeys: [], issues: [] };
 }
 
 function thread(extra: Partial<ThreadState['watched']> = {}, state: Partial<ThreadState> = {}): ThreadState {
@@ -104,5 +104,25 @@ describe('settleThread and nextListingIn', () => {
     for (let i = 0; i < 5; i++) settleThread(t, { listing: listing([run('run_a', 1)]), newRuns: 0, followed: 0, now: 7_000 + i, ...pace });
     expect(t.intervalMillis).toBe(8_000);
     expect([nextListingIn(t, 0, 1_000, () => 0), nextListingIn(t, 0, 1_000, () => 0.5), nextListingIn(t, 0, 1_000, () => 1)]).toEqual([6_400, 8_000, 9_600]);
+  });
+});
+
+describe('freshRejections', () => {
+  const issue = (index: number, path: string) => ({ index, path, message: 'bad' });
+  const rejecting = (keys: Array<string | undefined>): ThreadListing => ({
+    ...listing([]),
+    rejected: keys.length,
+    rejectedKeys: keys.map((key, index) => ({ index, key })),
+    issues: keys.flatMap((_, index) => [issue(index, 'id'), issue(index, 'status')]),
+  });
+
+  it('reports each rejected record once per thread; one without a key each time; forgets what is no longer listed', () => {
+    const t = thread();
+    expect(freshRejections(t, rejecting(['id:a', undefined]))).toEqual({ count: 2, issues: [issue(0, 'id'), issue(0, 'status'), issue(1, 'id'), issue(1, 'status')] });
+    expect(freshRejections(t, rejecting(['sha256:b', 'id:a', undefined]))).toEqual({ count: 2, issues: [issue(0, 'id'), issue(0, 'status'), issue(2, 'id'), issue(2, 'status')] });
+    expect(freshRejections(t, rejecting(['sha256:b', 'id:a']))).toEqual({ count: 0, issues: [] });
+    expect(freshRejections(t, rejecting([]))).toEqual({ count: 0, issues: [] });
+    expect(t.rejectedReported).toBeUndefined();
+    expect(freshRejections(t, rejecting(['id:a'])).count).toBe(1); // listed again after a listing without it
   });
 });
