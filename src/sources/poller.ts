@@ -150,7 +150,7 @@ export class Poller {
       await this.fleet.join();
     } else {
       for (const thread of snapshot.threads) this.addThread(thread);
-      for (const run of snapshot.runs) this.addRun(run, 0);
+      for (const run of snapshot.runs) if (!this.done.has(run.runId)) this.addRun(run, 0);
     }
     this.every(PRUNE_EVERY_MILLIS, () => this.prune());
     const lagWarning = new LagWarning({ logger: this.logger, lag: this.lag, pollIntervalMillis: this.options.pollIntervalMillis, budget: this.options.budget ?? this.options.client.budget, now: this.now });
@@ -191,25 +191,54 @@ export class Poller {
   async watchRun(threadId: string, runId: string, traceparent?: string): Promise<'added' | 'updated' | 'already' | 'exported'> {
     if (this.done.has(runId)) return 'exported';
     if (this.fleet) {
-      const status = await this.fleet.registerRun({ threadId, runId, exportedStepIds: [], ...(traceparent ? { traceparent } : {}) });
-      // Followed here: the new traceparent applies at once (another owner reads it at its next gain).
       const current = this.watch.runs.get(runId);
-      if (status === 'updated' && current && traceparent) current.watched = { ...current.watched, traceparent };
-      return status;
+      const changes = traceparent !== undefined && current !== undefined && current.watched.traceparent !== traceparent;
+      if (changes && current.handedOver) return 'exported'; // too late, as below
+      const registration = this.fleet.registerRun({ threadId, runId, exportedStepIds: [], ...(traceparent ? { traceparent } : {}) });
+      // Followed here: the new traceparent applies once stored (another owner reads it at its next gain).
+      if (changes) await this.registerTraceparent(current, traceparent, registration);
+      return registration;
     }
     const existing = this.watch.runs.get(runId);
-    if (existing && (traceparent === undefined || existing.watched.traceparent === traceparent)) return 'already';
-    const kept = traceparent ?? existing?.watched.traceparent;
-    const watched: WatchedRun = { threadId, runId, exportedStepIds: existing?.watched.exportedStepIds ?? [], ...(kept ? { traceparent: kept } : {}) };
+    if (existing) {
+      if (traceparent === undefined || existing.watched.traceparent === traceparent) return 'already';
+      // Its spans are with delivery: too late for a traceparent (not stored; the export goes on).
+      if (existing.handedOver) return 'exported';
+      await this.registerTraceparent(existing, traceparent, this.options.store.putRun({ ...existing.watched, traceparent }));
+      return 'updated';
+    }
+    const watched: WatchedRun = { threadId, runId, exportedStepIds: [], ...(traceparent ? { traceparent } : {}) };
     await this.options.store.putRun(watched);
+    // Found by its thread's listing meanwhile, and perhaps exported already: never followed again.
+    if (this.done.has(runId)) return 'exported';
     const current = this.watch.runs.get(runId);
     if (current) {
-      current.watched = { ...current.watched, ...(kept ? { traceparent: kept } : {}) };
-      return existing ? 'updated' : 'already';
+      // The listing stored it without the traceparent after this put: stored again, with it.
+      if (traceparent !== undefined && current.watched.traceparent !== traceparent && !current.handedOver) {
+        await this.registerTraceparent(current, traceparent, this.options.store.putRun({ ...current.watched, traceparent }));
+      }
+      return 'already';
     }
     // Registered as it is created: its first read a poll interval from now can only be fresher.
     this.addRun(watched, this.options.pollIntervalMillis);
     return 'added';
+  }
+
+  /**
+   * A new traceparent for a run followed here: applied once `stored` resolves. An export under way
+   * waits for it before handing its spans over (and builds them again with it), so what is sent and
+   * what a restart would resend have the same parent.
+   */
+  private async registerTraceparent(state: RunState, traceparent: string, stored: Promise<unknown>): Promise<void> {
+    const registering: Promise<void> = stored
+      .then(() => {
+        if (this.watch.runs.get(state.watched.runId) === state) state.watched = { ...state.watched, traceparent };
+      })
+      .finally(() => {
+        if (state.registering === registering) delete state.registering;
+      });
+    state.registering = registering;
+    await registering;
   }
 
   async unwatchRun(runId: string): Promise<boolean> {
@@ -378,13 +407,21 @@ export class Poller {
       // Persist the run before the cursor moves past it, so a crash in between cannot lose it.
       await this.options.store.putRun(watched);
       if (this.fleet && !this.watch.threads.has(threadId)) return; // its lease lost meanwhile: the new owner follows it
-      if (this.watch.runs.has(run.id)) continue; // registered meanwhile
+      const registered = this.watch.runs.get(run.id);
+      if (registered) {
+        // Registered meanwhile: its traceparent, which this put may have overwritten, stored again.
+        if (registered.watched.traceparent !== undefined) await this.options.store.putRun(registered.watched);
+        continue;
+      }
       await this.readThrough(this.addRun(watched), run);
     }
     if (this.watch.threads.get(threadId) !== thread) return;
-    // A followed run the listing did not reach (registered by id, or older than the newest few): read alone.
     for (const state of this.watch.runsOf(threadId)) {
-      if (!plan.seen.has(state.watched.runId) && state.viaThread && !state.exporting) await this.readAlone(state);
+      if (state.exporting) continue;
+      // Followed and done (a registration raced its export): nothing left to read; it must not keep the thread active.
+      if (this.done.has(state.watched.runId)) await this.forgetDone(state);
+      // A followed run the listing did not reach (registered by id, or older than the newest few): read alone.
+      else if (!plan.seen.has(state.watched.runId) && state.viaThread) await this.readAlone(state);
     }
     if (this.watch.threads.get(threadId) !== thread) return;
     if (firstLook && listing.runs.length === 0 && listing.serverTimeSeconds === undefined) thread.seenEmpty = true;
@@ -451,10 +488,20 @@ export class Poller {
   private async pollRun(runId: string): Promise<void> {
     const state = this.watch.runs.get(runId);
     if (!state || state.exporting || state.viaThread) return;
+    if (this.done.has(runId)) return this.forgetDone(state);
     const outcome = await this.readRun(state);
     if (outcome === 'active' && this.watch.runs.get(runId) === state && !state.viaThread) {
       this.scheduler.schedule(`run:${runId}`, this.now() + this.options.pollIntervalMillis);
     }
+  }
+
+  /** A run followed though already exported: dropped from the watch set and the store, not exported again. */
+  private async forgetDone(state: RunState): Promise<void> {
+    const runId = state.watched.runId;
+    this.watch.deleteRun(runId);
+    this.scheduler.cancel(`run:${runId}`);
+    this.logger.debug('run already exported: no longer followed', { thread_id: state.watched.threadId, run_id: runId });
+    await this.options.store.removeRun(runId);
   }
 
   private async readRun(state: RunState): Promise<'active' | 'finished'> {

@@ -73,7 +73,7 @@ export class RunExporter {
     state.exporting = true;
     let followup: RunFollowup;
     try {
-      followup = await exportSpansForRun(this.o.client, run, state.watched, (id) => alreadySent(state, id), this.o.mapping, this.o.signal);
+      followup = await this.buildRunSpans(state, run);
     } catch (error) {
       state.exporting = false;
       throw error;
@@ -81,6 +81,7 @@ export class RunExporter {
     const runId = state.watched.runId;
     if (this.o.watch.runs.get(runId) !== state) return 'finished'; // unwatched meanwhile
     this.report(runId, followup);
+    state.handedOver = true;
     await this.o.delivery.enqueue(
       {
         runId,
@@ -109,6 +110,20 @@ export class RunExporter {
       this.o.signal,
     );
     return 'finished';
+  }
+
+  /**
+   * The finished run's spans, parented by the traceparent registered when they are handed over: a
+   * registration that changed it while the steps were being listed is waited for, and the spans are
+   * built again with it (rare: a registration racing the run's end).
+   */
+  private async buildRunSpans(state: RunState, run: Run): Promise<RunFollowup> {
+    for (;;) {
+      const watched = state.watched;
+      const followup = await exportSpansForRun(this.o.client, run, watched, (id) => alreadySent(state, id), this.o.mapping, this.o.signal);
+      while (state.registering) await state.registering;
+      if (state.watched.traceparent === watched.traceparent) return followup;
+    }
   }
 
   private async exportFinishedSteps(state: RunState, run: Run): Promise<void> {

@@ -39,8 +39,15 @@ export interface RunState {
   watched: WatchedRun;
   /** Read through its thread's listing (the thread is watched), not with `getRun`. */
   viaThread: boolean;
-  /** Handed to delivery and not yet acknowledged: not read or exported again meanwhile. */
+  /** Being exported (steps listed, spans built, then with delivery until settled): not read or exported again meanwhile. */
   exporting: boolean;
+  /**
+   * Its spans were handed to delivery: the run is as good as exported, and a traceparent registered
+   * now comes too late (never stored: a resend after a crash must be identical to what was sent).
+   */
+  handedOver?: boolean;
+  /** A registration's new traceparent being made durable: an export waits for it before handing its spans over. */
+  registering?: Promise<void>;
   /** Live mode: steps handed to delivery and not yet acknowledged (created on first use). */
   pendingStepIds?: Set<string>;
   /** Live mode: steps acknowledged (the same ids as `watched.exportedStepIds`, for lookups; created on first use). */

@@ -16,6 +16,9 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+const TP_1 = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const TP_2 = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 /** The fake lists newest first by position: put `id` just below `below` (a tie the API orders so). */
 function listBelow(api: FakeApi, id: string, below: string): void {
   const runs = (api as unknown as { runsByThread: Map<string, Array<Record<string, unknown>>> }).runsByThread.get(THREAD) ?? [];
@@ -58,6 +61,66 @@ describe('poller review: suspected bugs', () => {
     // The client makes a 410 `not_found` (test/unit/api/client.test.ts); dropped, saying which status.
     const action = classifyFailure('thread', new ApiError('not_found', 'list runs of thread_1: HTTP 410', { status: 410 }));
     expect(action).toMatchObject({ kind: 'drop', reason: 'not_found', message: expect.stringContaining('HTTP 410') });
+  });
+
+  // Was a bug (low): a registration with a new traceparent arriving while the run's export settled
+  // (its spans acknowledged, the done mark being written) re-added the done run to the watch list
+  // once its own write resolved; the listing checks `done` before `followed`, so that run was never
+  // read or removed again, and its thread never idled nor reached its TTL. The answer was
+  // `updated`, though the spans had gone with the old parent.
+  it('a traceparent registered while the run\'s export settles: answered exported, the done run not followed again, the thread idles out', async () => {
+    const { api, poller, delivery, state, dropped } = await rig({ idleTtlMillis: 20 * POLL, idleGraceMillis: 2 * POLL, maxIdleIntervalMillis: 2 * POLL });
+    await poller.watchThread(THREAD);
+    await settleNow();
+    api.addRun(THREAD, 'run_1');
+    expect(await poller.watchRun(THREAD, 'run_1', TP_1)).toBe('added');
+    await advance(POLL);
+    api.finishRun('run_1');
+    delivery.autoSettle = false;
+    await advance(POLL);
+    expect(delivery.runIds()).toEqual(['run_1']);
+    const settling = delivery.settle(); // the done mark is being written
+    const answer = poller.watchRun(THREAD, 'run_1', TP_2);
+    await settling;
+    expect(await answer).toBe('exported');
+    expect(poller.stats().runs).toBe(0);
+    expect(await state()).toMatchObject({ runs: [], done: { run_1: expect.any(Number) } });
+    await advance(30 * POLL);
+    expect(dropped).toEqual([['thread', 'idle']]);
+    expect(delivery.runIds()).toEqual(['run_1']);
+  });
+
+  it('a state that holds a run both followed and done (written by that race) does not follow it again', async () => {
+    const api = new FakeApi();
+    api.addRun(THREAD, 'run_1', { status: 'completed', completed_at: api.nowSeconds() });
+    const { poller, delivery } = await rig({ api, snapshot: { threads: [], runs: [{ threadId: THREAD, runId: 'run_1', exportedStepIds: [], traceparent: TP_2 }], done: { run_1: START - 1_000 }, setAsideSpans: 0 } });
+    expect(poller.stats().runs).toBe(0);
+    await advance(3 * POLL);
+    expect([api.count('getRun'), delivery.jobs.length]).toEqual([0, 0]);
+  });
+
+  // Was a bug (low): a traceparent registered while a finished run's steps were being listed for
+  // its export was stored and answered `updated`, but the spans went with the old parent (and a
+  // resend after a crash would have had the new one: two versions of the run's spans).
+  it('a traceparent registered while the finished run\'s steps are listed parents the spans sent', async () => {
+    const { api, poller, delivery, state } = await rig();
+    api.addRun(THREAD, 'run_2');
+    api.addStep('run_2', 'step_1');
+    expect(await poller.watchRun(THREAD, 'run_2', TP_1)).toBe('added');
+    api.finishRun('run_2');
+    const hold = api.holdNext('listRunSteps', 'run_2');
+    await advance(POLL);
+    expect(hold.started).toBe(true);
+    expect(await poller.watchRun(THREAD, 'run_2', TP_2)).toBe('updated');
+    expect((await state()).runs).toEqual([{ threadId: THREAD, runId: 'run_2', exportedStepIds: [], traceparent: TP_2 }]);
+    hold.release();
+    await advance(POLL);
+    await acked();
+    expect(delivery.runIds()).toEqual(['run_2']);
+    const spans = delivery.jobs.flatMap((j) => j.spans);
+    expect(new Set(spans.map((span) => span.traceId))).toEqual(new Set([TP_2.split('-')[1]]));
+    expect(api.count('listRunSteps')).toBe(2); // listed again for the spans built with the new parent
+    expect(await poller.watchRun(THREAD, 'run_2', TP_1)).toBe('exported');
   });
 
   // Was a bug (low): a record newer than every valid run that fails validation (a run with no id)
