@@ -32,7 +32,8 @@ export class LagWarning {
       logger: Logger;
       lag: PollLag;
       pollIntervalMillis: number;
-      budget: { requestsPerSecond: number; maxConcurrency: number } | undefined;
+      /** `isHeldOff`: true while the API's `Retry-After` holds every request back. */
+      budget: { requestsPerSecond: number; maxConcurrency: number; isHeldOff?: () => boolean } | undefined;
       now: () => number;
     },
   ) {}
@@ -46,9 +47,14 @@ export class LagWarning {
       this.behindSince ??= now;
       if (now - this.lastWarning < WARN_EVERY_MILLIS) return;
       this.lastWarning = now;
+      // Held by the API (a 429 or 503 with Retry-After): more --max-rps would not help, and would break its limit.
+      const heldOff = budget?.isHeldOff?.() === true;
+      const advice = heldOff
+        ? 'The API asked to wait (Retry-After): no request starts until then. If it keeps asking, lower --max-rps or raise --poll-interval'
+        : "Raise --max-rps (within the API's rate limit) or --poll-interval, or watch fewer threads";
       logger.warn(
         `polling falls behind: active threads and runs are read every ${(stats.effectiveIntervalMillis / 1000).toFixed(1)}s, not every ${(pollIntervalMillis / 1000).toFixed(1)}s; ` +
-          "runs are exported late, none is lost. Raise --max-rps (within the API's rate limit) or --poll-interval, or watch fewer threads",
+          `runs are exported late, none is lost. ${advice}`,
         {
           effective_interval_ms: Math.round(stats.effectiveIntervalMillis),
           poll_interval_ms: pollIntervalMillis,
@@ -57,6 +63,7 @@ export class LagWarning {
           threads: stats.threads,
           runs: stats.runs,
           ...(budget ? { max_rps: budget.requestsPerSecond, max_concurrency: budget.maxConcurrency } : {}),
+          ...(heldOff ? { retry_after_hold: true } : {}),
         },
       );
     } else if (this.behindSince !== undefined) {

@@ -51,7 +51,7 @@ export interface PollerOptions {
    */
   includeLibraryRuns?: boolean;
   /** The API budget: work starts only while it has a free slot, earliest due first. @default the client's */
-  budget?: Pick<RequestBudget, 'spare' | 'onSpare' | 'maxConcurrency' | 'requestsPerSecond'>;
+  budget?: Pick<RequestBudget, 'spare' | 'onSpare' | 'maxConcurrency' | 'requestsPerSecond'> & Partial<Pick<RequestBudget, 'isHeldOff'>>;
   logger?: Logger;
   hooks?: PollerHooks;
   now?: () => number;
