@@ -54,8 +54,10 @@ describe('a poisoned thread beside four healthy ones', () => {
 
     const metrics = await waitUntil(async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
-      return metricValue(text, 'assistants_otel_spans_set_aside_total') === poisonSpans.length ? text : undefined;
-    }, { what: 'the set-aside spans counted' });
+      // The receiver has the spans before the sidecar has settled their acknowledgement: wait for both counts.
+      const settled = metricValue(text, 'assistants_otel_spans_set_aside_total') === poisonSpans.length && metricValue(text, 'assistants_otel_exported_total', '{kind="run"}') === HEALTHY.length;
+      return settled ? text : undefined;
+    }, { what: 'the set-aside spans and the exported runs counted', details: () => outputOf(first) });
     expect(metricValue(metrics, 'assistants_otel_exported_total', '{kind="run"}')).toBe(HEALTHY.length);
     expect(metricValue(metrics, 'assistants_otel_exported_total', '{kind="span"}')).toBe(healthy.length);
     expect(first.stderr()).toMatch(/ERROR collector refused spans; set aside .*run_ids=\["run_poison"\].*reason="collector answered HTTP 400: invalid span data"/);
