@@ -103,6 +103,11 @@ export interface PoolOptions {
   connectTimeoutMillis?: number;
   /** Server-side limit on one statement, so nothing holds a lock forever. @default 30000 */
   statementTimeoutMillis?: number;
+  /**
+   * The server ends a session left idle inside a transaction this long (its locks go with it).
+   * @default 2 × statementTimeoutMillis
+   */
+  idleInTransactionMillis?: number;
   /** Shown in `pg_stat_activity` unless the URL sets `application_name`. */
   applicationName: string;
   /** An idle connection broke (the database restarted); the pool has already dropped it. */
@@ -120,7 +125,7 @@ export function connectionConfig(options: Omit<PoolOptions, 'onIdleError' | 'max
     statement_timeout: statementTimeout,
     lock_timeout: Math.min(10_000, statementTimeout),
     // A transaction left open by a process frozen mid-way must not hold its row locks forever.
-    idle_in_transaction_session_timeout: 2 * statementTimeout,
+    idle_in_transaction_session_timeout: options.idleInTransactionMillis ?? 2 * statementTimeout,
   };
 }
 

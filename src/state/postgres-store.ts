@@ -237,6 +237,11 @@ class PostgresStateStore implements LeasingStateStore {
       maxConnections: 1,
       ...(this.options.connectTimeoutMillis ? { connectTimeoutMillis: this.options.connectTimeoutMillis } : {}),
       statementTimeoutMillis: this.timeoutMillis,
+      // A member cut off from the database in the middle of a lease round keeps its lease rows
+      // locked until the server ends that session; with SKIP LOCKED the others would pass them by
+      // for up to 2 × the statement timeout (60 s), longer than a lease. A round's transaction is a
+      // few quick statements, so the server may end it after a third of a lease idle.
+      idleInTransactionMillis: Math.max(1_000, Math.floor(this.leaseMillis / 3)),
       onIdleError: (error) => this.warn(error.message),
     });
     this.keeper = new LeaseKeeper({
