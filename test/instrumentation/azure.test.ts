@@ -6,24 +6,22 @@
  */
 import type { TracerProvider } from '@opentelemetry/api';
 import type { AgentsClient } from '@azure/ai-agents';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { instrumentAzureAgents } from '../../src/instrumentation/azure-agents.js';
-import type { InstrumentationHandle } from '../../src/instrumentation/openai.js';
 import { withToolCallContext } from '../../src/instrumentation/tool-context.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { agentsClient, foundrySimulator, pollRun, streamLoop } from './azure-helpers.js';
-import { drive, expectSameAsImport, importedSpans, installContextManager, removeContextManager, startTracing, traceparentOf } from './helpers.js';
+import {
+  drive,
+  expectSameAsImport,
+  importedSpans,
+  startTracing,
+  traceparentOf,
+  useInstrumentedClients,
+} from './helpers.js';
 
-beforeAll(installContextManager);
-afterAll(removeContextManager);
-
-const sims: Simulator[] = [];
-const handles: InstrumentationHandle[] = [];
-afterEach(async () => {
-  for (const h of handles.splice(0)) h.uninstrument();
-  for (const s of sims.splice(0)) await s.close();
-});
+const { sims, handles } = useInstrumentedClients();
 
 async function sim(options: Parameters<typeof foundrySimulator>[0] = {}): Promise<Simulator> {
   const s = await foundrySimulator(options);

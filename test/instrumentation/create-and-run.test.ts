@@ -5,35 +5,26 @@
  * with the SDK's own polling reused and no extra request when streamed.
  */
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { instrumentAzureAgents } from '../../src/instrumentation/azure-agents.js';
-import { instrumentOpenAI, type InstrumentationHandle } from '../../src/instrumentation/openai.js';
+import { instrumentOpenAI } from '../../src/instrumentation/openai.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { agentsClient, foundrySimulator } from './azure-helpers.js';
 import {
   drive,
   expectSameAsImport,
   importedSpans,
-  installContextManager,
   OPENAI_SDKS,
   openAIClient,
-  removeContextManager,
   simulator,
   simulatorMapping,
   startTracing,
   traceparentOf,
   type Tracing,
+  useInstrumentedClients,
 } from './helpers.js';
 
-beforeAll(installContextManager);
-afterAll(removeContextManager);
-
-const sims: Simulator[] = [];
-const handles: InstrumentationHandle[] = [];
-afterEach(async () => {
-  for (const h of handles.splice(0)) h.uninstrument();
-  for (const s of sims.splice(0)) await s.close();
-});
+const { sims, handles } = useInstrumentedClients();
 
 type Run = OpenAI.Beta.Threads.Runs.Run;
 const BODY = { assistant_id: 'asst_test', thread: { messages: [{ role: 'user' as const, content: 'Hello' }] }, metadata: { user: 'u-3' } };

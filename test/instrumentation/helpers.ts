@@ -7,7 +7,8 @@ import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type OpenAI from 'openai';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { InstrumentationHandle } from '../../src/instrumentation/handle.js';
 import { createDeterministicIdGenerator } from '../../src/instrumentation/id-generator.js';
 import { mapRunToSpans } from '../../src/mapping/run-to-spans.js';
 import type { MappingOptions, SpanData } from '../../src/mapping/types.js';
@@ -200,3 +201,19 @@ export function traceparentOf(span: Span): string {
 }
 
 export { trace };
+
+/**
+ * A test file's lifecycle: the context manager installed for the file, and the simulators and
+ * handles each test pushes closed and uninstrumented after it.
+ */
+export function useInstrumentedClients(): { sims: Simulator[]; handles: InstrumentationHandle[] } {
+  beforeAll(installContextManager);
+  afterAll(removeContextManager);
+  const sims: Simulator[] = [];
+  const handles: InstrumentationHandle[] = [];
+  afterEach(async () => {
+    for (const h of handles.splice(0)) h.uninstrument();
+    for (const s of sims.splice(0)) await s.close();
+  });
+  return { sims, handles };
+}

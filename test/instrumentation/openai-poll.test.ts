@@ -3,8 +3,8 @@
  * of ours under `createAndPoll`), the library's own reads when nobody polls, one steps page per 100
  * steps at the end, and tool code parented to its tool call span after one lookup.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentOpenAI, type InstrumentationHandle } from '../../src/instrumentation/openai.js';
+import { describe, expect, it } from 'vitest';
+import { instrumentOpenAI } from '../../src/instrumentation/openai.js';
 import { withToolCallContext } from '../../src/instrumentation/tool-context.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { pollLoop, type Tool } from './agents.js';
@@ -13,25 +13,16 @@ import {
   expectSameAsImport,
   fastClock,
   importedSpans,
-  installContextManager,
   OPENAI_SDKS,
   openAIClient,
-  removeContextManager,
   simulator,
   simulatorMapping,
   startTracing,
   traceparentOf,
+  useInstrumentedClients,
 } from './helpers.js';
 
-beforeAll(installContextManager);
-afterAll(removeContextManager);
-
-const sims: Simulator[] = [];
-const handles: InstrumentationHandle[] = [];
-afterEach(async () => {
-  for (const h of handles.splice(0)) h.uninstrument();
-  for (const s of sims.splice(0)) await s.close();
-});
+const { sims, handles } = useInstrumentedClients();
 
 async function sim(options: Parameters<typeof simulator>[0] = {}): Promise<Simulator> {
   const s = await simulator(options);

@@ -6,8 +6,8 @@
  * tool call span.
  */
 import { trace } from '@opentelemetry/api';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentOpenAI, type InstrumentationHandle } from '../../src/instrumentation/openai.js';
+import { describe, expect, it } from 'vitest';
+import { instrumentOpenAI } from '../../src/instrumentation/openai.js';
 import { withToolCallContext } from '../../src/instrumentation/tool-context.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { assistantStreamLoop, rawStreamLoop, type FlowInput, type FlowResult, type Tool } from './agents.js';
@@ -15,26 +15,17 @@ import {
   drive,
   expectSameAsImport,
   importedSpans,
-  installContextManager,
   OPENAI_SDKS,
   openAIClient,
-  removeContextManager,
   simulator,
   simulatorMapping,
   startTracing,
   traceparentOf,
   type Tracing,
+  useInstrumentedClients,
 } from './helpers.js';
 
-beforeAll(installContextManager);
-afterAll(removeContextManager);
-
-const sims: Simulator[] = [];
-const handles: InstrumentationHandle[] = [];
-afterEach(async () => {
-  for (const h of handles.splice(0)) h.uninstrument();
-  for (const s of sims.splice(0)) await s.close();
-});
+const { sims, handles } = useInstrumentedClients();
 
 async function sim(): Promise<Simulator> {
   const s = await simulator();
